@@ -1,0 +1,129 @@
+"""The exception tree of :mod:`acquirer`.
+
+Everything the acquirer raises on bad input, bad configuration or a failing database is one
+of these; library errors (``sqlite3``, ``json``, emvcore's :class:`~emvcore.errors.EmvError`)
+are mapped into the tree where they cross into this package::
+
+    AcquirerError                     code
+     ├── ConfigurationError           configuration_invalid   settings or data directory unusable
+     │    ├── KeyMaterialError        key_material_invalid    a key file missing, malformed, bad KCV
+     │    ├── TestKeysRefusedError    test_keys_refused       test keys loaded in production mode
+     │    └── AlreadyInitializedError already_initialized     init would overwrite existing keys
+     ├── ProvisioningError            provisioning_failed     scheme, expiry or token space unusable
+     │    └── FundingPanError         funding_pan_invalid     not 12-19 digits, or bad Luhn digit
+     ├── TokenNotFoundError           token_unknown           no such token in the vault
+     ├── StoreError                   store_failed            the database failed (sqlite3 mapped)
+     │    └── SchemaVersionError      schema_version          database newer than this software
+     └── RequestError                 request_invalid         an authorization request is unusable
+          ├── EmvDataError            emv_data_invalid        the EMV data record is malformed
+          │    └── EmvDataIncompleteError  emv_data_incomplete  a mandatory tag is missing
+          └── IdempotencyKeyReusedError    idempotency_key_reused  one key, two requests
+
+Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
+details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
+package knows nothing of HTTP. Messages name what was wrong and where, and never contain a
+funding PAN, a token in clear, a key or a cryptogram.
+"""
+
+from __future__ import annotations
+
+
+class AcquirerError(Exception):
+    """Base class of every error raised by :mod:`acquirer`."""
+
+    code = "acquirer_error"
+
+
+class ConfigurationError(AcquirerError):
+    """Settings, the data directory or the files in it cannot be used."""
+
+    code = "configuration_invalid"
+
+
+class KeyMaterialError(ConfigurationError):
+    """A key file (issuer keys, vault key) is missing, malformed or fails its check value."""
+
+    code = "key_material_invalid"
+
+
+class TestKeysRefusedError(ConfigurationError):
+    """A key file marked as holding test keys was loaded with ``production=True``."""
+
+    __test__ = False  # not a pytest test class, despite the name
+    code = "test_keys_refused"
+
+
+class AlreadyInitializedError(ConfigurationError):
+    """``init`` found existing key files and was not told to replace them."""
+
+    code = "already_initialized"
+
+
+class ProvisioningError(AcquirerError):
+    """A token cannot be provisioned: unknown scheme, bad expiry, no free token number."""
+
+    code = "provisioning_failed"
+
+
+class FundingPanError(ProvisioningError):
+    """The funding PAN is not 12-19 digits with a valid Luhn check digit.
+
+    The message says which rule failed and never repeats the PAN.
+    """
+
+    code = "funding_pan_invalid"
+
+
+class TokenNotFoundError(AcquirerError):
+    """No token with that number is in the vault."""
+
+    code = "token_unknown"
+
+
+class StoreError(AcquirerError):
+    """The database failed; the ``sqlite3`` (later ``psycopg``) error is the ``__cause__``."""
+
+    code = "store_failed"
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is newer than this software knows how to use."""
+
+    code = "schema_version"
+
+
+class RequestError(AcquirerError):
+    """An authorization request that cannot be processed as sent (the client's fault)."""
+
+    code = "request_invalid"
+
+
+class EmvDataError(RequestError):
+    """The EMV data record of an authorization request cannot be used.
+
+    ``tag`` and ``offset`` locate the problem when known (from emvcore's
+    :class:`~emvcore.errors.TlvError`, or the tag whose value is malformed).
+    """
+
+    code = "emv_data_invalid"
+
+    def __init__(self, message: str, *, tag: int | None = None, offset: int | None = None):
+        super().__init__(message)
+        self.tag = tag
+        self.offset = offset
+
+
+class EmvDataIncompleteError(EmvDataError):
+    """A tag the issuer needs (PAN, ATC, cryptogram, CID, IAD, amount, currency) is missing."""
+
+    code = "emv_data_incomplete"
+
+
+class IdempotencyKeyReusedError(RequestError):
+    """An idempotency key was sent again with a different request.
+
+    draft-ietf-httpapi-idempotency-key-header section 2.6: the key identifies one request;
+    reusing it for another request payload is a client error, never a second authorization.
+    """
+
+    code = "idempotency_key_reused"

@@ -1,0 +1,263 @@
+"""Errors as HTTP problem details (RFC 9457), and the handlers that produce them.
+
+Every error response of the acquirer is ``application/problem+json`` with the members of
+RFC 9457 section 3.1 (``type``, ``title``, ``status``, ``detail``) and a stable ``code``
+extension member (section 3.2) that clients switch on. ``type`` is a relative reference,
+``/problems/<code>``, resolved against the acquirer's base URL (section 3.1.1).
+
+Nothing in a problem echoes the request: validation errors name the field and the rule,
+never the value (an ``emv_data`` value holds a token and a cryptogram), and an unexpected
+exception is logged with its traceback and answered with a generic 500 that reveals no
+internals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from acquirer.errors import (
+    AcquirerError,
+    ConfigurationError,
+    IdempotencyKeyReusedError,
+    RequestError,
+    StoreError,
+)
+from emvcore.errors import EmvError
+
+log = logging.getLogger("acquirer.http")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+#: Titles of the problem types (RFC 9457 section 3.1.3: the same for every occurrence).
+TITLES = {
+    "json_invalid": "Malformed JSON",
+    "request_invalid": "Request does not match the schema",
+    "unsupported_media_type": "Unsupported media type",
+    "request_too_large": "Request body too large",
+    "idempotency_key_missing": "Idempotency-Key header missing",
+    "idempotency_key_invalid": "Idempotency-Key header invalid",
+    "idempotency_key_reused": "Idempotency key reused",
+    "emv_data_invalid": "EMV data invalid",
+    "emv_data_incomplete": "EMV data incomplete",
+    "store_failed": "Database unavailable",
+    "internal_error": "Internal error",
+}
+
+
+class FieldProblem(BaseModel):
+    """One schema violation: where (``loc``) and which rule (``msg``), never the value."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """A problem details object (RFC 9457 section 3) with the acquirer's ``code``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": "/problems/idempotency_key_reused",
+                "title": "Idempotency key reused",
+                "status": 409,
+                "detail": "this idempotency key was already used by this terminal for a different request",
+                "code": "idempotency_key_reused",
+            }
+        }
+    )
+
+    type: str = Field(description="URI reference identifying the problem type")
+    title: str = Field(description="Short summary of the problem type")
+    status: int = Field(description="HTTP status code")
+    detail: str = Field(description="What went wrong with this request")
+    code: str = Field(description="Stable machine-readable problem code")
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="Schema violations, for code request_invalid"
+    )
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: Sequence[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An ``application/problem+json`` response."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title or TITLES.get(code) or code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [error.model_dump() for error in errors]
+    return Response(
+        json.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _status_of(error: AcquirerError) -> int:
+    if isinstance(error, IdempotencyKeyReusedError):
+        return HTTPStatus.CONFLICT
+    if isinstance(error, RequestError):
+        return HTTPStatus.UNPROCESSABLE_ENTITY
+    if isinstance(error, StoreError | ConfigurationError):
+        return HTTPStatus.SERVICE_UNAVAILABLE
+    return HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        problems.append(
+            FieldProblem(
+                loc=loc,
+                msg=str(error.get("msg", "invalid")),
+                type=str(error.get("type", "value_error")),
+            )
+        )
+    return problems
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = _field_problems(exc)
+    if any(p.type == "json_invalid" for p in problems):
+        return problem_response(
+            HTTPStatus.BAD_REQUEST, "json_invalid", "the request body is not valid JSON"
+        )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and any(p.loc == ["body"] for p in problems):
+        return problem_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the request body must be application/json",
+        )
+    header = [p for p in problems if p.loc[:1] == ["header"]]
+    if header:
+        missing = any(p.type == "missing" for p in header)
+        # draft-ietf-httpapi-idempotency-key-header section 2.7: a missing key is a 400.
+        return problem_response(
+            HTTPStatus.BAD_REQUEST,
+            "idempotency_key_missing" if missing else "idempotency_key_invalid",
+            "the Idempotency-Key header is required"
+            if missing
+            else "the Idempotency-Key header must be 1-64 characters of A-Z a-z 0-9 . _ : -",
+        )
+    if problems and all(p.loc[:2] == ["body", "emv_data"] for p in problems):
+        return problem_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "emv_data_invalid",
+            "emv_data must be an even number of hexadecimal digits, at most 4096 bytes",
+            errors=problems,
+        )
+    return problem_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "request_invalid",
+        "the request does not match the schema",
+        errors=problems,
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    return problem_response(
+        exc.status_code,
+        code,
+        detail,
+        title=phrase,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _acquirer_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AcquirerError)
+    status = _status_of(exc)
+    if status >= 500:
+        log.error("%s: %s", exc.__class__.__name__, exc)
+        return problem_response(status, exc.code, "the acquirer cannot process requests now")
+    return problem_response(status, exc.code, str(exc))
+
+
+async def _emv_handler(request: Request, exc: Exception) -> Response:
+    # emvcore errors are mapped into acquirer errors by the service; one that escapes is
+    # still a fault of the data it was given, not of the server.
+    log.warning("unmapped emvcore error %s", exc.__class__.__name__)
+    return problem_response(HTTPStatus.UNPROCESSABLE_ENTITY, "emv_data_invalid", str(exc))
+
+
+async def _last_resort_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error handling %s %s", request.method, request.url.path)
+    return problem_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the acquirer failed to process this request",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem details response."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(AcquirerError, _acquirer_handler)
+    app.add_exception_handler(EmvError, _emv_handler)
+    app.add_exception_handler(Exception, _last_resort_handler)
+    document_problems_only_as_problem_json(app)
+
+
+def document_problems_only_as_problem_json(app: FastAPI) -> None:
+    """Make the OpenAPI document list error responses as ``application/problem+json`` only.
+
+    FastAPI documents every response ``model`` under the route's JSON media type as well;
+    the acquirer never sends a problem as plain ``application/json``, so that entry is
+    removed from 4xx/5xx responses when the schema is first built.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
+                            content.pop("application/json", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem details for ``statuses``."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,355 @@
+"""Authorization: the acquirer's decision on one tap, independent of HTTP.
+
+:meth:`AuthorizationService.authorize` takes an :class:`AuthorizationRequest` and returns
+the decision, recorded durably before it returns. The steps, in order:
+
+1. **Idempotency** (draft-ietf-httpapi-idempotency-key-header section 2): a key already used
+   by this terminal returns the first answer byte for byte if the request is the same, and
+   :class:`~acquirer.errors.IdempotencyKeyReusedError` if it is not.
+2. **Parse** the EMV data record (:func:`acquirer.issuer.parse_emv_data`); malformed or
+   incomplete data is a client error, not a decline, and nothing is recorded.
+3. **Token**: the PAN in the data record is a token; unknown tokens are declined.
+4. **Issuer key** covering the token's BIN range.
+5. **Cryptogram**: the card must ask for an ARQC (9F27), and the ARQC must verify
+   (EMV Book 2 section 8.1). A failed cryptogram gets no tag 91: the issuer cannot
+   authenticate a card it could not authenticate.
+6. **ATC**: a (token, ATC) pair already used is a replay; an ATC more than
+   ``atc_window`` below the highest accepted one is stale. The pair is claimed only once the
+   cryptogram verified, so forged requests cannot burn a card's counters.
+7. **Decision** on a fresh, verified cryptogram: token status, token expiry, amount and
+   currency in the cryptogram against those of the request. Every decline with a verified
+   cryptogram carries tag 91 with the decline's response code.
+
+Reasons and ISO 8583 response codes (field 39, also sent to the card as tag 8A):
+
+======================  ====  ================================================================
+reason                  code  meaning
+======================  ====  ================================================================
+approved                00    approved
+cryptogram_invalid      05    do not honour: the ARQC did not verify (or its CVN is wrong)
+cid_not_arqc            05    do not honour: the card did not request online authorization
+atc_replayed            05    do not honour: this ATC was already used
+atc_stale               05    do not honour: ATC far below the highest seen
+token_unknown           14    invalid card number: no such token
+token_expired           54    expired card
+token_inactive          62    restricted card: the token is suspended or deleted
+amount_mismatch         13    invalid amount: 9F02 differs from the request's amount
+currency_mismatch       13    invalid amount: 5F2A differs from the request's currency
+issuer_key_unknown      96    system malfunction: the token exists but no issuer key covers
+                              its BIN. This is the acquirer's configuration at fault, not
+                              the card, so it is not reported as "14 invalid card number".
+======================  ====  ================================================================
+
+Log lines carry the authorization id, masked token, PAR, ATC and reason: never a PAN, a key
+or a cryptogram.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from acquirer.errors import IdempotencyKeyReusedError, StoreError
+from acquirer.ids import new_authorization_id
+from acquirer.issuer import CardData, Issuer, VerifiedArqc, parse_emv_data
+from acquirer.store.base import (
+    AtcClaim,
+    AuthorizationRow,
+    RecordStatus,
+    Store,
+    TokenRow,
+    TokenStatus,
+)
+from acquirer.vault import utc_now
+from emvcore.currency import currency
+from emvcore.errors import IssuerKeyNotFoundError
+from emvcore.pan import mask_pan
+
+log = logging.getLogger("acquirer.authorizations")
+
+
+class Reason(enum.StrEnum):
+    """Why an authorization was approved or declined; stable, part of the API contract."""
+
+    APPROVED = "approved"
+    CRYPTOGRAM_INVALID = "cryptogram_invalid"
+    CID_NOT_ARQC = "cid_not_arqc"
+    ATC_REPLAYED = "atc_replayed"
+    ATC_STALE = "atc_stale"
+    TOKEN_UNKNOWN = "token_unknown"  # noqa: S105 (a reason, not a secret)
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason, not a secret)
+    TOKEN_INACTIVE = "token_inactive"  # noqa: S105 (a reason, not a secret)
+    AMOUNT_MISMATCH = "amount_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    ISSUER_KEY_UNKNOWN = "issuer_key_unknown"
+
+    @property
+    def response_code(self) -> str:
+        """The ISO 8583 response code (2 characters) for this reason."""
+        return RESPONSE_CODES[self]
+
+
+RESPONSE_CODES = MappingProxyType(
+    {
+        Reason.APPROVED: "00",
+        Reason.CRYPTOGRAM_INVALID: "05",
+        Reason.CID_NOT_ARQC: "05",
+        Reason.ATC_REPLAYED: "05",
+        Reason.ATC_STALE: "05",
+        Reason.TOKEN_UNKNOWN: "14",
+        Reason.TOKEN_EXPIRED: "54",
+        Reason.TOKEN_INACTIVE: "62",
+        Reason.AMOUNT_MISMATCH: "13",
+        Reason.CURRENCY_MISMATCH: "13",
+        Reason.ISSUER_KEY_UNKNOWN: "96",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """One authorization request as the terminal sent it (already schema-validated)."""
+
+    terminal_id: str
+    idempotency_key: str
+    amount: int
+    currency: str
+    emv_data: bytes
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the canonical request, to tell a retry from a different request.
+
+        The canonical form is compact JSON with sorted keys and the EMV data in lower-case
+        hex, so a retry that differs only in whitespace, key order or hex case is the same
+        request. The idempotency key itself is not part of it.
+        """
+        canonical = json.dumps(
+            {
+                "amount": self.amount,
+                "currency": self.currency,
+                "emv_data": self.emv_data.hex(),
+                "terminal_id": self.terminal_id,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationResult:
+    """The decision, with exactly the fields the terminal reads."""
+
+    authorization_id: str
+    approved: bool
+    response_code: str
+    reason: str
+    issuer_authentication_data: bytes | None
+    token_masked: str
+    par: str | None
+    atc: int | None
+    cryptogram_verified: bool
+    created_at: datetime
+
+    def to_json(self) -> str:
+        """The response body: compact JSON, fields in contract order, tag 91 in upper hex."""
+        iad = self.issuer_authentication_data
+        return json.dumps(
+            {
+                "authorization_id": self.authorization_id,
+                "approved": self.approved,
+                "response_code": self.response_code,
+                "reason": self.reason,
+                "issuer_authentication_data": None if iad is None else iad.hex().upper(),
+                "token_masked": self.token_masked,
+                "par": self.par,
+                "atc": self.atc,
+                "cryptogram_verified": self.cryptogram_verified,
+                "created_at": format_timestamp(self.created_at),
+            },
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationOutcome:
+    """What :meth:`AuthorizationService.authorize` returns.
+
+    ``response_json`` is the body to send: for a replayed idempotency key, the stored body of
+    the first answer, byte for byte. ``replayed`` tells the two cases apart.
+    """
+
+    authorization_id: str
+    approved: bool
+    reason: str
+    response_json: str
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    reason: Reason
+    token: TokenRow | None = None
+    verified: VerifiedArqc | None = None
+    claim_atc: bool = False
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a ``Z``: ``2026-11-22T19:50:00.123Z``."""
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _expired(expiry: str, now: datetime) -> bool:
+    """A YYMM expiry is valid through the last day of that month."""
+    return now.strftime("%y%m") > expiry
+
+
+class AuthorizationService:
+    """Decides authorizations and records them in a :class:`~acquirer.store.base.Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        issuer: Issuer,
+        *,
+        atc_window: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._issuer = issuer
+        self._atc_window = atc_window
+        self._clock = clock
+
+    def authorize(self, request: AuthorizationRequest) -> AuthorizationOutcome:
+        """Decide and durably record one authorization (see the module docstring)."""
+        request_hash = request.digest()
+        prior = self._store.find_authorization(request.terminal_id, request.idempotency_key)
+        if prior is not None:
+            return self._replay(prior, request_hash)
+        card = parse_emv_data(request.emv_data)
+        decision = self._decide(request, card)
+        outcome = self._record(request, request_hash, card, decision)
+        if outcome is None:
+            # A concurrent request claimed this ATC between our check and our write.
+            decision = _Decision(Reason.ATC_REPLAYED, decision.token, decision.verified)
+            outcome = self._record(request, request_hash, card, decision)
+            if outcome is None:
+                raise StoreError("an ATC claim was reported although none was requested")
+        return outcome
+
+    def _replay(self, prior: AuthorizationRow, request_hash: str) -> AuthorizationOutcome:
+        if prior.request_hash != request_hash:
+            raise IdempotencyKeyReusedError(
+                "this idempotency key was already used by this terminal for a different request"
+            )
+        log.info("authorization %s replayed for its idempotency key", prior.id)
+        return AuthorizationOutcome(
+            prior.id, prior.approved, prior.reason, prior.response_json, replayed=True
+        )
+
+    def _decide(self, request: AuthorizationRequest, card: CardData) -> _Decision:
+        token = self._store.get_token(card.pan)
+        if token is None:
+            return _Decision(Reason.TOKEN_UNKNOWN)
+        try:
+            key = self._issuer.key_for(card.pan)
+        except IssuerKeyNotFoundError:
+            log.error(
+                "no issuer key covers the BIN of token %s (scheme %s): check the key file",
+                mask_pan(card.pan),
+                token.scheme,
+            )
+            return _Decision(Reason.ISSUER_KEY_UNKNOWN, token)
+        if not card.is_arqc:
+            return _Decision(Reason.CID_NOT_ARQC, token)
+        verified = self._issuer.verify_arqc(card, key)
+        if verified is None:
+            return _Decision(Reason.CRYPTOGRAM_INVALID, token)
+        if self._store.atc_claimed(token.token, card.atc):
+            return _Decision(Reason.ATC_REPLAYED, token, verified)
+        highest = self._store.highest_atc(token.token)
+        if highest is not None and card.atc < highest - self._atc_window:
+            return _Decision(Reason.ATC_STALE, token, verified)
+        # The cryptogram is genuine and fresh: its ATC is used up whatever the decision.
+        if token.status is not TokenStatus.ACTIVE:
+            reason = Reason.TOKEN_INACTIVE
+        elif _expired(token.expiry, self._clock()):
+            reason = Reason.TOKEN_EXPIRED
+        elif card.amount != request.amount:
+            reason = Reason.AMOUNT_MISMATCH
+        elif card.currency_numeric != currency(request.currency).numeric:
+            reason = Reason.CURRENCY_MISMATCH
+        else:
+            reason = Reason.APPROVED
+        return _Decision(reason, token, verified, claim_atc=True)
+
+    def _record(
+        self, request: AuthorizationRequest, request_hash: str, card: CardData, decision: _Decision
+    ) -> AuthorizationOutcome | None:
+        """Write the decision; ``None`` if its ATC claim lost a race."""
+        now = self._clock()
+        reason = decision.reason
+        approved = reason is Reason.APPROVED
+        tag_91 = None
+        if decision.verified is not None:
+            tag_91 = decision.verified.issuer_authentication_data(
+                approved=approved, response_code=reason.response_code
+            )
+        token = decision.token
+        result = AuthorizationResult(
+            authorization_id=new_authorization_id(now),
+            approved=approved,
+            response_code=reason.response_code,
+            reason=reason.value,
+            issuer_authentication_data=tag_91,
+            token_masked=mask_pan(card.pan),
+            par=None if token is None else token.par,
+            atc=card.atc,
+            cryptogram_verified=decision.verified is not None,
+            created_at=now,
+        )
+        body = result.to_json()
+        row = AuthorizationRow(
+            id=result.authorization_id,
+            terminal_id=request.terminal_id,
+            idempotency_key=request.idempotency_key,
+            request_hash=request_hash,
+            amount=request.amount,
+            currency=request.currency,
+            token_masked=result.token_masked,
+            par=result.par,
+            atc=result.atc,
+            approved=approved,
+            reason=result.reason,
+            response_code=result.response_code,
+            response_json=body,
+            created_at=now,
+        )
+        claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
+        recorded = self._store.record_authorization(row, claim)
+        if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
+            return None
+        if recorded.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS:
+            # A concurrent request with the same key was recorded first.
+            if recorded.existing is None:
+                raise StoreError("the store reported an existing authorization without it")
+            return self._replay(recorded.existing, request_hash)
+        log.info(
+            "authorization %s terminal=%s token=%s par=%s atc=%d reason=%s response_code=%s",
+            result.authorization_id,
+            request.terminal_id,
+            result.token_masked,
+            result.par,
+            card.atc,
+            result.reason,
+            result.response_code,
+        )
+        return AuthorizationOutcome(
+            result.authorization_id, approved, result.reason, body, replayed=False
+        )

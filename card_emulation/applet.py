@@ -1,0 +1,315 @@
+"""An EMV contactless payment application as an APDU state machine.
+
+One object, one method: :meth:`EmvApplet.process_apdu` takes a command APDU and returns the
+response APDU, exactly as a chip does. The transports (in-process loopback, vpcd, nfcpy
+target) wrap this one object and know nothing of EMV.
+
+State machine (EMV Book 3 section 10 and Book C-2/C-3 card behaviour)::
+
+    IDLE --SELECT PPSE--> PPSE_SELECTED --SELECT AID--> APP_SELECTED --GPO--> INITIATED
+    INITIATED --READ RECORD--> INITIATED --GENERATE AC (ARQC)--> CRYPTOGRAM_ISSUED
+    CRYPTOGRAM_ISSUED --EXTERNAL AUTHENTICATE--> FINISHED
+    (qVSDC: GPO itself issues the ARQC, INITIATED carries it)
+
+A command out of order answers ``6985`` (conditions of use not satisfied), an inconsistent
+length ``6700``, bad P1/P2 ``6A86``, an unknown instruction ``6D00`` and an unknown class
+``6E00``. Nothing raises out of ``process_apdu``.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from enum import Enum, auto
+from typing import ClassVar
+
+from card_emulation.image import CardImage, Fault
+from card_emulation.profiles import Profile, profile
+from emvcore import tlv
+from emvcore.apdu import PPSE_NAME, SW, CommandApdu, CryptogramType, Ins
+from emvcore.crypto.cvn import CryptogramVersion, cryptogram_version
+from emvcore.dol import DolEntry, dol_data_length, parse_dol, split_dol_data
+from emvcore.errors import EmvError
+from emvcore.numeric import encode_cn, encode_n
+from emvcore.pan import encode_track2
+from emvcore.tags import Tag
+
+#: Card Verification Results byte 1, b8-b7 "second GENERATE AC not requested" (10) and
+#: b6-b5 the type of the cryptogram issued (Visa VIS / M/Chip CVR layout).
+_CVR_BYTE1 = {CryptogramType.ARQC: 0xA0, CryptogramType.TC: 0x90, CryptogramType.AAC: 0x80}
+_CVR_LENGTH = {"visa": 3, "mastercard": 6}
+#: Terminal data a cryptogram covers, with lengths; what a DOL did not ask for is zeros
+#: (Book 3 5.4).
+_AC_TERMINAL_DATA = {
+    0x9F02: 6,
+    0x9F03: 6,
+    0x9F1A: 2,
+    0x95: 5,
+    0x5F2A: 2,
+    0x9A: 3,
+    0x9C: 1,
+    0x9F37: 4,
+}
+
+
+class State(Enum):
+    """Where the application is in a transaction."""
+
+    IDLE = auto()
+    PPSE_SELECTED = auto()
+    APP_SELECTED = auto()
+    INITIATED = auto()
+    CRYPTOGRAM_ISSUED = auto()
+    FINISHED = auto()
+
+
+def _sw(sw: int, data: bytes = b"") -> bytes:
+    return data + sw.to_bytes(2, "big")
+
+
+class EmvApplet:
+    """A personalized contactless EMV application answering APDUs.
+
+    ``on_atc`` is called with the updated card image each time the ATC moves, before the
+    response leaves the card, so the caller can persist it (see :class:`.store.CardStore`).
+    """
+
+    def __init__(
+        self, card: CardImage, *, on_atc: Callable[[CardImage], None] | None = None
+    ) -> None:
+        self.card = card
+        self.profile: Profile = profile(card.profile)
+        self.cvn: CryptogramVersion = cryptogram_version(self.profile.cryptogram_version)
+        self._on_atc = on_atc
+        self._pdol: tuple[DolEntry, ...] = parse_dol(self.profile.pdol)
+        self._cdol1: tuple[DolEntry, ...] = parse_dol(self.profile.cdol1)
+        self._records = self._build_records()
+        self.state = State.IDLE
+        self._terminal_data: dict[int, bytes] = {}
+        self._ac_data: dict[int, bytes] = {}
+        self._arqc: bytes | None = None
+
+    # -- the one entry point -------------------------------------------------------------
+
+    def process_apdu(self, apdu: bytes) -> bytes:
+        """Answer one command APDU with a response APDU (data || SW1 SW2)."""
+        try:
+            command = CommandApdu.decode(bytes(apdu))
+        except EmvError:
+            return _sw(SW.WRONG_LENGTH)
+        handler = self._handlers.get(command.ins)
+        if handler is None:
+            return _sw(SW.INS_NOT_SUPPORTED)
+        expected_cla, method = handler
+        if command.cla != expected_cla:
+            return _sw(SW.CLA_NOT_SUPPORTED)
+        try:
+            return method(self, command)
+        except EmvError:
+            return _sw(SW.WRONG_DATA)
+
+    def reset(self) -> None:
+        """Power-on or field reset: the transaction state goes, the ATC stays."""
+        self.state = State.IDLE
+        self._terminal_data = {}
+        self._ac_data = {}
+        self._arqc = None
+
+    # -- commands ------------------------------------------------------------------------
+
+    def _select(self, command: CommandApdu) -> bytes:
+        """SELECT by DF name (Book 1 11.3, Book B 3.3): PPSE or the application."""
+        if command.p1 != 0x04 or command.p2 not in (0x00, 0x02):
+            return _sw(SW.INCORRECT_P1P2)
+        name = command.data
+        if name == PPSE_NAME and command.p2 == 0x00:
+            self.reset()
+            self.state = State.PPSE_SELECTED
+            return _sw(SW.OK, self._ppse_fci())
+        aid = self.profile.aid
+        # Partial name matching (ISO/IEC 7816-4 5.3.1.1): a 5..16-byte prefix selects.
+        if command.p2 == 0x00 and 5 <= len(name) <= len(aid) and aid.startswith(name):
+            self.reset()
+            self.state = State.APP_SELECTED
+            return _sw(SW.OK, self._application_fci())
+        return _sw(SW.FILE_NOT_FOUND)
+
+    def _get_processing_options(self, command: CommandApdu) -> bytes:
+        """GET PROCESSING OPTIONS (Book 3 6.5.8): PDOL data in, AIP and AFL out."""
+        if self.state is not State.APP_SELECTED:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if command.p1 != 0 or command.p2 != 0:
+            return _sw(SW.INCORRECT_P1P2)
+        template = tlv.decode_one(command.data)
+        if template.tag != 0x83:
+            return _sw(SW.WRONG_DATA)
+        if len(template.value) != dol_data_length(self._pdol):
+            return _sw(SW.WRONG_LENGTH)
+        self._terminal_data = split_dol_data(self._pdol, template.value)
+        self.state = State.INITIATED
+        items: list[tuple[int, bytes]] = [(Tag.AIP, self.profile.aip), (Tag.AFL, self._afl())]
+        if self.profile.cryptogram_in_gpo:
+            issued = self._issue_cryptogram(CryptogramType.ARQC, self._terminal_data)
+            if issued is None:
+                # No cryptogram, no transaction: the refused GPO leaves nothing initiated.
+                self.state = State.APP_SELECTED
+                return _sw(SW.CONDITIONS_NOT_SATISFIED)
+            track2 = encode_track2(self.card.token, self.card.expiry)
+            items += [(Tag.TRACK2, track2), *issued]
+            items.append((Tag.CTQ, bytes(2)))
+        return _sw(SW.OK, tlv.encode(0x77, tlv.encode_many(items)))
+
+    def _read_record(self, command: CommandApdu) -> bytes:
+        """READ RECORD (Book 3 6.5.11) of a record the AFL names."""
+        if self.state not in (State.INITIATED, State.CRYPTOGRAM_ISSUED):
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if command.p2 & 0x07 != 0x04:
+            return _sw(SW.INCORRECT_P1P2)
+        record = self._records.get((command.p2 >> 3, command.p1))
+        if record is None:
+            return _sw(SW.RECORD_NOT_FOUND)
+        return _sw(SW.OK, record)
+
+    def _generate_ac(self, command: CommandApdu) -> bytes:
+        """First GENERATE AC (Book 3 6.5.5) with CDOL1 data; this card is online-only."""
+        if self.profile.cryptogram_in_gpo or self.state is not State.INITIATED:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if command.p1 & 0x2F or command.p2 != 0:
+            return _sw(SW.INCORRECT_P1P2)
+        if len(command.data) != dol_data_length(self._cdol1):
+            return _sw(SW.WRONG_LENGTH)
+        requested = CryptogramType(command.p1 & 0xC0) if command.p1 & 0xC0 != 0xC0 else None
+        if requested is None:
+            return _sw(SW.INCORRECT_P1P2)
+        # Online-only card: a TC request is answered with an ARQC (Book 3 Table 12).
+        issue = CryptogramType.AAC if requested is CryptogramType.AAC else CryptogramType.ARQC
+        data = {**self._terminal_data, **split_dol_data(self._cdol1, command.data)}
+        issued = self._issue_cryptogram(issue, data)
+        if issued is None:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        return _sw(SW.OK, tlv.encode(0x77, tlv.encode_many(issued)))
+
+    def _get_data(self, command: CommandApdu) -> bytes:
+        """GET DATA (Book 3 6.5.7): the ATC; other proprietary objects are not held."""
+        if self.state is State.IDLE:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if (command.p1 << 8) | command.p2 == Tag.ATC:
+            return _sw(SW.OK, tlv.encode(Tag.ATC, self.card.atc.to_bytes(2, "big")))
+        return _sw(SW.REFERENCED_DATA_NOT_FOUND)
+
+    def _external_authenticate(self, command: CommandApdu) -> bytes:
+        """EXTERNAL AUTHENTICATE (Book 3 6.5.4): the card checks the issuer's ARPC (tag 91)."""
+        if self._arqc is None or self.state not in (State.INITIATED, State.CRYPTOGRAM_ISSUED):
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if command.p1 or command.p2:
+            return _sw(SW.INCORRECT_P1P2)
+        if not 8 <= len(command.data) <= 16:
+            return _sw(SW.WRONG_LENGTH)
+        self.state = State.FINISHED
+        good = self.cvn.verify_issuer_authentication_data(
+            self.card.icc_mk, self._ac_data, self._arqc, command.data
+        )
+        return _sw(SW.OK if good else SW.VERIFICATION_FAILED)
+
+    _handlers: ClassVar[dict[int, tuple[int, Callable[[EmvApplet, CommandApdu], bytes]]]] = {
+        Ins.SELECT: (0x00, _select),
+        Ins.GET_PROCESSING_OPTIONS: (0x80, _get_processing_options),
+        Ins.READ_RECORD: (0x00, _read_record),
+        Ins.GENERATE_AC: (0x80, _generate_ac),
+        Ins.GET_DATA: (0x80, _get_data),
+        Ins.EXTERNAL_AUTHENTICATE: (0x00, _external_authenticate),
+    }
+
+    # -- cryptograms ---------------------------------------------------------------------
+
+    def _issue_cryptogram(
+        self, kind: CryptogramType, terminal_data: dict[int, bytes]
+    ) -> list[tuple[int, bytes]] | None:
+        """Move the ATC, persist it, compute the AC; ``None`` when the ATC is exhausted."""
+        if self.card.atc >= self.profile.atc_limit:
+            return None
+        self.card = self.card.with_atc(self.card.atc + 1)
+        if self._on_atc is not None:
+            self._on_atc(self.card)
+        atc = self.card.atc.to_bytes(2, "big")
+        cvr = bytes([_CVR_BYTE1[kind]]) + bytes(_CVR_LENGTH[self.profile.scheme] - 1)
+        iad = self.cvn.build_iad(dki=self.card.dki, cvr=cvr)
+        data = {tag: terminal_data.get(tag) or bytes(n) for tag, n in _AC_TERMINAL_DATA.items()}
+        data.update({Tag.AIP: self.profile.aip, Tag.ATC: atc, Tag.IAD: iad})
+        ac = self.cvn.generate_ac(self.card.icc_mk, data)
+        if Fault.TAMPER_CRYPTOGRAM in self.card.faults:
+            ac = bytes([ac[0] ^ 0x01]) + ac[1:]
+        self._ac_data = data
+        self._arqc = ac if kind is CryptogramType.ARQC else None
+        self.state = (
+            State.CRYPTOGRAM_ISSUED if not self.profile.cryptogram_in_gpo else State.INITIATED
+        )
+        return [
+            (Tag.CID, bytes([kind])),
+            (Tag.ATC, atc),
+            (Tag.APPLICATION_CRYPTOGRAM, ac),
+            (Tag.IAD, iad),
+        ]
+
+    # -- static data ---------------------------------------------------------------------
+
+    def _ppse_fci(self) -> bytes:
+        """FCI of the PPSE with one directory entry (Book B 3.3.2)."""
+        entry = tlv.encode_many(
+            [
+                (Tag.AID, self.profile.aid),
+                (Tag.APPLICATION_LABEL, self.profile.label.encode("ascii")),
+                (Tag.APPLICATION_PRIORITY, bytes([self.profile.priority])),
+                (Tag.KERNEL_IDENTIFIER, bytes([self.profile.kernel_id])),
+            ]
+        )
+        discretionary = tlv.encode(0xBF0C, tlv.encode(0x61, entry))
+        return tlv.encode(0x6F, tlv.encode(0x84, PPSE_NAME) + tlv.encode(0xA5, discretionary))
+
+    def _application_fci(self) -> bytes:
+        """FCI of the application (Book 1 11.3.4) with the PDOL when the card has one."""
+        proprietary = [
+            (Tag.APPLICATION_LABEL, self.profile.label.encode("ascii")),
+            (Tag.APPLICATION_PRIORITY, bytes([self.profile.priority])),
+        ]
+        if self.profile.pdol:
+            proprietary.append((Tag.PDOL, self.profile.pdol))
+        return tlv.encode(
+            0x6F,
+            tlv.encode(0x84, self.profile.aid) + tlv.encode(0xA5, tlv.encode_many(proprietary)),
+        )
+
+    def _afl(self) -> bytes:
+        return b"".join(
+            bytes([sfi << 3, first, last, oda]) for sfi, first, last, oda in self.profile.afl
+        )
+
+    def _build_records(self) -> dict[tuple[int, int], bytes]:
+        card, prof = self.card, self.profile
+        year, month = 2000 + int(card.expiry[:2]), int(card.expiry[2:])
+        expiry = card.expiry + f"{calendar.monthrange(year, month)[1]:02d}"
+        account = [
+            (Tag.PAN, encode_cn(card.token)),
+            (Tag.APPLICATION_EXPIRATION_DATE, encode_n(expiry, 3)),
+            (Tag.PSN, encode_n(card.psn, 1)),
+            (Tag.ISSUER_COUNTRY_CODE, encode_n(prof.issuer_country, 2)),
+            (Tag.PAR, card.par.encode("ascii")),
+        ]
+        if prof.cryptogram_in_gpo:
+            contents = {(1, 1): account}
+        else:
+            risk = [
+                (Tag.CDOL1, prof.cdol1),
+                # CVM list: X, Y amounts, then enciphered online PIN, signature, no CVM.
+                (Tag.CVM_LIST, bytes(8) + bytes.fromhex("42031E031F03")),
+                (Tag.IAC_DEFAULT, bytes.fromhex("0000000000")),
+                (Tag.IAC_DENIAL, bytes.fromhex("0000000000")),
+                (Tag.IAC_ONLINE, bytes.fromhex("FC50BCF800")),
+                (Tag.APPLICATION_CURRENCY_CODE, encode_n(prof.application_currency, 2)),
+            ]
+            contents = {
+                (1, 1): [(Tag.TRACK2, encode_track2(card.token, card.expiry))],
+                (2, 1): account,
+                (2, 2): risk,
+            }
+        return {key: tlv.encode(0x70, tlv.encode_many(items)) for key, items in contents.items()}

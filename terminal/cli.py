@@ -1,0 +1,100 @@
+"""``tap-terminal``: the shopkeeper's command line."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from emvcore.currency import to_minor_units
+from emvcore.errors import EncodingError
+from terminal.errors import ReaderError, SettingsError
+from terminal.kernel import Kernel, KernelConfig, Outcome, Transaction
+from terminal.online import AcquirerClient
+from terminal.payment import pay
+from terminal.readers import open_reader
+from terminal.settings import load_settings
+
+app = typer.Typer(
+    help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def _root() -> None:
+    """Tap terminal: take contactless payments with a USB NFC reader or an emulated card."""
+
+
+@app.command("pay")
+def pay_command(
+    amount: Annotated[str, typer.Argument(help="Amount to charge, e.g. 12.50")],
+    reader: Annotated[
+        str | None,
+        typer.Option(
+            "--reader", "-r", help="Reader to use, e.g. emulated:visa (default: from settings)"
+        ),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", "-c", help="ISO 4217 code (default: from settings)")
+    ] = None,
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="Settings file (TOML)", dir_okay=False)
+    ] = None,
+    acquirer_url: Annotated[
+        str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+) -> None:
+    """Take one payment: wait for a tap, read the card, authorize online, show the outcome.
+
+    Exit status: 0 approved, 1 declined or not completed, 2 usage or setup error.
+    """
+    try:
+        settings = load_settings(settings_file)
+        cur = (currency or settings.currency).upper()
+        minor = to_minor_units(amount, cur)
+    except (SettingsError, EncodingError) as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        card_reader = open_reader(reader or settings.reader, card_timeout=settings.card_timeout)
+    except ReaderError as exc:
+        raise _fail(str(exc), 2) from None
+    client = AcquirerClient(
+        acquirer_url or settings.acquirer_url, timeout=settings.acquirer_timeout
+    )
+    kernel = Kernel(KernelConfig(country_code=settings.country_code))
+    with card_reader, closing(client):
+        if not as_json:
+            err.print(f"Present card for [bold]{amount} {cur}[/] on {card_reader.name} ...")
+        result = pay(
+            card_reader,
+            Transaction(minor, cur),
+            terminal_id=settings.terminal_id,
+            client=client,
+            kernel=kernel,
+            wait=settings.wait,
+        )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+    else:
+        from terminal.display import show_payment
+
+        show_payment(Console(), result)
+    raise typer.Exit(0 if result.outcome is Outcome.APPROVED else 1)
+
+
+def main() -> None:
+    """Console script entry point."""
+    app()

@@ -1,0 +1,64 @@
+"""The exception tree of :mod:`terminal`::
+
+    TerminalError
+     ├── SettingsError                 the settings file is unreadable or a value is invalid
+     ├── ReaderError                   a reader backend failed
+     │    ├── ReaderUnavailableError       backend library missing, or no such reader
+     │    ├── NoCardError                  no card was presented within the wait
+     │    ├── CardRemovedError             the card left the field during an exchange
+     │    └── CardTimeoutError             the card did not answer within the card timeout
+     └── AcquirerError                 the online authorization could not be completed
+          ├── AcquirerUnavailableError     no connection, or no answer in time
+          └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+
+The kernel itself never raises on card behaviour: removal, timeouts and bad card data become
+outcomes (Try Again, End Application, ...). Library errors (httpx, and later pyscard/nfcpy)
+are mapped into this tree at the boundary; messages never carry a PAN or key.
+"""
+
+from __future__ import annotations
+
+
+class TerminalError(Exception):
+    """Base class of every error raised by the terminal."""
+
+
+class SettingsError(TerminalError):
+    """The settings file cannot be read or holds an invalid value."""
+
+
+class ReaderError(TerminalError):
+    """A reader backend failed."""
+
+
+class ReaderUnavailableError(ReaderError):
+    """The backend's library is not installed, or the named reader does not exist."""
+
+
+class NoCardError(ReaderError):
+    """No card was presented within the wait."""
+
+
+class CardRemovedError(ReaderError):
+    """The card left the field during an exchange (EMV: "Try Again")."""
+
+
+class CardTimeoutError(ReaderError):
+    """The card did not answer within the card timeout."""
+
+
+class AcquirerError(TerminalError):
+    """The online authorization could not be completed."""
+
+
+class AcquirerUnavailableError(AcquirerError):
+    """No connection to the acquirer, or no answer within the timeout."""
+
+
+class AcquirerRejectedError(AcquirerError):
+    """The acquirer answered with a problem (HTTP 4xx/5xx) instead of a decision."""
+
+    def __init__(self, message: str, *, status: int, code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code

@@ -1,0 +1,138 @@
+"""The terminal's acquirer client: one authorization request, mapped errors, injectable transport.
+
+Speaks the acquirer's ``POST /v1/authorizations`` (see ``acquirer.app``) with httpx. The
+transport is injectable (``httpx.MockTransport``, ``httpx.ASGITransport`` or the default
+network transport), so tests run the real acquirer app in-process or over real HTTP.
+
+Every request carries an ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header);
+a connection failure before the request was sent is retried once with the same key, so the
+acquirer never authorizes one tap twice. httpx errors are mapped into
+:mod:`terminal.errors` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationResponse:
+    """The acquirer's decision on one authorization request."""
+
+    authorization_id: str
+    approved: bool
+    response_code: str
+    reason: str
+    issuer_authentication_data: bytes | None
+    cryptogram_verified: bool
+    token_masked: str | None
+    par: str | None
+    atc: int | None
+
+
+class AcquirerClient:
+    """Sends authorization requests to the acquirer."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            transport=transport,
+            headers={"User-Agent": "tap-terminal/0.1"},
+        )
+
+    def authorize(
+        self,
+        *,
+        terminal_id: str,
+        amount: int,
+        currency: str,
+        emv_data: bytes,
+        idempotency_key: str,
+    ) -> AuthorizationResponse:
+        """Ask for an authorization of ``amount`` minor units with the card's data record."""
+        body = {
+            "terminal_id": terminal_id,
+            "amount": amount,
+            "currency": currency,
+            "emv_data": emv_data.hex().upper(),
+        }
+        headers = {"Idempotency-Key": idempotency_key}
+        response = self._post("/v1/authorizations", body, headers)
+        if response.status_code >= 400:
+            raise _rejection(response)
+        try:
+            doc = response.json()
+            iad = doc.get("issuer_authentication_data")
+            approved = doc["approved"]
+            if not isinstance(approved, bool):
+                # bool("false") is True: only a JSON boolean may approve a payment.
+                raise TypeError("approved is not a boolean")
+            return AuthorizationResponse(
+                authorization_id=str(doc["authorization_id"]),
+                approved=approved,
+                response_code=str(doc["response_code"]),
+                reason=str(doc["reason"]),
+                issuer_authentication_data=bytes.fromhex(iad) if iad else None,
+                cryptogram_verified=bool(doc.get("cryptogram_verified", False)),
+                token_masked=doc.get("token_masked"),
+                par=doc.get("par"),
+                atc=doc.get("atc"),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise AcquirerRejectedError(
+                "the acquirer's answer is not a valid authorization response",
+                status=response.status_code,
+                code="malformed_response",
+            ) from None
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        for attempt in (1, 2):
+            try:
+                return self._http.post(path, json=body, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing reached the acquirer: safe to retry once with the same key.
+                if attempt == 2:
+                    raise AcquirerUnavailableError(
+                        f"cannot connect to the acquirer at {self._http.base_url}: {exc}"
+                    ) from None
+            except httpx.TimeoutException:
+                raise AcquirerUnavailableError("no answer from the acquirer in time") from None
+            except httpx.HTTPError as exc:
+                raise AcquirerUnavailableError(
+                    f"acquirer connection failed: {exc.__class__.__name__}"
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rejection(response: httpx.Response) -> AcquirerRejectedError:
+    """Map an RFC 9457 problem response (or any error body) into our exception."""
+    code: str | None = None
+    detail = response.reason_phrase
+    try:
+        problem = response.json()
+        if isinstance(problem, dict):
+            code = problem.get("code")
+            detail = str(problem.get("detail") or problem.get("title") or detail)
+    except ValueError:
+        pass
+    return AcquirerRejectedError(
+        f"acquirer refused the request ({response.status_code}): {detail}",
+        status=response.status_code,
+        code=code,
+    )

@@ -1,0 +1,51 @@
+"""Reader backends, registered by name and imported only when used.
+
+``open_reader("emulated:visa")`` opens the in-process emulated card named ``visa``. A spec
+is ``BACKEND[:ARGUMENT]``. Backends live in their own modules and are imported lazily, so a
+missing optional library (pyscard for ``pcsc``, nfcpy for ``nfc``) gives an install hint
+when that backend is asked for, never an ImportError at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from terminal.errors import ReaderUnavailableError
+from terminal.readers.base import CardInfo, Reader
+
+#: name -> ("module:Class", pip extra that provides its library or None).
+BACKENDS: dict[str, tuple[str, str | None]] = {
+    "emulated": ("terminal.readers.emulated:EmulatedReader", None),
+}
+
+
+def backend(name: str) -> type[Reader]:
+    """The reader class registered as ``name``."""
+    try:
+        target, extra = BACKENDS[name]
+    except KeyError:
+        known = ", ".join(sorted(BACKENDS))
+        raise ReaderUnavailableError(f"unknown reader backend {name!r} (known: {known})") from None
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        hint = f"; install it with: pip install 'tap-stack[{extra}]'" if extra else ""
+        raise ReaderUnavailableError(f"reader backend {name!r} needs {exc.name}{hint}") from None
+    cls: type[Reader] = getattr(module, class_name)
+    return cls
+
+
+def open_reader(spec: str, **options: Any) -> Reader:
+    """Open a reader from a ``BACKEND[:ARGUMENT]`` spec, e.g. ``emulated:visa``."""
+    name, _, argument = spec.partition(":")
+    cls = backend(name)
+    opener = getattr(cls, "from_spec", None)
+    if opener is None:
+        raise ReaderUnavailableError(f"reader backend {name!r} cannot be opened from a spec")
+    reader: Reader = opener(argument, **options)
+    return reader
+
+
+__all__ = ["BACKENDS", "CardInfo", "Reader", "backend", "open_reader"]
