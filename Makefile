@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# The suite talks to real services (scripts/services/*.sh): installed with apt-get where
+# missing, started privately on loopback for the run, stopped afterwards even on failure.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks
