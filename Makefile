@@ -4,13 +4,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo test bench lint clean install-udev
 
 venv: $(STAMP)
 
-# The stamp depends on pyproject.toml, so a changed dependency list re-installs.
+# The stamp depends on pyproject.toml, so a changed dependency list re-installs. pyscard
+# builds from source on Linux: the PC/SC headers and swig are installed before pip runs.
 $(STAMP): pyproject.toml scripts/bootstrap-venv.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) sh scripts/bootstrap-venv.sh
+	sh scripts/services.sh install pcscd
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
@@ -22,8 +24,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
 
+# Benchmarks print figures; the reader-stack ones run through the same private pcscd.
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks
+	sh scripts/services.sh run -- $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks
+
+# udev rules (group plugdev may open USB NFC readers) and the kernel NFC driver blacklist
+# (for nfcpy), then reload udev: run as root, e.g. `sudo make install-udev`.
+install-udev:
+	sh scripts/install-udev.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check emvcore terminal card_emulation acquirer tests scripts

@@ -1,9 +1,11 @@
 """Emulated contactless EMV cards for testers: no hardware needed.
 
 An emulated card is one object with ``process_apdu(bytes) -> bytes``
-(:class:`EmvApplet`); transports (the terminal's in-process loopback reader today, vpcd
-and nfcpy targets next) wrap that object. Cards are personalized from a token record and
-the issuer key file (:func:`personalize`) and kept in a :class:`CardStore`.
+(:class:`EmvApplet`); transports wrap that object: the terminal's in-process loopback
+reader, pcscd's vpcd driver and nfcpy targets (:mod:`card_emulation.transports`,
+``tap-card serve``). :mod:`card_emulation.faults` makes hostile cards for tests. Cards
+are personalized from a token record and the issuer key file (:func:`personalize`) and
+kept in a :class:`CardStore`.
 """
 
 from card_emulation.applet import EmvApplet, State
@@ -12,8 +14,11 @@ from card_emulation.errors import (
     CardStoreError,
     PersonalizationError,
     ProfileError,
+    TransportError,
 )
-from card_emulation.image import CardImage, Fault, personalize
+from card_emulation.image import CardImage, Fault
+from card_emulation.oda import OdaKeys
+from card_emulation.personalization import personalize
 from card_emulation.profiles import PROFILES, Profile, profile
 from card_emulation.store import CardStore
 
@@ -25,10 +30,12 @@ __all__ = [
     "CardStoreError",
     "EmvApplet",
     "Fault",
+    "OdaKeys",
     "PersonalizationError",
     "Profile",
     "ProfileError",
     "State",
+    "TransportError",
     "personalize",
     "profile",
 ]

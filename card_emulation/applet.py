@@ -18,19 +18,28 @@ length ``6700``, bad P1/P2 ``6A86``, an unknown instruction ``6D00`` and an unkn
 
 from __future__ import annotations
 
-import calendar
+import os
 from collections.abc import Callable
 from enum import Enum, auto
 from typing import ClassVar
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from card_emulation.image import CardImage, Fault
 from card_emulation.profiles import Profile, profile
+from card_emulation.records import afl, build_records
 from emvcore import tlv
-from emvcore.apdu import PPSE_NAME, SW, CommandApdu, CryptogramType, Ins
+from emvcore.apdu import CDA_REQUESTED, PPSE_NAME, SW, CommandApdu, CryptogramType, Ins
 from emvcore.crypto.cvn import CryptogramVersion, cryptogram_version
 from emvcore.dol import DolEntry, dol_data_length, parse_dol, split_dol_data
 from emvcore.errors import EmvError
-from emvcore.numeric import encode_cn, encode_n
+from emvcore.oda.dynamic import (
+    cda_icc_dynamic_data,
+    cda_transaction_data_hash,
+    fdda_icc_dynamic_data,
+    fdda_terminal_data,
+    sign_dynamic_data,
+)
 from emvcore.pan import encode_track2
 from emvcore.tags import Tag
 
@@ -38,6 +47,24 @@ from emvcore.tags import Tag
 #: b6-b5 the type of the cryptogram issued (Visa VIS / M/Chip CVR layout).
 _CVR_BYTE1 = {CryptogramType.ARQC: 0xA0, CryptogramType.TC: 0x90, CryptogramType.AAC: 0x80}
 _CVR_LENGTH = {"visa": 3, "mastercard": 6}
+#: GPO status word of a phone asking its holder to look at it (Book C-3 5.2.2).
+SW_SEE_PHONE = 0x6986
+#: TTQ byte 2 b7: the reader requires a CVM (Book C-3 Annex A).
+TTQ_CVM_REQUIRED = 0x40
+#: TTQ byte 1: online PIN supported (b3), signature supported (b2) (Book C-3 Annex A).
+TTQ_ONLINE_PIN, TTQ_SIGNATURE = 0x04, 0x02
+#: CTQ byte 1: online PIN required (b8), signature required (b7); byte 2 b8: consumer
+#: device CVM performed (Book C-3 Annex A).
+CTQ_ONLINE_PIN_REQUIRED, CTQ_SIGNATURE_REQUIRED = 0x80, 0x40
+CTQ_CDCVM_PERFORMED = 0x80
+#: CVM Results the C-2 kernel sends when it relies on the phone's own verification.
+CDCVM_RESULTS = bytes.fromhex("010002")
+#: POS Cardholder Interaction Information (Book C-2): byte 2 b1 "OD-CVM required".
+TAG_POS_CARDHOLDER_INTERACTION = 0xDF4B
+PCII_SEE_PHONE = bytes.fromhex("000100")
+#: fDDA version 01 (Book C-3): 9F69 = version || card unpredictable number || CTQ.
+FDDA_VERSION = 0x01
+
 #: Terminal data a cryptogram covers, with lengths; what a DOL did not ask for is zeros
 #: (Book 3 5.4).
 _AC_TERMINAL_DATA = {
@@ -83,11 +110,16 @@ class EmvApplet:
         self._on_atc = on_atc
         self._pdol: tuple[DolEntry, ...] = parse_dol(self.profile.pdol)
         self._cdol1: tuple[DolEntry, ...] = parse_dol(self.profile.cdol1)
-        self._records = self._build_records()
+        self._records = build_records(card, self.profile)
+        self._afl = afl(self.profile)
+        self._icc_key: rsa.RSAPrivateKey | None = None
         self.state = State.IDLE
         self._terminal_data: dict[int, bytes] = {}
+        self._pdol_data = b""
         self._ac_data: dict[int, bytes] = {}
         self._arqc: bytes | None = None
+        #: A phone's holder has unlocked it (cleared once a CDCVM transaction used it).
+        self.holder_verified = False
 
     # -- the one entry point -------------------------------------------------------------
 
@@ -112,6 +144,7 @@ class EmvApplet:
         """Power-on or field reset: the transaction state goes, the ATC stays."""
         self.state = State.IDLE
         self._terminal_data = {}
+        self._pdol_data = b""
         self._ac_data = {}
         self._arqc = None
 
@@ -146,17 +179,32 @@ class EmvApplet:
         if len(template.value) != dol_data_length(self._pdol):
             return _sw(SW.WRONG_LENGTH)
         self._terminal_data = split_dol_data(self._pdol, template.value)
+        self._pdol_data = template.value
+        ctq = self.profile.ctq
+        ttq = self._terminal_data.get(Tag.TTQ, bytes(4))
+        if self.profile.cryptogram_in_gpo and len(ttq) == 4 and ttq[1] & TTQ_CVM_REQUIRED:
+            if self.profile.consumer_device:
+                if not self.holder_verified:
+                    # The phone shows its prompt; the holder unlocks it and taps again.
+                    self.holder_verified = True
+                    return _sw(SW_SEE_PHONE)
+                self.holder_verified = False
+                ctq = bytes([ctq[0], ctq[1] | CTQ_CDCVM_PERFORMED])
+            elif ttq[0] & TTQ_ONLINE_PIN:
+                ctq = bytes([ctq[0] | CTQ_ONLINE_PIN_REQUIRED, ctq[1]])
+            elif ttq[0] & TTQ_SIGNATURE:
+                ctq = bytes([ctq[0] | CTQ_SIGNATURE_REQUIRED, ctq[1]])
         self.state = State.INITIATED
-        items: list[tuple[int, bytes]] = [(Tag.AIP, self.profile.aip), (Tag.AFL, self._afl())]
+        items: list[tuple[int, bytes]] = [(Tag.AIP, self.profile.aip), (Tag.AFL, self._afl)]
         if self.profile.cryptogram_in_gpo:
             issued = self._issue_cryptogram(CryptogramType.ARQC, self._terminal_data)
             if issued is None:
-                # No cryptogram, no transaction: the refused GPO leaves nothing initiated.
                 self.state = State.APP_SELECTED
                 return _sw(SW.CONDITIONS_NOT_SATISFIED)
             track2 = encode_track2(self.card.token, self.card.expiry)
-            items += [(Tag.TRACK2, track2), *issued]
-            items.append((Tag.CTQ, bytes(2)))
+            items += [(Tag.TRACK2, track2), *issued, (Tag.CTQ, ctq)]
+            if self.card.oda is not None:
+                items += self._fdda(ctq)
         return _sw(SW.OK, tlv.encode(0x77, tlv.encode_many(items)))
 
     def _read_record(self, command: CommandApdu) -> bytes:
@@ -183,10 +231,29 @@ class EmvApplet:
             return _sw(SW.INCORRECT_P1P2)
         # Online-only card: a TC request is answered with an ARQC (Book 3 Table 12).
         issue = CryptogramType.AAC if requested is CryptogramType.AAC else CryptogramType.ARQC
-        data = {**self._terminal_data, **split_dol_data(self._cdol1, command.data)}
+        cdol1_data = split_dol_data(self._cdol1, command.data)
+        data = {**self._terminal_data, **cdol1_data}
+        see_phone = (
+            self.profile.consumer_device
+            and cdol1_data.get(Tag.CVM_RESULTS) == CDCVM_RESULTS
+            and not self.holder_verified
+        )
+        if see_phone:
+            self.holder_verified = True  # the holder unlocks the phone and taps again
+            issue = CryptogramType.AAC
+        elif cdol1_data.get(Tag.CVM_RESULTS) == CDCVM_RESULTS:
+            self.holder_verified = False
         issued = self._issue_cryptogram(issue, data)
         if issued is None:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if see_phone:
+            issued.append((TAG_POS_CARDHOLDER_INTERACTION, PCII_SEE_PHONE))
+        if (
+            command.p1 & CDA_REQUESTED
+            and self.card.oda is not None
+            and issue is not CryptogramType.AAC
+        ):
+            issued = self._cda(issued, command.data, cdol1_data)
         return _sw(SW.OK, tlv.encode(0x77, tlv.encode_many(issued)))
 
     def _get_data(self, command: CommandApdu) -> bytes:
@@ -279,37 +346,46 @@ class EmvApplet:
             tlv.encode(0x84, self.profile.aid) + tlv.encode(0xA5, tlv.encode_many(proprietary)),
         )
 
-    def _afl(self) -> bytes:
-        return b"".join(
-            bytes([sfi << 3, first, last, oda]) for sfi, first, last, oda in self.profile.afl
-        )
+    # -- offline data authentication ----------------------------------------------------
 
-    def _build_records(self) -> dict[tuple[int, int], bytes]:
-        card, prof = self.card, self.profile
-        year, month = 2000 + int(card.expiry[:2]), int(card.expiry[2:])
-        expiry = card.expiry + f"{calendar.monthrange(year, month)[1]:02d}"
-        account = [
-            (Tag.PAN, encode_cn(card.token)),
-            (Tag.APPLICATION_EXPIRATION_DATE, encode_n(expiry, 3)),
-            (Tag.PSN, encode_n(card.psn, 1)),
-            (Tag.ISSUER_COUNTRY_CODE, encode_n(prof.issuer_country, 2)),
-            (Tag.PAR, card.par.encode("ascii")),
+    def _private_key(self) -> rsa.RSAPrivateKey:
+        if self._icc_key is None:
+            assert self.card.oda is not None
+            self._icc_key = self.card.oda.private_key()
+        return self._icc_key
+
+    def _sign(self, icc_dynamic_data: bytes, terminal_dynamic_data: bytes) -> bytes:
+        sdad = sign_dynamic_data(self._private_key(), icc_dynamic_data, terminal_dynamic_data)
+        if Fault.TAMPER_SIGNATURE in self.card.faults:
+            sdad = sdad[:-1] + bytes([sdad[-1] ^ 0x01])
+        return sdad
+
+    def _fdda(self, ctq: bytes) -> list[tuple[int, bytes]]:
+        """fDDA (Book C-3 5.8): sign the UN, amount, currency and 9F69 in the GPO response."""
+        card_un = os.urandom(4)
+        card_auth_data = bytes([FDDA_VERSION]) + card_un + ctq
+        terminal = fdda_terminal_data(
+            unpredictable_number=self._terminal_data.get(Tag.UNPREDICTABLE_NUMBER, bytes(4)),
+            amount=self._terminal_data.get(Tag.AMOUNT_AUTHORISED, bytes(6)),
+            currency=self._terminal_data.get(Tag.TRANSACTION_CURRENCY_CODE, bytes(2)),
+            card_authentication_related_data=card_auth_data,
+        )
+        sdad = self._sign(fdda_icc_dynamic_data(card_un), terminal)
+        return [
+            (Tag.SIGNED_DYNAMIC_APPLICATION_DATA, sdad),
+            (Tag.CARD_AUTHENTICATION_RELATED_DATA, card_auth_data),
         ]
-        if prof.cryptogram_in_gpo:
-            contents = {(1, 1): account}
-        else:
-            risk = [
-                (Tag.CDOL1, prof.cdol1),
-                # CVM list: X, Y amounts, then enciphered online PIN, signature, no CVM.
-                (Tag.CVM_LIST, bytes(8) + bytes.fromhex("42031E031F03")),
-                (Tag.IAC_DEFAULT, bytes.fromhex("0000000000")),
-                (Tag.IAC_DENIAL, bytes.fromhex("0000000000")),
-                (Tag.IAC_ONLINE, bytes.fromhex("FC50BCF800")),
-                (Tag.APPLICATION_CURRENCY_CODE, encode_n(prof.application_currency, 2)),
-            ]
-            contents = {
-                (1, 1): [(Tag.TRACK2, encode_track2(card.token, card.expiry))],
-                (2, 1): account,
-                (2, 2): risk,
-            }
-        return {key: tlv.encode(0x70, tlv.encode_many(items)) for key, items in contents.items()}
+
+    def _cda(
+        self, issued: list[tuple[int, bytes]], cdol1_raw: bytes, cdol1_data: dict[int, bytes]
+    ) -> list[tuple[int, bytes]]:
+        """CDA (Book 2 6.6.1): the AC goes inside the signature, not in clear."""
+        cid = issued[0][1][0]
+        ac = next(value for tag, value in issued if tag == Tag.APPLICATION_CRYPTOGRAM)
+        others = [(tag, value) for tag, value in issued if tag != Tag.APPLICATION_CRYPTOGRAM]
+        digest = cda_transaction_data_hash(self._pdol_data, cdol1_raw, tlv.encode_many(others))
+        dynamic = cda_icc_dynamic_data(
+            icc_dynamic_number=os.urandom(8), cid=cid, ac=ac, transaction_data_hash=digest
+        )
+        sdad = self._sign(dynamic, cdol1_data.get(Tag.UNPREDICTABLE_NUMBER, bytes(4)))
+        return [*others[:2], (Tag.SIGNED_DYNAMIC_APPLICATION_DATA, sdad), *others[2:]]

@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from card_emulation.applet import EmvApplet
 from card_emulation.errors import CardEmulationError
-from card_emulation.image import Fault, personalize
+from card_emulation.image import Fault
+from card_emulation.personalization import personalize
 from card_emulation.profiles import PROFILES
 from card_emulation.store import CardStore
 from emvcore.errors import EmvError
@@ -100,6 +102,12 @@ def personalize_command(
             "--tamper", help="Corrupt every cryptogram this card makes (for tests and demos)"
         ),
     ] = False,
+    fault: Annotated[
+        list[Fault] | None,
+        typer.Option(
+            "--fault", help="Deliberate misbehaviour, repeatable (listed by `tap-card list`)"
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing card of that name")
     ] = False,
@@ -123,7 +131,7 @@ def personalize_command(
             )
         record = TokenRecord.from_json(text)
         keys = load_issuer_keys(issuer_keys)
-        faults = frozenset({Fault.TAMPER_CRYPTOGRAM}) if tamper else frozenset()
+        faults = frozenset(fault or ()) | ({Fault.TAMPER_CRYPTOGRAM} if tamper else set())
         card = personalize(name, profile_name, record, keys, faults=faults)
         store.save(card)
     except (CardEmulationError, EmvError) as exc:
@@ -132,6 +140,68 @@ def personalize_command(
         f"Personalized [bold]{card.name}[/] ({card.profile}, token {mask_pan(card.token)}, PAR {card.par})"
         f"{' [red]with tampered cryptograms[/]' if tamper else ''} in {store.path(card.name)}"
     )
+
+
+@app.command("serve")
+def serve_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Personalized card to serve (see `tap-card list`)")
+    ] = None,
+    profile_name: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Serve a throwaway test card of this profile instead (its own test keys: "
+            "readers see it, an acquirer declines it)",
+        ),
+    ] = None,
+    vpcd: Annotated[
+        str | None,
+        typer.Option(
+            "--vpcd",
+            metavar="HOST:PORT",
+            help="Put the card in pcscd's vsmartcard-vpcd reader listening there "
+            "(Debian's default: 127.0.0.1:35963)",
+        ),
+    ] = None,
+    nfc: Annotated[
+        str | None,
+        typer.Option(
+            "--nfc",
+            metavar="PATH",
+            help="Listen as a Type 4A card on an nfcpy device, e.g. udp:127.0.0.1:54321",
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Put an emulated card into a real reader stack until Ctrl-C (the card leaves the field).
+
+    With --vpcd every PC/SC program (tap-terminal --reader pcsc, pcsc_scan) sees the card in
+    the vpcd reader; with --nfc an nfcpy reader on the same path (tap-terminal --reader
+    nfc:udp:HOST:PORT) finds it by polling. The card's ATC is saved after every cryptogram.
+    """
+    from card_emulation.transports.serve import serve_nfc, serve_vpcd, throwaway_card
+
+    if (vpcd is None) == (nfc is None):
+        raise _fail("say where to serve the card: --vpcd HOST:PORT or --nfc PATH", 2)
+    if (name is None) == (profile_name is None):
+        raise _fail("name a personalized card, or give --profile for a throwaway test card", 2)
+    store = CardStore(home)
+    try:
+        if name is not None:
+            card = EmvApplet(store.load(name), on_atc=store.save)
+            label = name
+        else:
+            assert profile_name is not None
+            card, label = throwaway_card(profile_name), f"throwaway {profile_name} test card"
+        if vpcd is not None:
+            serve_vpcd(card, vpcd, label=label, console=err)
+        else:
+            assert nfc is not None
+            serve_nfc(card, nfc, label=label, console=err)
+    except (CardEmulationError, EmvError) as exc:
+        raise _fail(str(exc), 2) from None
 
 
 def main() -> None:

@@ -1,9 +1,8 @@
 """A personalized card: the per-card data and keys an applet runs on.
 
-:func:`personalize` turns a token provisioning record (from the acquirer's token vault) and
-the issuer key file into a :class:`CardImage`: the token (DPAN), its expiry, PSN and PAR,
-the ICC master key for application cryptograms derived from the issuer master key (EMV
-Book 2 A1.4, option A or B as the cryptogram version prescribes), and the ATC. The card never holds the funding PAN.
+A :class:`CardImage` holds the token (DPAN), its expiry, PSN and PAR, the ICC master key
+for application cryptograms, the ATC, the ODA keys and certificates, and any deliberate
+faults. The card never holds the funding PAN. :mod:`.personalization` makes images.
 """
 
 from __future__ import annotations
@@ -13,20 +12,33 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from card_emulation.errors import PersonalizationError
-from card_emulation.profiles import profile
-from emvcore.crypto.cvn import cryptogram_version
-from emvcore.errors import IssuerKeyNotFoundError
-from emvcore.keyfile import IssuerKeySet
-from emvcore.provisioning import TokenRecord
+from card_emulation.oda import OdaKeys
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 class Fault(StrEnum):
-    """Deliberate misbehaviour a tester can personalize into a card."""
+    """Deliberate misbehaviour a tester can personalize into a card (``tap-card --fault``).
+
+    Finer-grained, per-command faults for hostile-card tests are in :mod:`.faults`.
+    """
 
     #: Flip one bit of every application cryptogram the card returns.
     TAMPER_CRYPTOGRAM = "tamper-cryptogram"
+    #: Flip one bit of every signed dynamic application data (fDDA / CDA) the card returns.
+    TAMPER_SIGNATURE = "tamper-signature"
+    #: Flip one bit of the issuer public key certificate (90).
+    TAMPER_ISSUER_CERTIFICATE = "tamper-issuer-certificate"
+    #: Flip one bit of the ICC public key certificate (9F46).
+    TAMPER_ICC_CERTIFICATE = "tamper-icc-certificate"
+    #: Change a record marked for ODA after its certification.
+    TAMPER_STATIC_DATA = "tamper-static-data"
+    #: Certify the ICC key with an expiry in the past.
+    EXPIRED_ICC_CERTIFICATE = "expired-icc-certificate"
+    #: Certify the issuer key with an expiry in the past.
+    EXPIRED_ISSUER_CERTIFICATE = "expired-issuer-certificate"
+    #: Name a CA public key index (8F) the terminal does not have.
+    UNKNOWN_CA_INDEX = "unknown-ca-index"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,7 @@ class CardImage:
     atc: int = 0
     faults: frozenset[Fault] = frozenset()
     test: bool = True
+    oda: OdaKeys | None = None
 
     def with_atc(self, atc: int) -> CardImage:
         """A copy with a new ATC (the only field that changes in a card's life here)."""
@@ -57,44 +70,3 @@ def check_name(name: str) -> str:
             f"card name {name!r} must be 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit"
         )
     return name
-
-
-def personalize(
-    name: str,
-    profile_name: str,
-    record: TokenRecord,
-    keys: IssuerKeySet,
-    *,
-    faults: frozenset[Fault] = frozenset(),
-) -> CardImage:
-    """Make a card of ``profile_name`` for the token in ``record`` with the issuer's keys."""
-    prof = profile(profile_name)
-    check_name(name)
-    if record.scheme != prof.scheme:
-        raise PersonalizationError(
-            f"token record is for scheme {record.scheme!r}, profile {prof.name!r} is {prof.scheme!r}"
-        )
-    try:
-        key = keys.for_pan(record.token)
-    except IssuerKeyNotFoundError as exc:
-        raise PersonalizationError(str(exc)) from None
-    if key.cvn != prof.cryptogram_version:
-        raise PersonalizationError(
-            f"issuer key {key.label!r} is for {key.cvn}, profile {prof.name!r} uses {prof.cryptogram_version}"
-        )
-    if record.test and not keys.test_keys:
-        raise PersonalizationError(
-            "a test token record cannot be personalized with production keys"
-        )
-    return CardImage(
-        name=name,
-        profile=prof.name,
-        token=record.token,
-        expiry=record.expiry,
-        psn=record.psn,
-        par=record.par,
-        dki=key.dki,
-        icc_mk=cryptogram_version(key.cvn).derive_icc_mk(key.imk_ac, record.token, record.psn),
-        faults=faults,
-        test=keys.test_keys,
-    )

@@ -15,11 +15,17 @@ Two profiles ship:
     A Mastercard-style token on the M/Chip path (Book C-2): no PDOL, AIP and AFL from GPO,
     records with CDOL1, then GENERATE AC returns the ARQC; cryptogram version
     ``mastercard-cvn17``.
+``visa-phone``, ``mastercard-phone``
+    The same on a phone: above the CVM Required Limit the phone verifies its holder itself
+    (CDCVM); until the holder has unlocked it, it answers "See Phone" (C-3: GPO '6986';
+    C-2: an AAC with POS Cardholder Interaction Information) and the tap is presented again.
+
+Every profile offers offline data authentication: the applet signs with its ICC key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from card_emulation.errors import ProfileError
 
@@ -40,8 +46,12 @@ class Profile:
     pdol: bytes
     cdol1: bytes
     cryptogram_in_gpo: bool
-    #: The records the AFL names: (SFI, first record, last record, records for ODA).
-    afl: tuple[tuple[int, int, int, int], ...]
+    #: Offline data authentication: fDDA on the C-3 path, CDA on the C-2 path.
+    oda: bool = True
+    #: A phone: verifies its holder itself (CDCVM) and asks to be looked at ("See Phone").
+    consumer_device: bool = False
+    #: Card Transaction Qualifiers 9F6C (C-3 only; byte 2 b8 is set after CDCVM).
+    ctq: bytes = bytes(2)
     #: Ceiling of the 2-byte ATC; past it the card refuses to make cryptograms.
     atc_limit: int = 0xFFFF
     issuer_country: int = 528
@@ -57,13 +67,12 @@ VISA = Profile(
     priority=1,
     kernel_id=3,
     cryptogram_version="visa-cvn18",
-    # AIP: byte 1 b6 = cardholder verification supported; byte 2 b8 = EMV mode (Book C-3).
+    # AIP byte 1: b6 DDA (fDDA) supported (Book 3 Annex C1).
     aip=bytes.fromhex("2000"),
     # TTQ, amount, other amount, country, TVR, currency, date, type, UN.
     pdol=bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704"),
     cdol1=b"",
     cryptogram_in_gpo=True,
-    afl=((1, 1, 1, 0),),
 )
 
 MASTERCARD = Profile(
@@ -75,16 +84,32 @@ MASTERCARD = Profile(
     priority=2,
     kernel_id=2,
     cryptogram_version="mastercard-cvn17",
-    # AIP: byte 1 b6 cardholder verification, b4 terminal risk management; byte 2 b8 EMV mode.
-    aip=bytes.fromhex("2880"),
+    # AIP byte 1: b5 cardholder verification, b4 terminal risk management, b1 CDA; byte 2 b8
+    # EMV mode (Book 3 Annex C1, Book C-2).
+    aip=bytes.fromhex("1980"),
     pdol=b"",
     # Amount, other amount, country, TVR, currency, date, type, UN, terminal type, CVM results.
     cdol1=bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F37049F35019F3403"),
     cryptogram_in_gpo=False,
-    afl=((1, 1, 1, 0), (2, 1, 2, 0)),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (VISA, MASTERCARD)}
+VISA_PHONE = replace(
+    VISA,
+    name="visa-phone",
+    description="Visa-style phone wallet (C-3): CDCVM on the phone, 'See Phone' until unlocked",
+    consumer_device=True,
+)
+
+MASTERCARD_PHONE = replace(
+    MASTERCARD,
+    name="mastercard-phone",
+    description="Mastercard-style phone wallet (C-2): on-device CVM, 'See Phone' until unlocked",
+    # AIP byte 1 adds b2: on-device cardholder verification supported (Book C-2).
+    aip=bytes.fromhex("1B80"),
+    consumer_device=True,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (VISA, MASTERCARD, VISA_PHONE, MASTERCARD_PHONE)}
 
 
 def profile(name: str) -> Profile:

@@ -15,6 +15,7 @@ from typing import Any
 
 from card_emulation.errors import CardStoreError, PersonalizationError
 from card_emulation.image import CardImage, Fault, check_name
+from card_emulation.oda import OdaKeys
 from emvcore.errors import TokenRecordError
 from emvcore.keyfile import write_private_file
 from emvcore.provisioning import TokenRecord
@@ -60,6 +61,7 @@ class CardStore:
             "atc": card.atc,
             "faults": sorted(card.faults),
             "test": card.test,
+            "oda": _oda_document(card.oda),
         }
         write_private_file(self.path(card.name), (json.dumps(document, indent=2) + "\n").encode())
 
@@ -116,8 +118,40 @@ def _parse(path: Path, text: str) -> CardImage:
             atc=atc,
             faults=frozenset(Fault(f) for f in doc.get("faults", [])),
             test=bool(doc.get("test", True)),
+            oda=_oda_keys(doc.get("oda")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CardStoreError(
             f"card file {path} is malformed: {exc.__class__.__name__} {exc}"
         ) from None
+
+
+_ODA_BYTES = (
+    "issuer_certificate",
+    "issuer_remainder",
+    "issuer_exponent",
+    "icc_certificate",
+    "icc_remainder",
+    "icc_exponent",
+)
+
+
+def _oda_document(oda: OdaKeys | None) -> dict[str, Any] | None:
+    if oda is None:
+        return None
+    document: dict[str, Any] = {"ca_index": oda.ca_index}
+    document.update({name: getattr(oda, name).hex().upper() for name in _ODA_BYTES})
+    document["icc_private_key"] = oda.icc_private_key.decode("ascii")
+    return document
+
+
+def _oda_keys(document: Any) -> OdaKeys | None:
+    """ODA keys from a card file (KeyError/TypeError/ValueError mean a malformed file)."""
+    if document is None:
+        return None
+    values = {name: bytes.fromhex(document[name]) for name in _ODA_BYTES}
+    return OdaKeys(
+        ca_index=int(document["ca_index"]),
+        icc_private_key=str(document["icc_private_key"]).encode("ascii"),
+        **values,
+    )

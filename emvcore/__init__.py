@@ -11,6 +11,7 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
 - :mod:`emvcore.currency`     ISO 4217 codes and minor units
 - :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC
+- :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
 - :mod:`emvcore.keyfile`      issuer master key files
 - :mod:`emvcore.provisioning` token provisioning records
 - :mod:`emvcore.errors`       the exception tree
@@ -24,6 +25,7 @@ from emvcore.errors import (
     EncodingError,
     IssuerKeyNotFoundError,
     KeyFileError,
+    OdaError,
     TlvError,
     TokenRecordError,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "EncodingError",
     "IssuerKeyNotFoundError",
     "KeyFileError",
+    "OdaError",
     "TlvError",
     "TokenRecordError",
 ]

@@ -16,12 +16,18 @@ from deep inside a parser::
      ├── CryptoError              wrong key length, wrong block length, unknown CVN
      ├── KeyFileError             a key file that is missing, malformed, or fails its KCV
      │    └── IssuerKeyNotFoundError  no issuer key covers a PAN's BIN range
-     └── TokenRecordError         a token provisioning record that is missing or malformed
+     ├── TokenRecordError         a token provisioning record that is missing or malformed
+     └── OdaError                 offline data authentication failed (``failure`` says which check)
 
 Messages name what was wrong and where; they never contain key material or a PAN.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # emvcore.oda imports this module; the enum is needed for typing only
+    from emvcore.oda.failures import OdaFailure
 
 
 class EmvError(Exception):
@@ -89,3 +95,20 @@ class IssuerKeyNotFoundError(KeyFileError):
 
 class TokenRecordError(EmvError):
     """A token provisioning record (acquirer -> card personalization) is missing or malformed."""
+
+
+class OdaError(EmvError):
+    """Offline data authentication failed (EMV Book 2 sections 5 and 6, Book C-3 fDDA).
+
+    ``failure`` is the :class:`~emvcore.oda.failures.OdaFailure` naming the check that
+    failed, from which the kernel sets its TVR bits ("ICC data missing", "SDA/DDA/CDA
+    failed") and picks the outcome; the message is for logs and never contains a PAN or
+    key material.
+    """
+
+    def __init__(self, failure: OdaFailure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+    def __reduce__(self) -> tuple[type[OdaError], tuple[OdaFailure, str]]:
+        return (type(self), (self.failure, str(self)))

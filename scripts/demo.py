@@ -33,7 +33,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Logs (CI, pipes) get a fixed width wide enough for the table; a terminal keeps its own.
-console = Console() if sys.stdout.isatty() else Console(width=120)
+console = Console() if sys.stdout.isatty() else Console(width=132)
 
 #: (card name, profile, funding PAN (well-known test numbers), tampered?, expected outcome)
 CARDS = (
@@ -53,7 +53,9 @@ def run(args: list[str], *, stdin: str | None = None, env: dict[str, str] | None
         env=env,
         check=False,
     )
-    if done.returncode != 0 and args[0] != "tap-terminal":
+    # tap-terminal exits 1 for a decline, which is a result; no output at all is a failure.
+    terminal = args[0] == "tap-terminal"
+    if (done.returncode != 0 and not terminal) or (terminal and not done.stdout.strip()):
         console.print(f"[red]{' '.join(args[:3])} failed:[/]\n{done.stderr or done.stdout}")
         raise SystemExit(1)
     return done.stdout
@@ -82,6 +84,15 @@ def wait_healthy(url: str, server: subprocess.Popen[str], deadline: float = 20.0
         time.sleep(0.1)
     console.print(f"[red]the acquirer did not become healthy within {deadline:.0f} s[/]")
     raise SystemExit(1)
+
+
+def _oda(result: dict[str, object]) -> str:
+    """Offline data authentication as the kernel did it: fDDA on C-3, CDA on C-2."""
+    method = "fDDA" if result["kernel_id"] == 3 else "CDA"
+    failed = any(str(bit).endswith(("DDA_FAILED", "CDA_FAILED")) for bit in result["tvr_bits"])  # type: ignore[attr-defined]
+    if failed:
+        return f"[red]{method} ✗[/]"
+    return f"[green]{method} ✓[/]" if result["oda_performed"] else "-"
 
 
 def main() -> int:
@@ -129,8 +140,10 @@ def main() -> int:
             server.wait()
 
     table = Table(title="Tap demo: 12.50 EUR on three emulated cards", box=box.SIMPLE_HEAD)
-    widths = {"card": 23, "token": 16, "ARQC": 8, "ARPC": 8, "reason": 18}
-    for column in ("card", "kernel", "token", "ATC", "outcome", "ARQC", "ARPC", "code", "reason"):
+    widths = {"card": 23, "token": 16, "ATC": 3, "ODA": 6, "CVM": 6, "outcome": 8}
+    widths |= {"ARQC": 8, "ARPC": 8, "reason": 18}
+    columns = ("card", "token", "ATC", "ODA", "CVM", "outcome", "ARQC", "ARPC", "reason")
+    for column in columns:
         table.add_column(column, no_wrap=True, min_width=widths.get(column))
     ok = True
     mark = {True: "[green]verified[/]", False: "[red]failed[/]", None: "-"}
@@ -144,13 +157,13 @@ def main() -> int:
         style = "green" if r["outcome"] == "approved" else "red"
         table.add_row(
             name + (" [dim](tampered)[/]" if tamper else ""),
-            f"C-{r['kernel_id']}",
             r["token_masked"] or "-",
             str(r["atc"]),
+            _oda(r),
+            r["cvm"] or "-",
             f"[{style}]{r['outcome']}[/]",
             mark[r["arqc_verified"]],
             mark[r["arpc_verified"]],
-            r["response_code"] or "-",
             r["reason"],
         )
     console.print(table)

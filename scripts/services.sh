@@ -3,6 +3,7 @@
 #
 #   scripts/services.sh run -- CMD [ARGS...]   start every service, run CMD, stop them (also on failure)
 #   scripts/services.sh up | down              start or stop them by hand (for a debugging session)
+#   scripts/services.sh install [NAME...]      only install what they need (all, or those named)
 #
 # Each service is one file scripts/services/NAME.sh defining three shell functions:
 #   NAME_install   install what is missing (apt-get, only when absent)
@@ -14,6 +15,13 @@
 # instance of the same program is neither used nor disturbed.
 set -eu
 cd "$(dirname "$0")/.."
+# `up`/`down` (by hand) use .services/; every `run` gets a folder of its own, so two runs in
+# one checkout (make test while make bench runs) never stop each other's services.
+if [ "${1:-}" = run ] && [ -z "${TAP_SERVICES_DIR:-}" ]; then
+    TAP_SERVICES_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tap-services.XXXXXX")
+    chmod 0755 "$TAP_SERVICES_DIR"  # the postgres user must reach its cluster inside
+    RUN_OWNS_DIR=1
+fi
 TAP_SERVICES_DIR="${TAP_SERVICES_DIR:-$(pwd)/.services}"
 export TAP_SERVICES_DIR
 SERVICES=""
@@ -51,6 +59,12 @@ up() {
     done
 }
 
+install() {
+    for name in ${*:-$SERVICES}; do
+        "${name}_install"
+    done
+}
+
 down() {
     for name in $SERVICES; do
         "${name}_stop" || echo "services: stopping $name failed" >&2
@@ -59,11 +73,12 @@ down() {
 
 case "${1:-}" in
     up) up ;;
+    install) shift; install "$@" ;;
     down) down ;;
     run)
         shift
         [ "${1:-}" = "--" ] && shift
-        trap down EXIT
+        trap 'down; [ -n "${RUN_OWNS_DIR:-}" ] && rm -rf "$TAP_SERVICES_DIR"' EXIT
         trap 'exit 130' INT TERM
         up
         # shellcheck source=/dev/null
@@ -71,5 +86,5 @@ case "${1:-}" in
         export TAP_SERVICES_REQUIRED=1
         "$@"
         ;;
-    *) echo "usage: $0 run -- CMD... | up | down" >&2; exit 2 ;;
+    *) echo "usage: $0 run -- CMD... | up | down | install [NAME...]" >&2; exit 2 ;;
 esac

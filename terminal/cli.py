@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from emvcore.currency import to_minor_units
+from emvcore.currency import format_minor_units, to_minor_units
 from emvcore.errors import EncodingError
+from terminal.display import show_payment, show_ui
 from terminal.errors import ReaderError, SettingsError
-from terminal.kernel import Kernel, KernelConfig, Outcome, Transaction
+from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.online import AcquirerClient
 from terminal.payment import pay
 from terminal.readers import open_reader
-from terminal.settings import load_settings
+from terminal.settings import kernel_config, load_settings
 
 app = typer.Typer(
     help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
@@ -74,10 +76,15 @@ def pay_command(
     client = AcquirerClient(
         acquirer_url or settings.acquirer_url, timeout=settings.acquirer_timeout
     )
-    kernel = Kernel(KernelConfig(country_code=settings.country_code))
+    try:
+        kernel = Kernel(kernel_config(settings))
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from None
     with card_reader, closing(client):
         if not as_json:
-            err.print(f"Present card for [bold]{amount} {cur}[/] on {card_reader.name} ...")
+            err.print(
+                f"Present card for [bold]{format_minor_units(minor, cur)}[/] on {card_reader.name} ..."
+            )
         result = pay(
             card_reader,
             Transaction(minor, cur),
@@ -85,14 +92,31 @@ def pay_command(
             client=client,
             kernel=kernel,
             wait=settings.wait,
+            on_ui=None if as_json else partial(show_ui, err),
         )
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:
-        from terminal.display import show_payment
-
         show_payment(Console(), result)
     raise typer.Exit(0 if result.outcome is Outcome.APPROVED else 1)
+
+
+@app.command("doctor")
+def doctor_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON")] = False,
+) -> None:
+    """Check readers, pcscd, USB permissions and kernel drivers; print the fix for each problem.
+
+    Exit status: 0 when nothing blocks a payment, 1 when something does.
+    """
+    from terminal.doctor import diagnose, render
+
+    report = diagnose()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        render(report, Console())
+    raise typer.Exit(0 if report.healthy else 1)
 
 
 def main() -> None:

@@ -1,4 +1,10 @@
-"""What the shopkeeper sees: one outcome panel per payment, drawn with rich."""
+"""What the shopkeeper sees: the UI request (message, four status indicators, tone) and the
+outcome panel of each payment, drawn with rich.
+
+The four indicators are drawn as ``●`` (on), ``◐`` (flashing) and ``○`` (off) in the
+pattern Book A 9.2 gives each status; the tones are the terminal bell (one for success,
+two for an alert) when the console is interactive.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from terminal.kernel import Outcome
+from terminal.kernel.ui import Tone, UiRequest
 from terminal.payment import PaymentResult
 
+_LIGHT = {"on": "[green]●[/]", "flash": "[yellow]◐[/]", "off": "[dim]○[/]"}
 _STYLE = {
     Outcome.APPROVED: "bold green",
     Outcome.DECLINED: "bold red",
@@ -16,7 +24,21 @@ _STYLE = {
 }
 
 
-def _yes_no(value: bool | None) -> str:
+def lights(ui: UiRequest) -> str:
+    """The four status indicators as text."""
+    return " ".join(_LIGHT[state] for state in ui.status.lights)
+
+
+def show_ui(console: Console, ui: UiRequest) -> None:
+    """Show one UI request as it happens (e.g. "See phone for instructions")."""
+    console.print(f"{lights(ui)}  {ui.text}")
+    if console.is_terminal and ui.tone is not Tone.NONE:
+        console.bell()
+        if ui.tone is Tone.ALERT:
+            console.bell()
+
+
+def _verified(value: bool | None) -> str:
     return {True: "verified", False: "FAILED", None: "-"}[value]
 
 
@@ -29,12 +51,16 @@ def show_payment(console: Console, result: PaymentResult) -> None:
     grid.add_row("Amount", summary["amount_text"])
     if summary["application"]:
         grid.add_row("Card", f"{summary['application']}  {summary['token_masked'] or ''}")
+        grid.add_row("Verification", str(summary["cvm"]))
     if summary["authorization_id"]:
         grid.add_row(
             "Authorization", f"{summary['authorization_id']} (code {summary['response_code']})"
         )
-        grid.add_row("ARQC", _yes_no(summary["arqc_verified"]))
-        grid.add_row("ARPC", _yes_no(summary["arpc_verified"]))
+        grid.add_row("ARQC", _verified(summary["arqc_verified"]))
+        grid.add_row("ARPC", _verified(summary["arpc_verified"]))
     grid.add_row("Reason", result.reason)
+    if summary["tvr_bits"]:
+        grid.add_row("TVR", f"{summary['tvr']} ({', '.join(summary['tvr_bits'])})")
     style = _STYLE.get(result.outcome, "bold")
-    console.print(Panel(grid, title=f"[{style}]{result.message}[/]", expand=False))
+    title = f"{lights(result.ui)}  [{style}]{result.message}[/]"
+    console.print(Panel(grid, title=title, expand=False))

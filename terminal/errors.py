@@ -6,14 +6,16 @@
      │    ├── ReaderUnavailableError       backend library missing, or no such reader
      │    ├── NoCardError                  no card was presented within the wait
      │    ├── CardRemovedError             the card left the field during an exchange
+     │    ├── CardCollisionError           more than one card in the field
      │    └── CardTimeoutError             the card did not answer within the card timeout
      └── AcquirerError                 the online authorization could not be completed
           ├── AcquirerUnavailableError     no connection, or no answer in time
           └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
 
 The kernel itself never raises on card behaviour: removal, timeouts and bad card data become
-outcomes (Try Again, End Application, ...). Library errors (httpx, and later pyscard/nfcpy)
-are mapped into this tree at the boundary; messages never carry a PAN or key.
+outcomes (Try Again, End Application, ...). Library errors are mapped into this tree at the
+boundary (httpx in ``online``, pyscard in ``readers.pcsc``, nfcpy in ``readers.nfc``);
+messages never carry a PAN or key.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class NoCardError(ReaderError):
 
 class CardRemovedError(ReaderError):
     """The card left the field during an exchange (EMV: "Try Again")."""
+
+
+class CardCollisionError(ReaderError):
+    """More than one card answered in the field (EMV: "Please present one card only")."""
 
 
 class CardTimeoutError(ReaderError):

@@ -18,6 +18,22 @@ on loopback next to a development acquirer). Example::
     default = "emulated:visa"
     card_timeout = 1.0       # seconds one card exchange may take
     wait = 30.0              # seconds to wait for a tap
+
+    [kernel]
+    ca_keys = "/etc/tap/capk.json"   # CA public keys for ODA (default: the shipped test keys)
+    production = false               # true refuses test CA keys
+
+    # One table per supported combination (EMV Contactless Book B 3.1.1); amounts in minor
+    # units of the terminal currency; leave a limit out to not set it.
+    [[kernel.combination]]
+    aid = "A0000000031010"
+    kernel = 3
+    transaction_limit = 50000        # at or above: not contactless (Try Another Interface)
+    floor_limit = 0                  # above: online cryptogram required
+    cvm_required_limit = 5000        # at or above: CVM required
+    status_check = false
+    zero_amount_allowed = true
+    ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction
 """
 
 from __future__ import annotations
@@ -31,8 +47,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 from emvcore.currency import currency
-from emvcore.errors import EncodingError
+from emvcore.errors import EmvError, EncodingError
 from terminal.errors import SettingsError
+from terminal.kernel.config import (
+    DEFAULT_COMBINATIONS,
+    TEST_CAPK_FILE,
+    Combination,
+    KernelConfig,
+    ReaderLimits,
+)
 
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9]{1,16}")
 
@@ -50,6 +73,9 @@ class TerminalSettings:
     reader: str = "emulated:visa"
     card_timeout: float = 1.0
     wait: float = 30.0
+    combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
+    ca_keys: Path = TEST_CAPK_FILE
+    production: bool = False
     source: str = "embedded defaults"
 
     def __post_init__(self) -> None:
@@ -110,16 +136,81 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
         ("reader", "default"): ("reader", str),
         ("reader", "card_timeout"): ("card_timeout", (int, float)),
         ("reader", "wait"): ("wait", (int, float)),
+        ("kernel", "production"): ("production", bool),
     }
     for section, table in document.items():
         if not isinstance(table, dict):
             raise SettingsError(f"[{section}] must be a table in {path}")
         for key, value in table.items():
+            if (section, key) == ("kernel", "combination"):
+                fields["combinations"] = _combinations(value, path)
+                continue
+            if (section, key) == ("kernel", "ca_keys"):
+                if not isinstance(value, str):
+                    raise SettingsError(f"kernel.ca_keys must be a file path in {path}")
+                fields["ca_keys"] = (path.parent / value).resolve()
+                continue
             target = mapping.get((section, key))
             if target is None:
                 raise SettingsError(f"unknown setting {section}.{key} in {path}")
             name, kind = target
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise SettingsError(f"{section}.{key} has the wrong type in {path}")
             fields[name] = value
     return TerminalSettings(**fields)
+
+
+_LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")
+_COMBINATION_KEYS = {"aid", "kernel", "status_check", "zero_amount_allowed", "ttq", *_LIMIT_KEYS}
+
+
+def _combinations(value: Any, path: Path) -> tuple[Combination, ...]:
+    """Parse ``[[kernel.combination]]`` tables (Book B 3.1.1 configuration), naming errors."""
+    if not isinstance(value, list) or not value:
+        raise SettingsError(f"kernel.combination must be a list of tables in {path}")
+    found: list[Combination] = []
+    for index, table in enumerate(value):
+        where = f"kernel.combination[{index}] in {path}"
+        if not isinstance(table, dict):
+            raise SettingsError(f"{where} must be a table")
+        unknown = set(table) - _COMBINATION_KEYS
+        if unknown:
+            raise SettingsError(f"{where}: unknown setting {sorted(unknown)[0]}")
+        try:
+            aid = bytes.fromhex(table["aid"])
+            ttq = bytes.fromhex(table.get("ttq", "23004000"))
+        except (KeyError, TypeError, ValueError):
+            raise SettingsError(f"{where}: aid (and ttq) must be hexadecimal") from None
+        kernel = table.get("kernel")
+        if not 5 <= len(aid) <= 16 or len(ttq) != 4:
+            raise SettingsError(f"{where}: aid must be 5-16 bytes, ttq 4 bytes")
+        if not isinstance(kernel, int) or isinstance(kernel, bool) or kernel not in (2, 3):
+            raise SettingsError(f"{where}: kernel must be 2 (C-2) or 3 (C-3)")
+        limits: dict[str, Any] = {}
+        for key in _LIMIT_KEYS:
+            amount = table.get(key)
+            if amount is not None and (
+                not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
+            ):
+                raise SettingsError(f"{where}: {key} must be a whole number of minor units")
+            limits[key] = amount
+        for key in ("status_check", "zero_amount_allowed"):
+            flag = table.get(key, key == "zero_amount_allowed")
+            if not isinstance(flag, bool):
+                raise SettingsError(f"{where}: {key} must be true or false")
+            limits[key] = flag
+        found.append(Combination(aid, kernel, ReaderLimits(ttq=ttq, **limits)))
+    return tuple(found)
+
+
+def kernel_config(settings: TerminalSettings) -> KernelConfig:
+    """The kernel configuration the settings describe (CA keys loaded and checked)."""
+    from emvcore.oda.capk import load_ca_keys
+
+    try:
+        ca_keys = load_ca_keys(settings.ca_keys, production=settings.production)
+    except EmvError as exc:
+        raise SettingsError(f"kernel.ca_keys: {exc}") from None
+    return KernelConfig(
+        combinations=settings.combinations, country_code=settings.country_code, ca_keys=ca_keys
+    )

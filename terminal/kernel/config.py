@@ -1,20 +1,49 @@
-"""Terminal configuration the kernel reads: supported combinations and terminal data.
+"""Terminal configuration the kernel reads: combinations, reader limits, capabilities.
 
 Values come from the terminal's settings file (see :mod:`terminal.settings`); the defaults
-describe an attended, online-only, contactless merchant terminal.
+describe an attended, online-only contactless merchant terminal with no PIN pad (a
+shopkeeper's console): signature and "no CVM" are its cardholder verification methods,
+CDCVM is accepted from phones, DDA/fDDA and CDA are supported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emvcore.oda.capk import CaKeyStore
+
+#: The shipped test CA public keys (marked as test keys; see ``scripts/make-test-ca.py``).
+TEST_CAPK_FILE = Path(__file__).resolve().parent.parent / "data" / "capk-test.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderLimits:
+    """Entry Point configuration of one combination (EMV Contactless Book B 3.1.1, 5.7).
+
+    Amounts are in minor units of the transaction currency; ``None`` means "not set".
+    """
+
+    transaction_limit: int | None = 50_000
+    floor_limit: int | None = 0
+    cvm_required_limit: int | None = 5_000
+    status_check: bool = False
+    zero_amount_allowed: bool = True
+    #: Terminal Transaction Qualifiers 9F66 for kernel 3 (Book C-3 Annex A); byte 2 b8 and
+    #: b7 are set per transaction by pre-processing. Default: qVSDC, signature, ODA for
+    #: online authorizations; CDCVM supported.
+    ttq: bytes = bytes.fromhex("23004000")
 
 
 @dataclass(frozen=True, slots=True)
 class Combination:
-    """One supported AID and the kernel that runs it (EMV Contactless Book B 3.1.1)."""
+    """One supported AID and the kernel that runs it (Book B 3.1.1), with its limits."""
 
     aid: bytes
     kernel_id: int
+    limits: ReaderLimits = field(default_factory=ReaderLimits)
 
 
 #: Visa (A0000000031010) on kernel 3 (C-3), Mastercard (A0000000041010) on kernel 2 (C-2).
@@ -24,6 +53,12 @@ DEFAULT_COMBINATIONS: tuple[Combination, ...] = (
 )
 
 
+def _test_ca_keys() -> CaKeyStore:
+    from emvcore.oda.capk import load_ca_keys
+
+    return load_ca_keys(TEST_CAPK_FILE)
+
+
 @dataclass(frozen=True, slots=True)
 class KernelConfig:
     """Static terminal data (EMV Book 4 section 6 and the contactless books)."""
@@ -31,14 +66,32 @@ class KernelConfig:
     combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
     #: Terminal Country Code 9F1A, ISO 3166-1 numeric (528 = Netherlands).
     country_code: int = 528
-    #: Terminal Type 9F35 (Book 4 Annex A1): 22 = attended, merchant, online with offline capability.
-    terminal_type: int = 0x22
-    #: Terminal Capabilities 9F33 (Book 4 A2): no contact/magstripe; online PIN, signature,
-    #: no CVM; DDA and CDA.
-    capabilities: bytes = bytes.fromhex("006848")
-    #: Terminal Transaction Qualifiers 9F66 (Book C-3 Annex A): qVSDC, online PIN and
-    #: signature supported; online cryptogram required; CDCVM supported.
-    ttq: bytes = bytes.fromhex("26804000")
+    #: Terminal Type 9F35 (Book 4 Annex A1): 21 = attended, merchant, online only.
+    terminal_type: int = 0x21
+    #: Cardholder verification the terminal can do (Book 4 A2, 9F33 byte 2).
+    signature_supported: bool = True
+    online_pin_supported: bool = False
+    no_cvm_supported: bool = True
+    #: Offline data authentication the terminal can do (9F33 byte 3).
+    dda_supported: bool = True
+    cda_supported: bool = True
+    #: Terminal Action Codes (Book 3 10.7), TVR-shaped: denial, online, default.
+    tac_denial: bytes = bytes.fromhex("0000000000")
+    tac_online: bytes = bytes.fromhex("F45084800C")
+    tac_default: bytes = bytes.fromhex("F45084800C")
     #: Interface Device Serial Number 9F1E (an 8).
     ifd_serial: str = "TAP00001"
+    #: CA public keys for offline data authentication, by RID and index.
+    ca_keys: CaKeyStore = field(default_factory=_test_ca_keys)
     extra: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def capabilities(self) -> bytes:
+        """Terminal Capabilities 9F33 (Book 4 Annex A2): contactless only, so byte 1 is 00."""
+        cvm = (
+            (0x40 if self.online_pin_supported else 0)
+            | (0x20 if self.signature_supported else 0)
+            | (0x08 if self.no_cvm_supported else 0)
+        )
+        security = (0x40 if self.dda_supported else 0) | (0x08 if self.cda_supported else 0)
+        return bytes([0x00, cvm, security])

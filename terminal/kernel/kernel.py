@@ -2,12 +2,13 @@
 
 Flow (EMV Contactless Books A, B, C-2 and C-3; EMV Book 3 for the commands)::
 
-    SELECT PPSE -> candidate list (entry point, Book B 3.3)
-    for each candidate:  SELECT AID -> GET PROCESSING OPTIONS with the PDOL data
-        C-3 (qVSDC):     the ARQC, ATC and IAD come back in the GPO response
-        C-2 (M/Chip):    READ RECORD per AFL -> GENERATE AC (ARQC) with the CDOL1 data
-    -> Online Request with the data record, or Declined (AAC), Select Next, End Application,
-       Try Again (card removed)
+    pre-processing (Book B 3.1): reader limits -> allowed combinations, TTQ
+    SELECT PPSE -> candidate list of allowed combinations (Book B 3.3)
+    for each candidate: the kernel of its combination (Select Next moves on)
+        C-3 (qVSDC):  GPO returns the cryptogram; records; fDDA; CVM from the CTQ
+        C-2 (M/Chip): GPO; records; CDA; CVM List; TAA; GENERATE AC with CDOL1
+    -> Online Request with the data record, Approved (offline), Declined, Try Again,
+       Try Another Interface or End Application, each with its UI request
 
 After the online authorization, :meth:`Kernel.issuer_authentication` gives the issuer's
 tag 91 to a card still in the field with EXTERNAL AUTHENTICATE (Book 3 6.5.4): the card,
@@ -19,50 +20,34 @@ behaviour: every failure becomes an :class:`~terminal.kernel.outcome.Outcome`.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 
 from emvcore import apdu, tlv
 from emvcore.apdu import SW, CryptogramType, ResponseApdu
-from emvcore.dol import build_dol_data, parse_dol
 from emvcore.errors import EmvError
-from emvcore.numeric import decode_cn
-from emvcore.pan import mask_pan, parse_track2
+from emvcore.pan import mask_pan
 from emvcore.tags import Tag
-from terminal.errors import CardRemovedError, CardTimeoutError, ReaderError
+from terminal.errors import CardCollisionError, CardRemovedError, CardTimeoutError, ReaderError
+from terminal.kernel import c2, c3
 from terminal.kernel.config import KernelConfig
+from terminal.kernel.cvm import Cvm
 from terminal.kernel.entry import Candidate, PpseError, candidates
-from terminal.kernel.outcome import KernelResult, Outcome
+from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, KernelResult, KernelStop, Outcome
+from terminal.kernel.preprocessing import Indicators, preprocess
+from terminal.kernel.session import CardSession
 from terminal.kernel.transaction import Transaction
+from terminal.kernel.tvr import TsiBit
 from terminal.readers.base import Reader
 
 #: Tags of the data record sent online (Book A 6.2.1; Book C-2 Annex B / C-3 Annex A).
 ONLINE_TAGS: tuple[int, ...] = (
     0x9F02, 0x9F03, 0x9F1A, 0x95, 0x5F2A, 0x9A, 0x9C, 0x9F37, 0x82, 0x9F36, 0x9F26,
     0x9F27, 0x9F10, 0x5A, 0x57, 0x5F34, 0x5F24, 0x9F24, 0x84, 0x9F33, 0x9F35, 0x9F34,
-    0x9F66, 0x9F6C, 0x9F6E, 0x9F1E, 0x9F21,
+    0x9F66, 0x9F6C, 0x9F6E, 0x9F1E, 0x9F21, 0x9F69, 0x9B,
 )  # fmt: skip
-#: TVR byte 1 b8: offline data authentication was not performed (Book 3 Annex C5).
-TVR_ODA_NOT_PERFORMED = 0x80
-#: Largest AFL this kernel follows: 30 SFIs x 255 records would be a denial of service.
-MAX_RECORDS = 64
 
-MESSAGES = {
-    Outcome.TRY_AGAIN: "Present card again",
-    Outcome.END_APPLICATION: "Card not supported",
-    Outcome.DECLINED: "Declined",
-    Outcome.ONLINE_REQUEST: "Processing",
-    Outcome.SELECT_NEXT: "Trying another application",
-}
-
-
-class _Stop(Exception):
-    """Ends a kernel run with an outcome (internal control flow, never escapes)."""
-
-    def __init__(self, outcome: Outcome, reason: str, message: str | None = None) -> None:
-        super().__init__(reason)
-        self.outcome = outcome
-        self.reason = reason
-        self.message = message or MESSAGES.get(outcome, reason)
+#: Kernel paths by kernel identifier.
+PATHS: dict[int, Callable[[CardSession], tuple[CryptogramType, Cvm]]] = {2: c2.run, 3: c3.run}
 
 
 class Kernel:
@@ -75,14 +60,18 @@ class Kernel:
         """Process the card in the field; always returns an outcome."""
         try:
             return self._run(reader, transaction)
-        except _Stop as stop:
-            return KernelResult(stop.outcome, stop.reason, stop.message)
+        except KernelStop as stop:
+            return KernelResult(
+                stop.outcome, stop.reason, stop.ui, tvr=stop.tvr, restart=stop.restart
+            )
         except CardRemovedError:
-            return KernelResult(Outcome.TRY_AGAIN, "card_removed", MESSAGES[Outcome.TRY_AGAIN])
+            return _try_again("card_removed")
         except CardTimeoutError:
-            return KernelResult(Outcome.TRY_AGAIN, "card_timeout", MESSAGES[Outcome.TRY_AGAIN])
+            return _try_again("card_timeout")
+        except CardCollisionError:
+            return KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, restart=True)
         except ReaderError:
-            return KernelResult(Outcome.TRY_AGAIN, "reader_error", MESSAGES[Outcome.TRY_AGAIN])
+            return _try_again("reader_error")
 
     def issuer_authentication(
         self, reader: Reader, issuer_authentication_data: bytes
@@ -100,216 +89,87 @@ class Kernel:
         return response.sw == SW.OK
 
     def _run(self, reader: Reader, transaction: Transaction) -> KernelResult:
-        ppse = _send(reader, apdu.select_ppse().encode())
+        indicators = {
+            (c.aid, c.kernel_id): preprocess(c, transaction.amount, transaction.currency)
+            for c in self.config.combinations
+        }
+        if not any(i.allowed for i in indicators.values()):
+            raise KernelStop(Outcome.TRY_ANOTHER_INTERFACE, "amount_not_allowed_contactless")
+        try:
+            ppse = ResponseApdu.decode(reader.transceive(apdu.select_ppse().encode()))
+        except EmvError:
+            raise KernelStop(Outcome.END_APPLICATION, "card_response_malformed") from None
         if not ppse.ok:
-            raise _Stop(Outcome.END_APPLICATION, "card_not_supported")
+            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
+        allowed = tuple(i.combination for i in indicators.values() if i.allowed)
         try:
-            ordered = candidates(ppse.data, self.config.combinations)
+            ordered = candidates(ppse.data, allowed)
         except PpseError:
-            raise _Stop(Outcome.END_APPLICATION, "card_data_error", "Card error") from None
+            raise KernelStop(Outcome.END_APPLICATION, "ppse_malformed") from None
         if not ordered:
-            raise _Stop(Outcome.END_APPLICATION, "card_not_supported")
+            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
         for candidate in ordered:
+            combination = _combination_for(candidate, indicators)
+            session = CardSession(reader, transaction, self.config, candidate, combination)
             try:
-                return _Session(reader, transaction, self.config, candidate).run()
-            except _Stop as stop:
+                return _complete(session, PATHS[candidate.kernel_id](session))
+            except KernelStop as stop:
                 if stop.outcome is not Outcome.SELECT_NEXT:
+                    stop.tvr = bytes(session.tvr)
                     raise
-        raise _Stop(Outcome.END_APPLICATION, "card_not_supported")
+        raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
 
 
-class _Session:
-    """One attempt at one candidate application."""
+def _combination_for(
+    candidate: Candidate, indicators: dict[tuple[bytes, int], Indicators]
+) -> Indicators:
+    """The indicators of the configured combination a candidate matched (partial AIDs too)."""
+    for (aid, kernel_id), found in indicators.items():
+        if found.allowed and kernel_id == candidate.kernel_id and candidate.aid.startswith(aid):
+            return found
+    raise KernelStop(Outcome.SELECT_NEXT, "combination_not_allowed")
 
-    def __init__(
-        self, reader: Reader, transaction: Transaction, config: KernelConfig, candidate: Candidate
-    ) -> None:
-        self.reader = reader
-        self.candidate = candidate
-        self.terminal = transaction.terminal_data(config)
-        self.card: dict[int, bytes] = {}
 
-    def run(self) -> KernelResult:
-        pdol = self._select()
-        self._get_processing_options(pdol)
-        self._read_records()
-        if Tag.APPLICATION_CRYPTOGRAM not in self.card:
-            self._generate_ac()
-        return self._result()
+def _try_again(reason: str) -> KernelResult:
+    return KernelResult(Outcome.TRY_AGAIN, reason, DEFAULT_UI[Outcome.TRY_AGAIN], restart=True)
 
-    def _select(self) -> bytes:
-        """SELECT the candidate's ADF; a refusal moves to the next candidate (Book B 3.3.3)."""
-        response = _send(self.reader, apdu.select(self.candidate.aid).encode())
-        if not response.ok:
-            raise _Stop(Outcome.SELECT_NEXT, "select_failed")
-        try:
-            fci = tlv.decode_one(response.data)
-            if fci.tag != 0x6F:
-                raise _Stop(Outcome.SELECT_NEXT, "select_not_fci")
-            data = tlv.flatten(fci.value, unique=True)
-        except EmvError:
-            raise _Stop(Outcome.SELECT_NEXT, "select_fci_malformed") from None
-        self.card[Tag.DF_NAME] = data.get(Tag.DF_NAME, self.candidate.aid)
-        return data.get(Tag.PDOL, b"")
 
-    def _get_processing_options(self, pdol: bytes) -> None:
-        """GPO with the PDOL data (Book 3 10.1); response format 1 (80) or 2 (77)."""
-        try:
-            pdol_data = build_dol_data(parse_dol(pdol), self.terminal)
-        except EmvError:
-            raise _Stop(Outcome.SELECT_NEXT, "pdol_malformed") from None
-        response = _send(self.reader, apdu.get_processing_options(pdol_data).encode())
-        if response.sw == SW.CONDITIONS_NOT_SATISFIED:
-            raise _Stop(Outcome.SELECT_NEXT, "gpo_conditions_not_satisfied")
-        if not response.ok:
-            raise _Stop(Outcome.END_APPLICATION, "gpo_failed", "Card error")
-        try:
-            template = tlv.decode_one(response.data)
-            if template.tag == 0x80 and len(template.value) >= 2:
-                self._merge({Tag.AIP: template.value[:2], Tag.AFL: template.value[2:]})
-            elif template.tag == 0x77:
-                self._merge(tlv.flatten(template.value, unique=True))
-            else:
-                raise _Stop(Outcome.END_APPLICATION, "gpo_response_malformed", "Card error")
-        except EmvError:
-            raise _Stop(Outcome.END_APPLICATION, "gpo_response_malformed", "Card error") from None
-        if len(self.card.get(Tag.AIP, b"")) != 2:
-            raise _Stop(Outcome.END_APPLICATION, "aip_missing", "Card error")
-
-    def _read_records(self) -> None:
-        """READ RECORD every record the AFL names (Book 3 10.2)."""
-        afl = self.card.get(Tag.AFL, b"")
-        if len(afl) % 4:
-            raise _Stop(Outcome.END_APPLICATION, "afl_malformed", "Card error")
-        records = []
-        for i in range(0, len(afl), 4):
-            sfi, first, last, oda = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
-            if not 1 <= sfi <= 30 or first == 0 or last < first or oda > last - first + 1:
-                raise _Stop(Outcome.END_APPLICATION, "afl_malformed", "Card error")
-            records += [(sfi, number) for number in range(first, last + 1)]
-        if len(records) > MAX_RECORDS:
-            raise _Stop(Outcome.END_APPLICATION, "afl_malformed", "Card error")
-        for sfi, number in records:
-            response = _send(self.reader, apdu.read_record(sfi, number).encode())
-            if not response.ok:
-                raise _Stop(Outcome.END_APPLICATION, "read_record_failed", "Card error")
-            try:
-                template = tlv.decode_one(response.data)
-                if template.tag != 0x70:
-                    raise _Stop(Outcome.END_APPLICATION, "record_malformed", "Card error")
-                self._merge(tlv.flatten(template.value, unique=True))
-            except EmvError:
-                raise _Stop(Outcome.END_APPLICATION, "record_malformed", "Card error") from None
-
-    def _generate_ac(self) -> None:
-        """First GENERATE AC asking for an ARQC (Book 3 6.5.5, 9.2) with the CDOL1 data."""
-        cdol1 = self.card.get(Tag.CDOL1)
-        if cdol1 is None:
-            raise _Stop(Outcome.END_APPLICATION, "cdol1_missing", "Card error")
-        tvr = bytearray(self.terminal[Tag.TVR])
-        tvr[0] |= TVR_ODA_NOT_PERFORMED
-        self.terminal[Tag.TVR] = bytes(tvr)
-        try:
-            cdol1_data = build_dol_data(parse_dol(cdol1), {**self.card, **self.terminal})
-        except EmvError:
-            raise _Stop(Outcome.END_APPLICATION, "cdol1_malformed", "Card error") from None
-        response = _send(self.reader, apdu.generate_ac(CryptogramType.ARQC, cdol1_data).encode())
-        if not response.ok:
-            raise _Stop(Outcome.END_APPLICATION, "generate_ac_failed", "Card error")
-        try:
-            template = tlv.decode_one(response.data)
-            if template.tag == 0x80 and len(template.value) >= 11:
-                v = template.value
-                found: dict[int, bytes] = {
-                    Tag.CID: v[:1],
-                    Tag.ATC: v[1:3],
-                    Tag.APPLICATION_CRYPTOGRAM: v[3:11],
-                }
-                if len(v) > 11:
-                    found[Tag.IAD] = v[11:]
-            elif template.tag == 0x77:
-                found = tlv.flatten(template.value, unique=True)
-            else:
-                raise _Stop(Outcome.END_APPLICATION, "generate_ac_malformed", "Card error")
-        except EmvError:
-            raise _Stop(Outcome.END_APPLICATION, "generate_ac_malformed", "Card error") from None
-        self._merge(found)
-
-    def _result(self) -> KernelResult:
-        """Decide from the cryptogram type the card returned (Book 3 Table 13)."""
-        card = self.card
-        ac = card.get(Tag.APPLICATION_CRYPTOGRAM, b"")
-        atc = card.get(Tag.ATC, b"")
-        if len(ac) != 8 or len(atc) != 2:
-            raise _Stop(Outcome.END_APPLICATION, "cryptogram_missing", "Card error")
-        kind = _cryptogram_type(card)
-        pan = _token_pan(card)
-        if pan is None:
-            raise _Stop(Outcome.END_APPLICATION, "pan_missing", "Card error")
-        par = card.get(Tag.PAR)
-        read = KernelResult(
-            Outcome.DECLINED,
-            "card_declined",
-            MESSAGES[Outcome.DECLINED],
-            aid=self.candidate.aid,
-            kernel_id=self.candidate.kernel_id,
-            label=self.candidate.label,
-            cryptogram_type=kind,
-            masked_pan=mask_pan(pan),
-            par=par.decode("ascii", "replace") if par else None,
-            atc=int.from_bytes(atc, "big"),
-            card_data=dict(card),
-        )
-        if kind is CryptogramType.AAC:
-            return read
-        if kind is not CryptogramType.ARQC:
-            # An online-only terminal asked for an ARQC; a TC is more than the card may give.
-            raise _Stop(Outcome.END_APPLICATION, "unexpected_cryptogram", "Card error")
-        record = {**self.card, **self.terminal}
+def _complete(session: CardSession, decided: tuple[CryptogramType, Cvm]) -> KernelResult:
+    """The outcome for the cryptogram the card returned, with the data record."""
+    kind, cvm = decided
+    card = session.card
+    pan = session.pan()
+    atc = card.get(Tag.ATC, b"")
+    par = card.get(Tag.PAR)
+    session.tsi.set(TsiBit.CARD_RISK_MANAGEMENT_PERFORMED)
+    outcome = {
+        CryptogramType.ARQC: Outcome.ONLINE_REQUEST,
+        CryptogramType.TC: Outcome.APPROVED,
+        CryptogramType.AAC: Outcome.DECLINED,
+    }[kind]
+    reason = {
+        Outcome.ONLINE_REQUEST: "online_request",
+        Outcome.APPROVED: "offline_approved",
+        Outcome.DECLINED: "card_declined",
+    }[outcome]
+    record = {**card, **session.terminal, Tag.TSI: bytes(session.tsi)}
+    data_record = b""
+    if outcome is not Outcome.DECLINED:
         data_record = tlv.encode_many((tag, record[tag]) for tag in ONLINE_TAGS if tag in record)
-        return replace(
-            read,
-            outcome=Outcome.ONLINE_REQUEST,
-            reason="online_request",
-            message=MESSAGES[Outcome.ONLINE_REQUEST],
-            data_record=data_record,
-        )
-
-    def _merge(self, found: dict[int, bytes]) -> None:
-        """Add card data; a primitive object returned twice ends the transaction (Book 3 10.2)."""
-        for tag, value in found.items():
-            if tag in self.card and tag != Tag.DF_NAME:
-                raise _Stop(Outcome.END_APPLICATION, "duplicate_card_data", "Card error")
-            self.card[tag] = value
-
-
-def _send(reader: Reader, command: bytes) -> ResponseApdu:
-    try:
-        return ResponseApdu.decode(reader.transceive(command))
-    except EmvError:
-        raise _Stop(Outcome.END_APPLICATION, "card_response_malformed", "Card error") from None
-
-
-def _cryptogram_type(card: dict[int, bytes]) -> CryptogramType | None:
-    """CID b8-b7 (Book 3 Table 15); without a CID, the Visa CVR in the IAD (Book C-3 A.2)."""
-    cid = card.get(Tag.CID)
-    if cid is not None and len(cid) == 1:
-        bits = cid[0] & 0xC0
-    else:
-        iad = card.get(Tag.IAD, b"")
-        if len(iad) < 5 or iad[0] != 0x06:
-            return None
-        bits = ((iad[4] >> 4) & 0x03) << 6
-    return CryptogramType(bits) if bits != 0xC0 else None
-
-
-def _token_pan(card: dict[int, bytes]) -> str | None:
-    """The (token) PAN from 5A, else from the Track 2 Equivalent Data (57)."""
-    raw = card.get(Tag.PAN)
-    try:
-        if raw is not None:
-            return decode_cn(raw)
-        track2 = card.get(Tag.TRACK2)
-        return parse_track2(track2).pan if track2 is not None else None
-    except EmvError:
-        return None
+    return KernelResult(
+        outcome,
+        reason,
+        DEFAULT_UI[outcome],
+        tvr=bytes(session.tvr),
+        cvm=cvm,
+        aid=session.candidate.aid,
+        kernel_id=session.candidate.kernel_id,
+        label=session.candidate.label,
+        cryptogram_type=kind,
+        oda_performed=TsiBit.ODA_PERFORMED in session.tsi,
+        data_record=data_record,
+        masked_pan=mask_pan(pan) if pan else None,
+        par=par.decode("ascii", "replace") if par else None,
+        atc=int.from_bytes(atc, "big") if len(atc) == 2 else None,
+        card_data=dict(card),
+    )

@@ -48,7 +48,6 @@ class Transaction:
             Tag.UNPREDICTABLE_NUMBER: self.unpredictable_number,
             Tag.TERMINAL_TYPE: bytes([config.terminal_type]),
             Tag.TERMINAL_CAPABILITIES: config.capabilities,
-            Tag.TTQ: config.ttq,
             Tag.IFD_SERIAL_NUMBER: config.ifd_serial.encode("ascii"),
             Tag.TVR: bytes(5),
             # CVM processing arrives with the complete kernel: "no CVM performed" until then.

@@ -1,9 +1,16 @@
 """Reader backends, registered by name and imported only when used.
 
-``open_reader("emulated:visa")`` opens the in-process emulated card named ``visa``. A spec
-is ``BACKEND[:ARGUMENT]``. Backends live in their own modules and are imported lazily, so a
-missing optional library (pyscard for ``pcsc``, nfcpy for ``nfc``) gives an install hint
-when that backend is asked for, never an ImportError at start-up.
+A spec is ``BACKEND[:ARGUMENT]``:
+
+* ``emulated:NAME``: the in-process emulated card ``NAME`` (:mod:`.emulated`);
+* ``pcsc``, ``pcsc:INDEX``, ``pcsc:NAME``: a PC/SC reader through pyscard and pcscd
+  (:mod:`.pcsc`, pip extra ``pcsc``);
+* ``nfc:usb``, ``nfc:usb:VID:PID``, ``nfc:tty:USB0``, ``nfc:udp:HOST:PORT``: a reader
+  driven by nfcpy (:mod:`.nfc`, pip extra ``nfc``).
+
+Backends live in their own modules and are imported lazily, so a missing optional library
+(pyscard for ``pcsc``, nfcpy for ``nfc``) gives an install hint when that backend is asked
+for, never an ImportError at start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from terminal.readers.base import CardInfo, Reader
 #: name -> ("module:Class", pip extra that provides its library or None).
 BACKENDS: dict[str, tuple[str, str | None]] = {
     "emulated": ("terminal.readers.emulated:EmulatedReader", None),
+    "pcsc": ("terminal.readers.pcsc:PcscReader", "pcsc"),
+    "nfc": ("terminal.readers.nfc:NfcReader", "nfc"),
 }
 
 

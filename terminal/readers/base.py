@@ -57,6 +57,13 @@ class Reader(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release the reader (backends holding a device override this)."""
 
+    def signal(self, success: bool) -> bool:
+        """Beep and light the reader's own indicators for an outcome, where it has any.
+
+        Returns whether the reader did; the default reader has none.
+        """
+        return False
+
     def transceive(self, apdu: bytes) -> bytes:
         """Send a command APDU, return the complete response (data || SW1 SW2)."""
         response = self._exchange(apdu)

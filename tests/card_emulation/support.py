@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from card_emulation import CardImage, Fault, personalize
+from dataclasses import replace
+
+from card_emulation import CardImage, Fault, personalize, profile
 from emvcore import tlv
 from emvcore.keyfile import IssuerKeySet
 from emvcore.pan import luhn_check_digit
@@ -52,6 +54,12 @@ def token_record(
     return TokenRecord(make_token(scheme, serial, length), "2912", "01", PAR, scheme, test)
 
 
+#: Personalized images by (issuer key set, profile, name, serial, faults): personalization
+#: makes RSA keys (about 100 ms a card), so each distinct card is made once per session and
+#: every test gets a fresh :class:`~card_emulation.EmvApplet` over the cached, immutable image.
+_IMAGES: dict[tuple[int, str, str, int, frozenset[Fault]], tuple[IssuerKeySet, CardImage]] = {}
+
+
 def make_card(
     keys: IssuerKeySet,
     profile_name: str,
@@ -60,16 +68,20 @@ def make_card(
     serial: int = 1234567,
     atc: int = 0,
     tamper: bool = False,
+    faults: frozenset[Fault] = frozenset(),
 ) -> CardImage:
-    faults = frozenset({Fault.TAMPER_CRYPTOGRAM}) if tamper else frozenset()
-    card = personalize(
-        name or f"test-{profile_name}",
-        profile_name,
-        token_record(profile_name, serial),
-        keys,
-        faults=faults,
-    )
-    return card.with_atc(atc) if atc else card
+    """A personalized card image, cached per session (``atc`` applied to a copy)."""
+    if tamper:
+        faults = faults | {Fault.TAMPER_CRYPTOGRAM}
+    name = name or f"test-{profile_name}"
+    key = (id(keys), profile_name, name, serial, frozenset(faults))
+    cached = _IMAGES.get(key)
+    if cached is None or cached[0] is not keys:
+        record = token_record(profile(profile_name).scheme, serial)
+        image = personalize(name, profile_name, record, keys, faults=faults)
+        _IMAGES[key] = cached = (keys, image)
+    card = cached[1]
+    return replace(card, atc=atc) if atc else card
 
 
 def split(response: bytes) -> tuple[bytes, int]:

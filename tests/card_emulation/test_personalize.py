@@ -135,7 +135,10 @@ def test_good_names(keys: IssuerKeySet, name: str) -> None:
 def test_unknown_profile(keys: IssuerKeySet) -> None:
     with pytest.raises(ProfileError) as exc:
         personalize("alice", "amex", token_record("visa"), keys)
-    assert str(exc.value) == "unknown profile 'amex' (known: visa, mastercard)"
+    assert (
+        str(exc.value)
+        == "unknown profile 'amex' (known: visa, mastercard, visa-phone, mastercard-phone)"
+    )
 
 
 def test_with_atc_copies(visa_card: CardImage) -> None:

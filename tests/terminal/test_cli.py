@@ -75,7 +75,10 @@ def test_bad_amounts_and_currencies(
 def test_unknown_reader_backend(runner: CliRunner, isolated_home: Path) -> None:
     result = runner.invoke(app, ["pay", "1", "--reader", "nosuch:x"], env=WIDE)
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: unknown reader backend 'nosuch' (known: emulated)"
+    assert (
+        result.stderr.strip()
+        == "error: unknown reader backend 'nosuch' (known: emulated, nfc, pcsc)"
+    )
 
 
 def test_missing_emulated_card(runner: CliRunner, isolated_home: Path) -> None:
@@ -149,6 +152,6 @@ def test_pay_shows_the_outcome_panel(
     _with_fake_acquirer(monkeypatch, FakeAcquirer(card))
     result = runner.invoke(app, ["pay", "3", "--reader", "emulated:alice"], env=WIDE)
     assert result.exit_code == 0, result.output
-    assert "Present card for 3 EUR on emulated:alice" in result.stderr
+    assert "Present card for 3.00 EUR on emulated:alice" in result.stderr
     assert "Approved" in result.stdout and "3.00 EUR" in result.stdout
     assert card.token not in result.output

@@ -15,7 +15,8 @@ from emvcore.crypto.cvn import cryptogram_version
 from emvcore.keyfile import IssuerKeySet
 from emvcore.numeric import encode_cn
 from emvcore.pan import encode_track2, mask_pan
-from terminal.kernel import Kernel, Outcome, Transaction
+from terminal.kernel import Kernel, KernelConfig, Outcome, Transaction
+from terminal.kernel.tvr import tvr_names
 from terminal.readers.emulated import LoopbackReader
 from tests.card_emulation.support import PAR, ac_data, make_card
 from tests.terminal.conftest import UN
@@ -35,7 +36,7 @@ def test_online_request_visa(visa_card: CardImage, transaction: Transaction) -> 
     applet = EmvApplet(visa_card)
     reader, result = run(applet, transaction)
     assert result.outcome is Outcome.ONLINE_REQUEST
-    assert (result.reason, result.message) == ("online_request", "Processing")
+    assert (result.reason, result.message) == ("online_request", "Authorising, please wait")
     assert (result.aid, result.kernel_id, result.label) == (VISA_AID, 3, "VISA CREDIT")
     assert result.cryptogram_type is CryptogramType.ARQC
     assert (result.masked_pan, result.par, result.atc) == (mask_pan(visa_card.token), PAR, 1)
@@ -56,13 +57,13 @@ def test_online_request_visa(visa_card: CardImage, transaction: Transaction) -> 
     assert record[0x57] == encode_track2(visa_card.token, "2912")
     assert record[0x9F24] == PAR.encode()
     assert record[0x84] == VISA_AID
-    assert record[0x9F66] == bytes.fromhex("26804000")
+    assert record[0x9F66] == bytes.fromhex("23804000")  # online cryptogram required (floor 0)
     # The cryptogram verifies over the data the terminal sent.
     data = ac_data(record, record[0x82], record[0x9F36], record[0x9F10])
     assert cryptogram_version("visa-cvn18").verify_ac(visa_card.icc_mk, data, record[0x9F26])
     assert record[0x9F26] == result.card_data[0x9F26]
-    # qVSDC: no GENERATE AC.
-    assert reader.instructions == [SELECT, SELECT, GPO, READ_RECORD]
+    # qVSDC: no GENERATE AC; records (1,1) account data and (1,2) certificates.
+    assert reader.instructions == [SELECT, SELECT, GPO, READ_RECORD, READ_RECORD]
 
 
 def test_online_request_mastercard(mastercard_card: CardImage, transaction: Transaction) -> None:
@@ -71,8 +72,10 @@ def test_online_request_mastercard(mastercard_card: CardImage, transaction: Tran
     assert (result.aid, result.kernel_id, result.label) == (MASTERCARD_AID, 2, "MASTERCARD")
     assert (result.masked_pan, result.par, result.atc) == (mask_pan(mastercard_card.token), PAR, 1)
     record = tlv.flatten(result.data_record)
-    assert record[0x95] == bytes.fromhex("8000000000")  # offline data authentication not performed
-    assert record[0x82] == bytes.fromhex("2880")
+    # CDA done; the amount is over the floor limit of 0 (Book 3 10.6.1).
+    assert record[0x95] == bytes.fromhex("0000008000")
+    assert result.oda_performed
+    assert record[0x82] == bytes.fromhex("1980")
     assert record[0x9F36] == b"\x00\x01"
     assert record[0x9F37] == UN
     assert record[0x9F02] == bytes.fromhex("000000001250")
@@ -81,7 +84,7 @@ def test_online_request_mastercard(mastercard_card: CardImage, transaction: Tran
     assert record[0x9F10] == bytes.fromhex("0111A0000000000000000000000000000000")
     assert record[0x5A] == encode_cn(mastercard_card.token)
     assert record[0x57] == encode_track2(mastercard_card.token, "2912")
-    assert record[0x9F34] == bytes.fromhex("3F0000")
+    assert record[0x9F34] == bytes.fromhex("1F0302")  # no CVM, below the CVM limit
     data = ac_data(record, record[0x82], record[0x9F36], record[0x9F10])
     assert cryptogram_version("mastercard-cvn17").verify_ac(
         mastercard_card.icc_mk, data, record[0x9F26]
@@ -93,10 +96,11 @@ def test_online_request_mastercard(mastercard_card: CardImage, transaction: Tran
         READ_RECORD,
         READ_RECORD,
         READ_RECORD,
+        READ_RECORD,
         GENERATE_AC,
     ]
     generate_ac = reader.log[-1][0]
-    assert generate_ac[:4] == bytes.fromhex("80AE8000")
+    assert generate_ac[:4] == bytes.fromhex("80AE9000")  # ARQC, CDA requested
 
 
 def test_issuer_authentication(applet: EmvApplet, transaction: Transaction) -> None:
@@ -178,7 +182,7 @@ class Answers:
     [
         ("6A82", Outcome.END_APPLICATION, "card_not_supported"),
         ("6D00", Outcome.END_APPLICATION, "card_not_supported"),
-        ("9000", Outcome.END_APPLICATION, "card_data_error"),
+        ("9000", Outcome.END_APPLICATION, "ppse_malformed"),
         ("90", Outcome.TRY_AGAIN, "reader_error"),
     ],
 )
@@ -195,7 +199,7 @@ def test_ppse_listing_only_an_unsupported_aid(transaction: Transaction) -> None:
     assert (result.outcome, result.reason, result.message) == (
         Outcome.END_APPLICATION,
         "card_not_supported",
-        "Card not supported",
+        "Insert, swipe or try another card",
     )
     assert len(reader.log) == 1
 
@@ -253,23 +257,43 @@ def test_aac_from_generate_ac_is_declined(
     assert (result.outcome, result.reason, result.message) == (
         Outcome.DECLINED,
         "card_declined",
-        "Declined",
+        "Not authorised",
     )
     assert result.cryptogram_type is CryptogramType.AAC
     assert result.data_record == b""
     assert result.atc == 1
 
 
+NO_CDA = KernelConfig(cda_supported=False)
+
+
 def test_tc_from_the_card_ends_the_application(
     mastercard_card: CardImage, transaction: Transaction
 ) -> None:
+    # Without CDA the CID comes in clear: a TC where an ARQC was asked for is refused
+    # (Book 3 6.5.5.4: a card may answer with the type asked for or a lower one).
+    def cid_tc(command: bytes, response: bytes) -> bytes:
+        if command[1] == GENERATE_AC:
+            return response.replace(bytes.fromhex("9F270180"), bytes.fromhex("9F270140"))
+        return response
+
+    reader = RecordingReader(PatchedCard(EmvApplet(mastercard_card), patch=cid_tc))
+    result = Kernel(NO_CDA).run(reader, transaction)
+    assert (result.outcome, result.reason) == (Outcome.END_APPLICATION, "unexpected_cryptogram")
+
+
+def test_cid_changed_under_cda_is_declined(
+    mastercard_card: CardImage, transaction: Transaction
+) -> None:
+    # With CDA the CID is inside the signed data: changing it breaks the signature (Book 2 6.6.2).
     def cid_tc(command: bytes, response: bytes) -> bytes:
         if command[1] == GENERATE_AC:
             return response.replace(bytes.fromhex("9F270180"), bytes.fromhex("9F270140"))
         return response
 
     _, result = run(PatchedCard(EmvApplet(mastercard_card), patch=cid_tc), transaction)
-    assert (result.outcome, result.reason) == (Outcome.END_APPLICATION, "unexpected_cryptogram")
+    assert (result.outcome, result.reason) == (Outcome.DECLINED, "cda_failed:cda_mismatch")
+    assert tvr_names(result.tvr) == ["CDA_FAILED", "FLOOR_LIMIT_EXCEEDED"]
 
 
 MALFORMED = bytes.fromhex("6F0584")  # a template whose content runs past the end
@@ -278,7 +302,7 @@ MALFORMED = bytes.fromhex("6F0584")  # a template whose content runs past the en
 @pytest.mark.parametrize(
     ("profile_name", "ins", "occurrence", "outcome", "reason"),
     [
-        ("visa", SELECT, 0, Outcome.END_APPLICATION, "card_data_error"),
+        ("visa", SELECT, 0, Outcome.END_APPLICATION, "ppse_malformed"),
         ("visa", SELECT, 1, Outcome.END_APPLICATION, "card_not_supported"),
         ("visa", GPO, 0, Outcome.END_APPLICATION, "gpo_response_malformed"),
         ("visa", READ_RECORD, 0, Outcome.END_APPLICATION, "record_malformed"),
@@ -322,7 +346,7 @@ def _gpo(*items: tuple[int, str]) -> bytes:
         (GPO, tlv.encode(0x70, bytes.fromhex("82022000")), "gpo_response_malformed"),  # not 77/80
         (GPO, _gpo((0x9F36, "0001")), "aip_missing"),
         (GPO, _gpo((0x82, "20"), (0x94, "08010100")), "aip_missing"),
-        (GPO, tlv.encode(0x80, bytes.fromhex("2000")), "cdol1_missing"),  # no records, no AC
+        (GPO, tlv.encode(0x80, bytes.fromhex("2000")), "missing_9F26"),  # no records, no AC
         (GPO, _gpo((0x82, "2000"), (0x94, "080101")), "afl_malformed"),
         (GPO, _gpo((0x82, "2000"), (0x94, "00010100")), "afl_malformed"),  # SFI 0
         (GPO, _gpo((0x82, "2000"), (0x94, "F8010100")), "afl_malformed"),  # SFI 31
@@ -345,7 +369,7 @@ def test_bad_card_data_ends_the_application(
     assert (result.outcome, result.reason, result.message) == (
         Outcome.END_APPLICATION,
         reason,
-        "Card error",
+        "Insert, swipe or try another card",
     )
 
 
@@ -378,7 +402,9 @@ def test_generate_ac_format_1(mastercard_card: CardImage, transaction: Transacti
         value = found[0x9F27] + found[0x9F36] + found[0x9F26] + found[0x9F10]
         return tlv.encode(0x80, value) + b"\x90\x00"
 
-    _, result = run(PatchedCard(EmvApplet(mastercard_card), patch=to_format_1), transaction)
+    # Format 1 cannot carry an SDAD, so only a card not asked for CDA may use it.
+    reader = LoopbackReader(PatchedCard(EmvApplet(mastercard_card), patch=to_format_1))
+    result = Kernel(NO_CDA).run(reader, transaction)
     assert (result.outcome, result.atc) == (Outcome.ONLINE_REQUEST, 1)
     record = tlv.flatten(result.data_record)
     data = ac_data(record, record[0x82], record[0x9F36], record[0x9F10])

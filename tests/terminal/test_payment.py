@@ -7,13 +7,15 @@ import json
 import httpx
 import pytest
 
-from card_emulation import CardImage, EmvApplet
+from card_emulation import CardImage, EmvApplet, profile
+from card_emulation.faults import HostileCard, Rule, status
 from emvcore import tlv
 from emvcore.crypto.cvn import cryptogram_version
 from emvcore.keyfile import IssuerKeySet
-from terminal.kernel import Kernel, Outcome, Transaction
+from terminal.kernel import Cvm, Kernel, Outcome, Transaction, UiRequest
+from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, SEE_PHONE
 from terminal.online import AcquirerClient
-from terminal.payment import pay
+from terminal.payment import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, pay
 from terminal.readers.emulated import LoopbackReader
 from tests.card_emulation.support import ac_data, make_card
 from tests.terminal.support import RecordingReader
@@ -32,9 +34,7 @@ class FakeAcquirer:
         with_tag_91: bool = True,
     ) -> None:
         self.card = card
-        self.version = cryptogram_version(
-            "visa-cvn18" if card.profile == "visa" else "mastercard-cvn17"
-        )
+        self.version = cryptogram_version(profile(card.profile).cryptogram_version)
         self.approve, self.reason, self.flip_bit, self.with_tag_91 = (
             approve,
             reason,
@@ -112,7 +112,7 @@ def test_flipped_tag_91_is_declined(applet: EmvApplet, transaction: Transaction)
     assert (result.outcome, result.reason, result.message) == (
         Outcome.DECLINED,
         "issuer_authentication_failed",
-        "Declined",
+        "Not authorised",
     )
     assert result.arpc_verified is False
     assert result.authorization is not None and result.authorization.approved is True
@@ -142,7 +142,7 @@ def test_acquirer_decline_keeps_its_reason(applet: EmvApplet, transaction: Trans
     assert (result.outcome, result.reason, result.message) == (
         Outcome.DECLINED,
         "insufficient_funds",
-        "Declined",
+        "Not authorised",
     )
     assert result.authorization is not None and result.authorization.response_code == "05"
     # The declining tag 91 is still genuine: the card accepts it.
@@ -189,7 +189,7 @@ def test_acquirer_unreachable(applet: EmvApplet, transaction: Transaction) -> No
     assert (result.outcome, result.reason, result.message) == (
         Outcome.DECLINED,
         "acquirer_unavailable",
-        "Declined: acquirer not reachable",
+        "Not authorised",
     )
     assert len(calls) == 2 and calls[0] == calls[1]
     assert result.kernel is not None and result.kernel.outcome is Outcome.ONLINE_REQUEST
@@ -231,7 +231,7 @@ def test_no_card(transaction: Transaction) -> None:
     assert (result.outcome, result.reason, result.message) == (
         Outcome.TRY_AGAIN,
         "no_card",
-        "No card presented",
+        "Present card again",
     )
     assert result.to_dict()["application"] is None
 
@@ -255,7 +255,7 @@ def test_kernel_outcome_is_passed_through(transaction: Transaction) -> None:
     assert (result.outcome, result.reason, result.message) == (
         Outcome.END_APPLICATION,
         "card_not_supported",
-        "Card not supported",
+        "Insert, swipe or try another card",
     )
 
 
@@ -279,3 +279,115 @@ def test_two_payments_in_a_row(
         (Outcome.APPROVED, 1),
         (Outcome.APPROVED, 2),
     ]
+
+
+# -- the restart loop (Book A: "See Phone", card removed, collision -> present again) ---------
+
+
+@pytest.mark.parametrize("profile_name", ["visa-phone", "mastercard-phone"])
+def test_see_phone_then_approved(
+    keys: IssuerKeySet, transaction: Transaction, profile_name: str
+) -> None:
+    card = make_card(keys, profile_name)
+    applet = EmvApplet(card)
+    shown: list[UiRequest] = []
+    above_cvm_limit = Transaction(6_000, "EUR", when=transaction.when)
+    result = pay(
+        LoopbackReader(applet),
+        above_cvm_limit,
+        terminal_id="T1",
+        client=client(FakeAcquirer(card)),
+        wait=0.1,
+        on_ui=shown.append,
+    )
+    assert (result.outcome, result.reason, result.arpc_verified) == (
+        Outcome.APPROVED,
+        "approved",
+        True,
+    )
+    assert result.kernel is not None and result.kernel.cvm is Cvm.CDCVM
+    assert shown == [PRESENT_CARD, SEE_PHONE, PRESENT_CARD, AUTHORISING]
+
+
+def test_three_restarts_then_give_up(visa_card: CardImage, transaction: Transaction) -> None:
+    def never(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no online request")
+
+    # A phone that keeps asking to be looked at.
+    stubborn = HostileCard(EmvApplet(visa_card), [Rule(0xA8, status(0x6986), occurrence=0)])
+    reader = RecordingReader(stubborn)
+    shown: list[UiRequest] = []
+    result = pay(
+        reader, transaction, terminal_id="T1", client=client(never), wait=0.1, on_ui=shown.append
+    )
+    assert (result.outcome, result.reason, result.ui) == (Outcome.TRY_AGAIN, "see_phone", SEE_PHONE)
+    assert result.kernel is not None and result.kernel.restart
+    assert reader.instructions.count(0xA8) == MAX_PRESENTATIONS == 3
+    assert shown == [PRESENT_CARD, SEE_PHONE] * 3
+
+
+def test_card_removed_then_presented_again(
+    mastercard_card: CardImage, transaction: Transaction
+) -> None:
+    applet = EmvApplet(mastercard_card)
+    reader = LoopbackReader(applet)
+    removed = {"done": False}
+
+    def pull_once(apdu: bytes, genuine: object) -> bytes:
+        if not removed["done"]:
+            removed["done"] = True
+            reader.remove()
+            reader.insert(applet)  # the shopkeeper taps again
+            raise ConnectionError("card left the field")
+        return applet.process_apdu(apdu)
+
+    reader.insert(HostileCard(applet, [Rule(0xAE, pull_once, occurrence=0)]))  # type: ignore[arg-type]
+    shown: list[UiRequest] = []
+    result = pay(
+        reader,
+        transaction,
+        terminal_id="T1",
+        client=client(FakeAcquirer(mastercard_card)),
+        wait=0.1,
+        on_ui=shown.append,
+    )
+    assert (result.outcome, result.reason) == (Outcome.APPROVED, "approved")
+    assert shown[:3] == [PRESENT_CARD, DEFAULT_UI[Outcome.TRY_AGAIN], PRESENT_CARD]
+
+
+def test_two_cards_then_one(keys: IssuerKeySet, transaction: Transaction) -> None:
+    visa = make_card(keys, "visa")
+    applet = EmvApplet(visa)
+    reader = LoopbackReader(applet)
+    reader.add(EmvApplet(make_card(keys, "mastercard")))
+    shown: list[UiRequest] = []
+
+    def show(ui: UiRequest) -> None:
+        shown.append(ui)
+        if ui == ONE_CARD_ONLY:
+            reader.insert(applet)  # the holder takes the second card away
+
+    result = pay(
+        reader,
+        transaction,
+        terminal_id="T1",
+        client=client(FakeAcquirer(visa)),
+        wait=0.1,
+        on_ui=show,
+    )
+    assert (result.outcome, result.reason) == (Outcome.APPROVED, "approved")
+    assert shown[:3] == [PRESENT_CARD, ONE_CARD_ONLY, PRESENT_CARD]
+
+
+def test_two_cards_that_stay(keys: IssuerKeySet, transaction: Transaction) -> None:
+    def never(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no online request")
+
+    reader = LoopbackReader(EmvApplet(make_card(keys, "visa")))
+    reader.add(EmvApplet(make_card(keys, "mastercard")))
+    result = pay(reader, transaction, terminal_id="T1", client=client(never), wait=0.1)
+    assert (result.outcome, result.reason, result.ui) == (
+        Outcome.TRY_AGAIN,
+        "collision",
+        ONE_CARD_ONLY,
+    )

@@ -131,7 +131,7 @@ def test_registry() -> None:
     assert backend("emulated") is EmulatedReader
     with pytest.raises(ReaderUnavailableError) as exc:
         backend("nosuch")
-    assert str(exc.value) == "unknown reader backend 'nosuch' (known: emulated)"
+    assert str(exc.value) == "unknown reader backend 'nosuch' (known: emulated, nfc, pcsc)"
     with pytest.raises(ReaderUnavailableError, match="unknown reader backend 'nosuch'"):
         open_reader("nosuch:x")
 

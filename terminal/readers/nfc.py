@@ -1,0 +1,170 @@
+"""The ``nfc`` backend: a reader driven by nfcpy, without pcscd.
+
+``nfc:usb`` opens the first USB reader nfcpy supports, ``nfc:usb:072f:2200`` one by vendor
+and product id, ``nfc:tty:USB0`` a serial one, ``nfc:udp:127.0.0.1:PORT`` nfcpy's simulated
+radio over UDP (an emulated card served by ``tap-card serve --nfc udp:...`` answers there).
+nfcpy talks to the USB device itself, so the reader must not be claimed by pcscd or by a
+kernel NFC driver (see ``udev/`` and ``tap-terminal doctor``).
+
+Cards are found by ISO/IEC 14443-3 polling for Type A and Type B and activated by nfcpy's
+Type 4 Tag code (RATS/ATS for 4A, ATTRIB for 4B); cards that are not ISO-DEP (Type 2 tags,
+FeliCa) are passed over. APDUs go through the tag's ``transceive``, nfcpy's ISO/IEC
+14443-4 initiator, which already retries with R(NAK) and honours S(WTX). Errors are mapped
+into :mod:`terminal.errors` here:
+
+* timeout or receive errors after nfcpy's retries, or the RF link reported broken: the card
+  left the field, :class:`CardRemovedError`;
+* an ISO-DEP protocol error (a block nfcpy cannot place): :class:`ReaderError`;
+* ``OSError`` from the device (nfcpy raises ``IOError(ENODEV)`` once the device is gone,
+  ``EIO``/``EPIPE`` from USB transfers): :class:`ReaderUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import threading
+import time
+from typing import Any
+
+import nfc
+import nfc.clf
+import nfc.tag
+import nfc.tag.tt4
+
+from terminal.errors import (
+    CardRemovedError,
+    CardTimeoutError,
+    NoCardError,
+    ReaderError,
+    ReaderUnavailableError,
+)
+from terminal.readers.base import CardInfo, Reader
+
+#: The ATR a PC/SC reader would build for an ISO-DEP card with no historical bytes (PC/SC
+#: Part 3 3.1.3.2.3.1): reported so both backends describe a card the same way.
+CONTACTLESS_ATR = bytes.fromhex("3B80800101")
+#: Pause between two polling rounds that found nothing (the driver's own sense may wait).
+POLL_INTERVAL = 0.1
+#: How long the field stays off to reset a card between two taps: t_RESET, 5 to 10 ms
+#: (ISO/IEC 14443-3 "Initial dialogue"; EMV Contactless Book D, the "Field Off" reset). A card served over
+#: nfcpy's udp driver needs it too: its target re-binds its socket when the field drops.
+FIELD_RESET = 0.010
+
+_LINK_LOST = frozenset({nfc.tag.TIMEOUT_ERROR, nfc.tag.RECEIVE_ERROR})
+
+
+def _open_errno_message(path: str, exc: OSError) -> str:
+    if exc.errno == errno.ENODEV:
+        return f"no nfcpy reader found on {path!r} (plugged in? run `tap-terminal doctor`)"
+    if exc.errno == errno.EACCES:
+        return (
+            f"no permission to open the reader on {path!r}: install the udev rules with "
+            "`sudo make install-udev` and re-plug it"
+        )
+    if exc.errno == errno.EBUSY:
+        return (
+            f"the reader on {path!r} is held by another program or a kernel driver (pcscd, "
+            "pn533_usb, port100): run `tap-terminal doctor`"
+        )
+    return f"cannot open nfcpy reader {path!r}: {exc.strerror or exc}"
+
+
+class NfcReader(Reader):
+    """An nfcpy ContactlessFrontend polling for ISO-DEP cards."""
+
+    def __init__(
+        self, path: str, *, card_timeout: float = 1.0, technologies: tuple[str, ...] | None = None
+    ) -> None:
+        super().__init__(card_timeout=card_timeout)
+        self.path = path
+        self.name = f"nfc:{path}"
+        try:
+            self.clf: Any = nfc.ContactlessFrontend(path)
+        except OSError as exc:
+            raise ReaderUnavailableError(_open_errno_message(path, exc)) from None
+        self._tag: Any | None = None
+        self._closing = threading.Event()
+        # Over udp every technology polled without an answer costs the driver's full second,
+        # so it polls Type A only unless told otherwise; devices poll A and B.
+        if technologies is None:
+            technologies = ("A",) if path.startswith("udp") else ("A", "B")
+        self._targets = [nfc.clf.RemoteTarget(f"106{t}") for t in technologies]
+
+    @classmethod
+    def from_spec(cls, argument: str, **options: Any) -> NfcReader:
+        """``nfc:PATH`` with an nfcpy device path (default ``usb``)."""
+        return cls(argument or "usb", **options)
+
+    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
+        """Poll until an ISO-DEP card is activated in the field."""
+        if self._release():
+            self._closing.wait(FIELD_RESET)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._closing.is_set():
+            started = time.monotonic()
+            try:
+                target = self.clf.sense(*self._targets, iterations=1, interval=POLL_INTERVAL)
+                tag = nfc.tag.activate(self.clf, target) if target is not None else None
+            except nfc.clf.CommunicationError:
+                tag = None
+            except OSError as exc:
+                raise ReaderUnavailableError(
+                    f"reader {self.path!r} is gone: {exc.strerror or exc}"
+                ) from None
+            if isinstance(tag, nfc.tag.tt4.Type4Tag):
+                self._tag = tag
+                return CardInfo(atr=CONTACTLESS_ATR, uid=bytes(tag.identifier), protocol="T=CL")
+            if tag is not None or target is not None:
+                self._release()  # not ISO-DEP, or activation failed: let it go, poll again
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            pause = POLL_INTERVAL - (now - started)
+            if pause > 0:
+                self._closing.wait(pause if deadline is None else min(pause, deadline - now))
+        raise NoCardError("no card presented")
+
+    def _transmit(self, apdu: bytes) -> bytes:
+        tag = self._tag
+        if tag is None:
+            raise CardRemovedError("no card activated: call wait_for_card first")
+        try:
+            response = tag.transceive(bytearray(apdu))
+        except nfc.tag.tt4.Type4TagCommandError as exc:
+            self._tag = None
+            if exc.errno in _LINK_LOST:
+                raise CardRemovedError(f"card removed from the field ({exc})") from None
+            raise ReaderError(f"ISO-DEP exchange failed: {exc}") from None
+        except nfc.clf.BrokenLinkError:
+            self._tag = None
+            raise CardRemovedError("card removed from the field (RF link broken)") from None
+        except nfc.clf.TimeoutError:
+            self._tag = None
+            raise CardTimeoutError("the card did not answer in time") from None
+        except nfc.clf.CommunicationError as exc:
+            self._tag = None
+            raise ReaderError(f"ISO-DEP exchange failed: {exc.__class__.__name__}") from None
+        except OSError as exc:
+            self._tag = None
+            raise ReaderUnavailableError(
+                f"reader {self.path!r} is gone: {exc.strerror or exc}"
+            ) from None
+        if response is None:
+            raise CardRemovedError("card removed from the field (no response)")
+        return bytes(response)
+
+    def close(self) -> None:
+        """Stop a pending wait and close the device."""
+        self._closing.set()
+        self._release()
+        self.clf.close()
+
+    def _release(self) -> bool:
+        """Switch the field off so the card resets; True if a card was activated."""
+        had_card, self._tag = self._tag is not None, None
+        device = getattr(self.clf, "device", None)
+        if device is not None:
+            with contextlib.suppress(OSError):
+                device.mute()
+        return had_card
