@@ -26,6 +26,7 @@ test: $(STAMP)
 
 # Benchmarks print figures; the reader-stack ones run through the same private pcscd.
 bench: $(STAMP)
+	sh scripts/services.sh apt wrk
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks
 
 # udev rules (group plugdev may open USB NFC readers) and the kernel NFC driver blacklist

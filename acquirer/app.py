@@ -6,8 +6,14 @@ plain ``def`` functions: FastAPI runs them in its thread pool, and the service a
 are thread-safe.
 
 - ``GET /v1/health``: liveness, and whether test keys are loaded.
-- ``POST /v1/authorizations``: authorize one tap. Requires ``Idempotency-Key``
-  (draft-ietf-httpapi-idempotency-key-header); errors are problem details (RFC 9457).
+- ``POST /v1/authorizations``: authorize one tap (a sale, or a pre-authorization's hold).
+  Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
+  problem details (RFC 9457).
+- the payment lifecycle (:mod:`acquirer.api_payments`) and settlement
+  (:mod:`acquirer.api_settlement`).
+
+With ``require_client_certificates`` every request is checked against the terminal registry
+(:mod:`acquirer.auth`).
 """
 
 from __future__ import annotations
@@ -15,26 +21,34 @@ from __future__ import annotations
 import binascii
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import FastAPI, Header
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from acquirer.api_payments import idempotency_key as parse_key_header
+from acquirer.api_payments import payments_router
+from acquirer.api_settlement import settlement_router
+from acquirer.auth import TerminalAuthenticator
 from acquirer.bodylimit import BodySizeLimit
+from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
+from acquirer.payments import PaymentService
 from acquirer.problems import install_problem_handlers, problem_responses
+from acquirer.risk import RiskRules
 from acquirer.schemas import (
     AuthorizationRequestBody,
     AuthorizationResponseBody,
     HealthBody,
-    parse_idempotency_key,
 )
 from acquirer.service import AuthorizationRequest, AuthorizationService
-from acquirer.settings import Settings
-from acquirer.store.sqlite import SqliteStore
+from acquirer.settings import Settings, settings_from_environment
+from acquirer.settlement import SettlementService
+from acquirer.store import open_store
+from acquirer.store.base import Intent
 from acquirer.vault import utc_now
 
 API_TITLE = "Tap acquirer"
@@ -48,14 +62,27 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     the wall clock (tests of token expiry).
     """
     keys = load_key_material(settings)
-    store = SqliteStore(settings.database)
+    store = open_store(settings)
     try:
         store.migrate()
     except BaseException:
         store.close()
         raise
+    in_flight = InFlight()
     service = AuthorizationService(
-        store, Issuer(keys.issuer_keys), atc_window=settings.atc_window, clock=clock or utc_now
+        store,
+        Issuer(keys.issuer_keys),
+        atc_window=settings.atc_window,
+        fee_bps=settings.fee_bps,
+        risk_rules=RiskRules(
+            settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
+        ),
+        clock=clock or utc_now,
+        in_flight=in_flight,
+    )
+    authenticator = TerminalAuthenticator(store, required=settings.require_client_certificates)
+    payments = PaymentService(
+        store, fee_bps=settings.fee_bps, clock=clock or utc_now, in_flight=in_flight
     )
 
     @asynccontextmanager
@@ -83,9 +110,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         "/v1/authorizations",
         response_model=AuthorizationResponseBody,
         tags=["authorizations"],
-        responses=problem_responses(400, 409, 413, 415, 422, 500, 503),
+        responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500, 503),
     )
     def authorize(
+        request: Request,
         body: AuthorizationRequestBody,
         idempotency_key: Annotated[
             str,
@@ -101,17 +129,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         Declines are ``200`` responses with ``approved: false``; problem responses mean the
         request itself could not be processed.
         """
-        key = parse_idempotency_key(idempotency_key)
-        if key is None:
-            raise RequestValidationError(
-                [
-                    {
-                        "loc": ("header", "Idempotency-Key"),
-                        "msg": "invalid idempotency key",
-                        "type": "value_error",
-                    }
-                ]
-            )
+        terminal = authenticator.authenticate(request)
+        action = "pay" if body.intent is Intent.SALE else "bike"
+        authenticator.check(terminal, body.terminal_id, action)
+        key = parse_key_header(idempotency_key)
         try:
             emv_data = binascii.unhexlify(body.emv_data)
         except binascii.Error:  # the schema's pattern makes this unreachable
@@ -125,9 +146,24 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                 amount=body.amount,
                 currency=body.currency,
                 emv_data=emv_data,
+                intent=body.intent,
             )
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         return Response(outcome.response_json, media_type="application/json", headers=headers)
 
+    app.include_router(payments_router(payments, authenticator))
+    app.include_router(
+        settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
+    )
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``tap-acquirer serve --workers N``: each worker process builds its own.
+
+    uvicorn's worker processes import the app by name, so the settings travel in the
+    environment: :data:`~acquirer.settings.HOME_ENV`, the database URL variable, and
+    ``TAP_ACQUIRER_REQUIRE_CLIENT_CERTIFICATES=1`` for mutual TLS.
+    """
+    return create_app(settings_from_environment())

@@ -12,12 +12,22 @@ are mapped into the tree where they cross into this package::
      ├── ProvisioningError            provisioning_failed     scheme, expiry or token space unusable
      │    └── FundingPanError         funding_pan_invalid     not 12-19 digits, or bad Luhn digit
      ├── TokenNotFoundError           token_unknown           no such token in the vault
-     ├── StoreError                   store_failed            the database failed (sqlite3 mapped)
-     │    └── SchemaVersionError      schema_version          database newer than this software
-     └── RequestError                 request_invalid         an authorization request is unusable
+     ├── RegistryError                registry_invalid        a merchant or terminal record is unusable
+     │    └── TerminalNotFoundError   terminal_unknown        no such terminal in the registry
+     ├── AuthenticationError          terminal_unauthenticated  no usable client certificate
+     │    └── TerminalForbiddenError  terminal_forbidden      unknown, revoked or mismatched terminal
+     ├── StoreError                   store_failed            the database failed (sqlite3, psycopg mapped)
+     │    ├── SchemaVersionError      schema_version          database newer than this software
+     │    └── LedgerImbalanceError    ledger_imbalance        a journal whose postings do not sum to 0
+     └── RequestError                 request_invalid         a request is unusable
           ├── EmvDataError            emv_data_invalid        the EMV data record is malformed
           │    └── EmvDataIncompleteError  emv_data_incomplete  a mandatory tag is missing
-          └── IdempotencyKeyReusedError    idempotency_key_reused  one key, two requests
+          ├── IdempotencyKeyReusedError    idempotency_key_reused  one key, two requests
+          ├── IdempotencyKeyInFlightError  idempotency_key_in_flight  the first is still running
+          ├── PaymentNotFoundError    payment_unknown         no such payment for this terminal
+          ├── BatchNotFoundError      batch_unknown           no such settlement batch
+          └── PaymentStateError       payment_state_conflict  not allowed in the payment's state
+               └── AmountExceededError     amount_exceeded   more than the payment allows
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -127,3 +137,69 @@ class IdempotencyKeyReusedError(RequestError):
     """
 
     code = "idempotency_key_reused"
+
+
+class LedgerImbalanceError(StoreError):
+    """A journal's postings do not sum to zero; nothing of its transaction is written."""
+
+    code = "ledger_imbalance"
+
+
+class IdempotencyKeyInFlightError(RequestError):
+    """A request with this idempotency key is still being processed.
+
+    draft-ietf-httpapi-idempotency-key-header section 2.6: a retry that arrives while the
+    first request is in flight is answered ``409 Conflict``; the client retries later and
+    then receives the first result.
+    """
+
+    code = "idempotency_key_in_flight"
+
+
+class PaymentNotFoundError(RequestError):
+    """No payment with that id belongs to the requesting terminal."""
+
+    code = "payment_unknown"
+
+
+class PaymentStateError(RequestError):
+    """The operation is not allowed in the payment's current state (e.g. capture a void)."""
+
+    code = "payment_state_conflict"
+
+
+class AmountExceededError(PaymentStateError):
+    """The amount is more than the payment allows (refund above captured, and so on)."""
+
+    code = "amount_exceeded"
+
+
+class RegistryError(AcquirerError):
+    """A merchant or terminal cannot be registered (bad MCC, unknown merchant, id taken)."""
+
+    code = "registry_invalid"
+
+
+class TerminalNotFoundError(RegistryError):
+    """No terminal with that id is registered."""
+
+    code = "terminal_unknown"
+
+
+class AuthenticationError(AcquirerError):
+    """The request carries no client certificate the acquirer can use (mutual TLS)."""
+
+    code = "terminal_unauthenticated"
+
+
+class TerminalForbiddenError(AuthenticationError):
+    """The certificate names a terminal that is unknown, revoked, superseded, or not the one
+    the request speaks for."""
+
+    code = "terminal_forbidden"
+
+
+class BatchNotFoundError(RequestError):
+    """No settlement batch with that id is visible to the requester."""
+
+    code = "batch_unknown"

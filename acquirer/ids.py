@@ -33,6 +33,16 @@ def new_authorization_id(now: datetime) -> str:
     >>> len(new_authorization_id(datetime(2026, 1, 1, tzinfo=UTC)))
     31
     """
+    return new_id(AUTHORIZATION_PREFIX, now)
+
+
+def new_id(prefix: str, now: datetime) -> str:
+    """``prefix`` and a ULID-layout id (time-ordered, 80 random bits) for ``now``.
+
+    >>> from datetime import UTC, datetime
+    >>> new_id("op_", datetime(2026, 1, 1, tzinfo=UTC))[:13]
+    'op_01KDVDNA00'
+    """
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
     value = (millis << 80) | secrets.randbits(80)
-    return AUTHORIZATION_PREFIX + _base32(value, 26)
+    return prefix + _base32(value, 26)

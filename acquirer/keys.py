@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from acquirer.errors import AlreadyInitializedError, KeyMaterialError, TestKeysRefusedError
 from acquirer.settings import Settings
-from acquirer.store.sqlite import SqliteStore
+from acquirer.store import open_store
 from acquirer.vault import VaultKey
 from emvcore.errors import KeyFileError
 from emvcore.keyfile import (
@@ -99,7 +99,7 @@ def initialize(settings: Settings, *, force: bool = False) -> list[KeyCheck]:
         vault_key.save(settings.vault_key)
     except OSError as exc:
         raise KeyMaterialError(f"cannot write {settings.vault_key}: {exc}") from exc
-    store = SqliteStore(settings.database)
+    store = open_store(settings)
     try:
         store.migrate()
     finally:

@@ -27,10 +27,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acquirer.errors import (
     AcquirerError,
+    AmountExceededError,
+    AuthenticationError,
+    BatchNotFoundError,
     ConfigurationError,
+    IdempotencyKeyInFlightError,
     IdempotencyKeyReusedError,
+    PaymentNotFoundError,
+    PaymentStateError,
     RequestError,
     StoreError,
+    TerminalForbiddenError,
 )
 from emvcore.errors import EmvError
 
@@ -47,6 +54,14 @@ TITLES = {
     "idempotency_key_missing": "Idempotency-Key header missing",
     "idempotency_key_invalid": "Idempotency-Key header invalid",
     "idempotency_key_reused": "Idempotency key reused",
+    "idempotency_key_in_flight": "Request with this idempotency key in progress",
+    "payment_unknown": "No such payment",
+    "batch_unknown": "No such settlement batch",
+    "payment_state_conflict": "Not allowed in the payment's state",
+    "amount_exceeded": "Amount exceeds what the payment allows",
+    "ledger_imbalance": "Ledger imbalance",
+    "terminal_unauthenticated": "Client certificate required",
+    "terminal_forbidden": "Terminal not allowed",
     "emv_data_invalid": "EMV data invalid",
     "emv_data_incomplete": "EMV data incomplete",
     "store_failed": "Database unavailable",
@@ -112,7 +127,17 @@ def problem_response(
 
 
 def _status_of(error: AcquirerError) -> int:
-    if isinstance(error, IdempotencyKeyReusedError):
+    if isinstance(error, TerminalForbiddenError):
+        return HTTPStatus.FORBIDDEN
+    if isinstance(error, AuthenticationError):
+        return HTTPStatus.UNAUTHORIZED
+    if isinstance(error, IdempotencyKeyReusedError | IdempotencyKeyInFlightError):
+        return HTTPStatus.CONFLICT
+    if isinstance(error, PaymentNotFoundError | BatchNotFoundError):
+        return HTTPStatus.NOT_FOUND
+    if isinstance(error, AmountExceededError):
+        return HTTPStatus.UNPROCESSABLE_ENTITY
+    if isinstance(error, PaymentStateError):
         return HTTPStatus.CONFLICT
     if isinstance(error, RequestError):
         return HTTPStatus.UNPROCESSABLE_ENTITY

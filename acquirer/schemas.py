@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from acquirer.service import Reason
+from acquirer.store.base import Intent, OperationKind, PaymentStatus
 from emvcore.currency import currency
 from emvcore.errors import EncodingError
 
@@ -81,6 +82,14 @@ class AuthorizationRequestBody(BaseModel):
             description="The transaction's EMV data record (BER-TLV) in hexadecimal",
         ),
     ]
+    intent: Annotated[
+        Intent,
+        Field(
+            strict=False,  # FastAPI validates decoded JSON in Python mode: accept the value
+            description="sale (captured at once, the default) or preauthorization (a hold, "
+            "completed later with capture)",
+        ),
+    ] = Intent.SALE
 
     @field_validator("currency")
     @classmethod
@@ -114,3 +123,78 @@ class HealthBody(BaseModel):
 
     status: str = Field(examples=["ok"])
     test_keys: bool = Field(description="True when running with keys made by init (test keys)")
+
+
+TerminalId = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9]{1,16}$", description="The terminal's id, 1-16 letters or digits"),
+]
+#: An authorization id, which is also the id of the payment it opened.
+PAYMENT_ID_PATTERN = r"^auth_[0-9A-HJKMNP-TV-Z]{26}$"
+
+
+class AmountBody(BaseModel):
+    """Body of increment (amount required), capture and refund (amount optional)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    terminal_id: TerminalId
+    amount: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_AMOUNT,
+            description="Minor units; omitted: the whole amount the operation allows",
+        ),
+    ] = None
+
+
+class VoidBody(BaseModel):
+    """Body of a void: only who asks."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    terminal_id: TerminalId
+
+
+class ReversalBody(BaseModel):
+    """``POST /v1/reversals``: reverse what an authorization request did, by its key.
+
+    A terminal that timed out waiting for an answer does not know the authorization id;
+    it names the idempotency key it sent instead.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    terminal_id: TerminalId
+    original_idempotency_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+    amount: Annotated[
+        int | None, Field(ge=1, le=MAX_AMOUNT, description="Partial reversal; omitted: full")
+    ] = None
+
+
+class PaymentBody(BaseModel):
+    """A payment: the money side of an approved authorization."""
+
+    id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    terminal_id: str
+    intent: Intent
+    status: PaymentStatus
+    currency: str
+    authorized: int = Field(description="Amount held or sold, in minor units")
+    captured: int = Field(description="Amount owed to the merchant, in minor units")
+    refunded: int
+    token_masked: str
+    par: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OperationResponseBody(BaseModel):
+    """The result of an operation on a payment."""
+
+    operation_id: str = Field(pattern=r"^op_[0-9A-HJKMNP-TV-Z]{26}$")
+    kind: OperationKind
+    amount: int = Field(description="The amount the operation moved, in minor units")
+    payment: PaymentBody
+    created_at: datetime

@@ -16,8 +16,9 @@ the decision, recorded durably before it returns. The steps, in order:
 6. **ATC**: a (token, ATC) pair already used is a replay; an ATC more than
    ``atc_window`` below the highest accepted one is stale. The pair is claimed only once the
    cryptogram verified, so forged requests cannot burn a card's counters.
-7. **Decision** on a fresh, verified cryptogram: token status, token expiry, amount and
-   currency in the cryptogram against those of the request. Every decline with a verified
+7. **Decision** on a fresh, verified cryptogram: token status, token expiry, token domain,
+   amount and currency in the cryptogram against those of the request, then the risk
+   rules of :mod:`acquirer.risk` (deny list, category amount limit, velocity per PAR). Every decline with a verified
    cryptogram carries tag 91 with the decline's response code.
 
 Reasons and ISO 8583 response codes (field 39, also sent to the card as tag 8A):
@@ -33,6 +34,14 @@ atc_stale               05    do not honour: ATC far below the highest seen
 token_unknown           14    invalid card number: no such token
 token_expired           54    expired card
 token_inactive          62    restricted card: the token is suspended or deleted
+par_denied              62    restricted card: the account (PAR) is on the deny list
+amount_limit_exceeded   61    exceeds amount limit: above the merchant category's limit
+velocity_exceeded       65    exceeds frequency limit: too many approvals for this PAR
+token_domain_restricted 57    transaction not permitted to cardholder: the token's domain
+                              restriction controls (EMV Payment Tokenisation Specification,
+                              Technical Framework, section 2: "Token Domain Restriction
+                              Controls") exclude this merchant's category, or the terminal
+                              is not registered so its category is unknown
 amount_mismatch         13    invalid amount: 9F02 differs from the request's amount
 currency_mismatch       13    invalid amount: 5F2A differs from the request's currency
 issuer_key_unknown      96    system malfunction: the token exists but no issuer key covers
@@ -55,12 +64,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+from acquirer import ledger, risk
 from acquirer.errors import IdempotencyKeyReusedError, StoreError
+from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.issuer import CardData, Issuer, VerifiedArqc, parse_emv_data
 from acquirer.store.base import (
     AtcClaim,
     AuthorizationRow,
+    Intent,
+    PaymentRow,
+    PaymentStatus,
     RecordStatus,
     Store,
     TokenRow,
@@ -85,6 +99,10 @@ class Reason(enum.StrEnum):
     TOKEN_UNKNOWN = "token_unknown"  # noqa: S105 (a reason, not a secret)
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason, not a secret)
     TOKEN_INACTIVE = "token_inactive"  # noqa: S105 (a reason, not a secret)
+    TOKEN_DOMAIN_RESTRICTED = "token_domain_restricted"  # noqa: S105 (a reason, not a secret)
+    PAR_DENIED = "par_denied"
+    AMOUNT_LIMIT_EXCEEDED = "amount_limit_exceeded"
+    VELOCITY_EXCEEDED = "velocity_exceeded"
     AMOUNT_MISMATCH = "amount_mismatch"
     CURRENCY_MISMATCH = "currency_mismatch"
     ISSUER_KEY_UNKNOWN = "issuer_key_unknown"
@@ -105,6 +123,10 @@ RESPONSE_CODES = MappingProxyType(
         Reason.TOKEN_UNKNOWN: "14",
         Reason.TOKEN_EXPIRED: "54",
         Reason.TOKEN_INACTIVE: "62",
+        Reason.TOKEN_DOMAIN_RESTRICTED: "57",
+        Reason.PAR_DENIED: "62",
+        Reason.AMOUNT_LIMIT_EXCEEDED: "61",
+        Reason.VELOCITY_EXCEEDED: "65",
         Reason.AMOUNT_MISMATCH: "13",
         Reason.CURRENCY_MISMATCH: "13",
         Reason.ISSUER_KEY_UNKNOWN: "96",
@@ -121,24 +143,25 @@ class AuthorizationRequest:
     amount: int
     currency: str
     emv_data: bytes
+    intent: Intent = Intent.SALE
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical request, to tell a retry from a different request.
 
         The canonical form is compact JSON with sorted keys and the EMV data in lower-case
         hex, so a retry that differs only in whitespace, key order or hex case is the same
-        request. The idempotency key itself is not part of it.
+        request. The idempotency key itself is not part of it; the intent is, when it is not
+        the default (a sale), so digests of sales stay what they always were.
         """
-        canonical = json.dumps(
-            {
-                "amount": self.amount,
-                "currency": self.currency,
-                "emv_data": self.emv_data.hex(),
-                "terminal_id": self.terminal_id,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        fields: dict[str, object] = {
+            "amount": self.amount,
+            "currency": self.currency,
+            "emv_data": self.emv_data.hex(),
+            "terminal_id": self.terminal_id,
+        }
+        if self.intent is not Intent.SALE:
+            fields["intent"] = self.intent.value
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -219,15 +242,29 @@ class AuthorizationService:
         issuer: Issuer,
         *,
         atc_window: int,
+        fee_bps: int = 0,
+        risk_rules: risk.RiskRules | None = None,
         clock: Callable[[], datetime] = utc_now,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._store = store
+        self._risk = risk_rules or risk.RiskRules()
         self._issuer = issuer
         self._atc_window = atc_window
+        self._fee_bps = fee_bps
         self._clock = clock
+        self._in_flight = in_flight or InFlight()
 
     def authorize(self, request: AuthorizationRequest) -> AuthorizationOutcome:
-        """Decide and durably record one authorization (see the module docstring)."""
+        """Decide and durably record one authorization (see the module docstring).
+
+        A retry whose first request is still running in this process is refused with
+        :class:`~acquirer.errors.IdempotencyKeyInFlightError`.
+        """
+        with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
+            return self._authorize(request)
+
+    def _authorize(self, request: AuthorizationRequest) -> AuthorizationOutcome:
         request_hash = request.digest()
         prior = self._store.find_authorization(request.terminal_id, request.idempotency_key)
         if prior is not None:
@@ -281,13 +318,61 @@ class AuthorizationService:
             reason = Reason.TOKEN_INACTIVE
         elif _expired(token.expiry, self._clock()):
             reason = Reason.TOKEN_EXPIRED
+        elif not self._in_domain(token, request.terminal_id):
+            reason = Reason.TOKEN_DOMAIN_RESTRICTED
         elif card.amount != request.amount:
             reason = Reason.AMOUNT_MISMATCH
         elif card.currency_numeric != currency(request.currency).numeric:
             reason = Reason.CURRENCY_MISMATCH
         else:
-            reason = Reason.APPROVED
+            verdict = risk.assess(
+                self._store,
+                self._risk,
+                par=token.par,
+                amount=request.amount,
+                mcc=self._mcc(request.terminal_id),
+                now=self._clock(),
+            )
+            reason = Reason.APPROVED if verdict is None else Reason(verdict.value)
         return _Decision(reason, token, verified, claim_atc=True)
+
+    def _mcc(self, terminal_id: str) -> str | None:
+        """The merchant category of a registered terminal; ``None`` for others."""
+        terminal = self._store.get_terminal(terminal_id)
+        merchant = None if terminal is None else self._store.get_merchant(terminal.merchant_id)
+        return None if merchant is None else merchant.mcc
+
+    def _in_domain(self, token: TokenRow, terminal_id: str) -> bool:
+        """Whether the token's domain restriction controls allow this terminal's merchant."""
+        if token.allowed_mccs is None:
+            return True
+        mcc = self._mcc(terminal_id)
+        return mcc is not None and mcc in token.allowed_mccs
+
+    def _open_payment(
+        self, request: AuthorizationRequest, row: AuthorizationRow
+    ) -> tuple[PaymentRow, tuple[ledger.Journal, ...]]:
+        """The payment an approval opens, and its journal: a sale, or a hold."""
+        sale = request.intent is Intent.SALE
+        payment = PaymentRow(
+            id=row.id,
+            terminal_id=row.terminal_id,
+            intent=request.intent,
+            currency=row.currency,
+            par=row.par,
+            token_masked=row.token_masked,
+            authorized=row.amount,
+            captured=row.amount if sale else 0,
+            refunded=0,
+            status=PaymentStatus.CAPTURED if sale else PaymentStatus.AUTHORIZED,
+            created_at=row.created_at,
+            updated_at=row.created_at,
+        )
+        if sale:
+            journal = ledger.sale(row.terminal_id, row.currency, row.amount, self._fee_bps)
+        else:
+            journal = ledger.hold(row.terminal_id, row.currency, row.amount)
+        return payment, (journal,)
 
     def _record(
         self, request: AuthorizationRequest, request_hash: str, card: CardData, decision: _Decision
@@ -332,7 +417,8 @@ class AuthorizationService:
             created_at=now,
         )
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
-        recorded = self._store.record_authorization(row, claim)
+        payment, journals = self._open_payment(request, row) if approved else (None, ())
+        recorded = self._store.record_authorization(row, claim, payment, journals)
         if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
             return None
         if recorded.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS:

@@ -5,7 +5,10 @@ Everything the acquirer keeps sits in one data directory, made by ``tap-acquirer
     DATA_DIR/
       issuer-keys.json   issuer master keys per token BIN range (emvcore.keyfile format)
       vault-key.json     the token vault's master key (acquirer.vault format)
+      ca-cert.pem        the terminal CA (ca-key.pem: its key), made by ``terminals add``
+      server-cert.pem    the TLS server certificate (server-key.pem), made by ``serve --tls``
       acquirer.db        SQLite database: tokens, authorizations, ATC claims
+                         (unless ``database_url`` names a PostgreSQL database instead)
 
 The default directory is ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``
 (the XDG data directory convention).
@@ -21,6 +24,10 @@ from acquirer.errors import ConfigurationError
 
 #: Environment variable naming the data directory.
 HOME_ENV = "TAP_ACQUIRER_HOME"
+#: Environment variable naming a PostgreSQL database (libpq URI) to use instead of SQLite.
+DATABASE_URL_ENV = "TAP_ACQUIRER_DATABASE_URL"
+#: Environment variable that, set to 1, makes the app require terminals' client certificates.
+REQUIRE_CLIENT_CERTIFICATES_ENV = "TAP_ACQUIRER_REQUIRE_CLIENT_CERTIFICATES"
 
 #: BIN controller identifier put in front of test PARs (EMVCo PAR specification: 4 characters
 #: assigned by EMVCo; "T001" is not an assigned value and marks the PAR as a test one).
@@ -43,6 +50,13 @@ class Settings:
     token is declined as stale (the card's counter only grows, EMV Book 2 section 8.1;
     a small window tolerates authorizations that arrive out of order).
     ``production``: refuse key files marked as test keys.
+    ``require_client_certificates``: every request must come over mutual TLS from a
+    registered, active terminal (``tap-acquirer serve --tls`` sets it).
+    ``velocity_limit`` approvals per PAR within ``velocity_window_seconds`` (0: no limit).
+    ``fee_bps``: the merchant service charge, in basis points of each captured amount.
+    ``database_url``: a PostgreSQL URI (``postgresql://...``) to keep the tokens and the
+    payments in, for several acquirer processes on one database; ``None`` keeps them in
+    the SQLite file ``data_dir/acquirer.db``.
 
     >>> s = Settings(Path("/srv/acq"))
     >>> s.database, s.atc_window
@@ -53,6 +67,11 @@ class Settings:
     atc_window: int = 32
     production: bool = False
     bin_controller_id: str = field(default=TEST_BIN_CONTROLLER_ID)
+    database_url: str | None = field(default=None, repr=False)
+    fee_bps: int = 150
+    velocity_limit: int = 60
+    velocity_window_seconds: int = 600
+    require_client_certificates: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -62,6 +81,13 @@ class Settings:
         bci = self.bin_controller_id
         if not (len(bci) == 4 and bci.isascii() and bci.isalnum() and bci.upper() == bci):
             raise ConfigurationError("bin_controller_id must be 4 upper-case letters or digits")
+        if self.velocity_limit < 0 or self.velocity_window_seconds <= 0:
+            raise ConfigurationError("velocity_limit must be >= 0 and its window > 0 seconds")
+        if not 0 <= self.fee_bps <= 10_000:
+            raise ConfigurationError("fee_bps must be between 0 and 10000")
+        url = self.database_url
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigurationError("database_url must be a postgresql:// URI")
 
     @property
     def issuer_keys(self) -> Path:
@@ -74,6 +100,35 @@ class Settings:
         return self.data_dir / "vault-key.json"
 
     @property
+    def ca_cert(self) -> Path:
+        """The terminal CA's certificate (PEM)."""
+        return self.data_dir / "ca-cert.pem"
+
+    @property
+    def ca_key(self) -> Path:
+        """The terminal CA's private key (PEM, owner-only)."""
+        return self.data_dir / "ca-key.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        """The acquirer's TLS server certificate (PEM)."""
+        return self.data_dir / "server-cert.pem"
+
+    @property
+    def server_key(self) -> Path:
+        """The acquirer's TLS server key (PEM, owner-only)."""
+        return self.data_dir / "server-key.pem"
+
+    @property
     def database(self) -> Path:
         """Path of the SQLite database."""
         return self.data_dir / "acquirer.db"
+
+
+def settings_from_environment() -> Settings:
+    """Settings from the environment variables above (for worker processes)."""
+    return Settings(
+        data_dir=default_data_dir(),
+        database_url=os.environ.get(DATABASE_URL_ENV) or None,
+        require_client_certificates=os.environ.get(REQUIRE_CLIENT_CERTIFICATES_ENV) == "1",
+    )

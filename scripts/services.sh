@@ -3,6 +3,7 @@
 #
 #   scripts/services.sh run -- CMD [ARGS...]   start every service, run CMD, stop them (also on failure)
 #   scripts/services.sh up | down              start or stop them by hand (for a debugging session)
+#   scripts/services.sh apt PACKAGE...         install Debian packages where missing (tools like wrk)
 #   scripts/services.sh install [NAME...]      only install what they need (all, or those named)
 #
 # Each service is one file scripts/services/NAME.sh defining three shell functions:
@@ -74,6 +75,7 @@ down() {
 case "${1:-}" in
     up) up ;;
     install) shift; install "$@" ;;
+    apt) shift; apt_install "$@" ;;
     down) down ;;
     run)
         shift
@@ -86,5 +88,5 @@ case "${1:-}" in
         export TAP_SERVICES_REQUIRED=1
         "$@"
         ;;
-    *) echo "usage: $0 run -- CMD... | up | down | install [NAME...]" >&2; exit 2 ;;
+    *) echo "usage: $0 run -- CMD... | up | down | install [NAME...] | apt PACKAGE..." >&2; exit 2 ;;
 esac

@@ -1,11 +1,14 @@
 """The storage interface of the acquirer, and the rows that cross it.
 
-Business code (:mod:`acquirer.vault`, :mod:`acquirer.service`) talks only to :class:`Store`;
-SQLite (:mod:`acquirer.store.sqlite`) is the embedded implementation, PostgreSQL comes later
-behind the same interface and the same contract tests.
+Business code (:mod:`acquirer.vault`, :mod:`acquirer.service`, :mod:`acquirer.payments`,
+:mod:`acquirer.settlement`) talks only to :class:`Store`; SQLite (:mod:`acquirer.store.sqlite`)
+is the embedded implementation and PostgreSQL (:mod:`acquirer.store.postgres`) the one for
+several acquirer processes, both passing one contract suite (tests/acquirer/test_store_contract.py
+and the lifecycle, registry and settlement suites, parametrized over both).
 
-Two uniqueness rules carry the safety of authorization and are enforced by the database,
-not by a read-then-write in Python, so they hold with many threads or many processes:
+The uniqueness rules that carry the safety of the money are enforced by the database, not by
+a read-then-write in Python, so they hold with many threads or many processes. For
+authorization:
 
 - ``UNIQUE(terminal_id, idempotency_key)``: one authorization per idempotency key
   (draft-ietf-httpapi-idempotency-key-header section 2: the key identifies the request;
@@ -17,7 +20,11 @@ not by a read-then-write in Python, so they hold with many threads or many proce
   claim nothing (a replay, a failed cryptogram) are recorded with the same (token, ATC).
 
 :meth:`Store.record_authorization` writes the authorization and claims the ATC in one
-transaction and reports which rule, if any, stopped it.
+transaction and reports which rule, if any, stopped it; an approval's payment and journal go
+in the same transaction. Operations on payments carry their own
+``UNIQUE(terminal_id, idempotency_key)`` and lock the payment row
+(:meth:`Store.apply_operation`); journals have ids derived from their operation, so none is
+written twice.
 
 Rows never hold a clear funding PAN: the vault hands the store ciphertext and a keyed
 fingerprint only.
@@ -26,10 +33,12 @@ fingerprint only.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from acquirer.ledger import Journal
 
 
 class TokenStatus(enum.StrEnum):
@@ -58,6 +67,43 @@ class TokenRow:
     psn: str
     scheme: str
     status: TokenStatus
+    created_at: datetime
+    allowed_mccs: tuple[str, ...] | None = None
+    """Token domain restriction: the merchant category codes it may pay at (None: any)."""
+
+
+class TerminalStatus(enum.StrEnum):
+    """Whether a terminal may connect."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantRow:
+    """A merchant: who is paid, under which merchant category code (ISO 18245)."""
+
+    id: str
+    name: str
+    mcc: str
+    currency: str
+    settlement_account: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRow:
+    """A terminal of a merchant, the actions it may take, and its current certificate.
+
+    ``cert_serial`` is the serial number (hex) of the one client certificate that
+    authenticates it; issuing a new certificate replaces it, so an older one is refused.
+    """
+
+    id: str
+    merchant_id: str
+    actions: tuple[str, ...]
+    status: TerminalStatus
+    cert_serial: str | None
     created_at: datetime
 
 
@@ -112,6 +158,164 @@ class RecordResult:
     existing: AuthorizationRow | None = None
 
 
+class PaymentStatus(enum.StrEnum):
+    """Where a payment stands; see :mod:`acquirer.payments` for the transitions."""
+
+    AUTHORIZED = "authorized"
+    """A pre-authorization's hold is open (it can be incremented, captured, reversed)."""
+    CAPTURED = "captured"
+    """Money is owed to the merchant (a sale at once, a pre-authorization once completed)."""
+    VOIDED = "voided"
+    REVERSED = "reversed"
+
+
+class Intent(enum.StrEnum):
+    """What an approved authorization starts: a sale (captured at once) or a hold."""
+
+    SALE = "sale"
+    PREAUTHORIZATION = "preauthorization"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    """The money side of an approved authorization; its id is the authorization id.
+
+    ``authorized`` is the amount held or sold (after increments and partial reversals),
+    ``captured`` the amount owed to the merchant, ``refunded`` what went back.
+    """
+
+    id: str
+    terminal_id: str
+    intent: Intent
+    currency: str
+    par: str | None
+    token_masked: str
+    authorized: int
+    captured: int
+    refunded: int
+    status: PaymentStatus
+    created_at: datetime
+    updated_at: datetime
+    settled: bool = False
+    """Whether a journal of the payment is in a closed settlement batch."""
+
+
+class OperationKind(enum.StrEnum):
+    """A state-changing request on an existing payment."""
+
+    INCREMENT = "increment"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+    REVERSAL = "reversal"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    """An operation as requested, before the payment's state is known."""
+
+    id: str
+    terminal_id: str
+    idempotency_key: str
+    kind: OperationKind
+    payment_id: str
+    amount: int | None
+    request_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an operation does to a locked payment: its new state, journals, response."""
+
+    payment: PaymentRow
+    journals: tuple[Journal, ...]
+    response_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    """A recorded operation: the request's identity and the exact response sent."""
+
+    id: str
+    terminal_id: str
+    idempotency_key: str
+    kind: OperationKind
+    payment_id: str
+    request_hash: str
+    response_json: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """Outcome of :meth:`Store.apply_operation`: the row, and whether it was just written."""
+
+    row: OperationRow
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """Counts over the ledger, for checks and benchmarks."""
+
+    journals: dict[str, int]
+    unbalanced: int
+
+
+class BatchScope(enum.StrEnum):
+    """What a settlement batch closes: one terminal's journals, or a whole merchant's."""
+
+    TERMINAL = "terminal"
+    MERCHANT = "merchant"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTotal:
+    """One line of a batch's totals: a journal kind in one currency.
+
+    ``gross`` is the change in what the schemes owe (captures positive, cancels and refunds
+    negative), ``fees`` the acquirer's charges, ``net`` what the merchant is paid.
+    """
+
+    kind: str
+    currency: str
+    count: int
+    gross: int
+    fees: int
+
+    @property
+    def net(self) -> int:
+        """What the merchant receives for this line."""
+        return self.gross - self.fees
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """A closed settlement batch; closed batches never change."""
+
+    id: str
+    scope: BatchScope
+    scope_id: str
+    idempotency_key: str
+    closed_at: datetime
+    totals: tuple[BatchTotal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """One journal of a batch, as the CSV export lists it."""
+
+    journal_id: str
+    payment_id: str
+    terminal_id: str
+    kind: str
+    currency: str
+    gross: int
+    fee: int
+    created_at: datetime
+
+
 class Store(Protocol):
     """Persistence for the token vault and authorizations.
 
@@ -160,8 +364,17 @@ class Store(Protocol):
         """Whether (token, ATC) has been claimed by an earlier authorization."""
         ...
 
-    def record_authorization(self, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
+    def record_authorization(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None = None,
+        journals: Sequence[Journal] = (),
+    ) -> RecordResult:
         """Atomically insert ``row`` and, if given, claim ``claim``; all or nothing.
+
+        An approved authorization brings its ``payment`` and ``journals``, written in the
+        same transaction.
 
         Returns :attr:`RecordStatus.IDEMPOTENCY_KEY_EXISTS` (with the existing row) when
         ``(row.terminal_id, row.idempotency_key)`` is taken, and
@@ -172,4 +385,122 @@ class Store(Protocol):
 
     def count_authorizations(self) -> int:
         """Number of recorded authorizations."""
+        ...
+
+    # -- payments and the ledger ---------------------------------------------------------
+
+    def get_payment(self, payment_id: str) -> PaymentRow | None:
+        """The payment with that id (an authorization id), or ``None``."""
+        ...
+
+    def apply_operation(
+        self, request: OperationRequest, decide: Callable[[PaymentRow], Transition]
+    ) -> OperationResult:
+        """Run one operation on a payment in one durable transaction.
+
+        If ``(request.terminal_id, request.idempotency_key)`` already names an operation,
+        nothing is written and that row is returned (``replayed``). Otherwise the payment
+        is locked, ``decide`` computes the transition (raising
+        :class:`~acquirer.errors.PaymentStateError` to refuse it, which writes nothing), and
+        the new payment state, the journals and the operation are written together.
+        :class:`~acquirer.errors.PaymentNotFoundError` if the payment does not exist.
+        """
+        ...
+
+    def ledger_totals(self) -> LedgerTotals:
+        """Journals per kind, and how many journals do not balance (must be 0)."""
+        ...
+
+    def account_balances(self) -> dict[str, int]:
+        """The balance (sum of postings) of every account, per ``account currency``."""
+        ...
+
+    # -- merchants and terminals -----------------------------------------------------------
+
+    def put_merchant(self, row: MerchantRow) -> bool:
+        """Insert a merchant; ``False`` (nothing written) if the id is taken."""
+        ...
+
+    def get_merchant(self, merchant_id: str) -> MerchantRow | None:
+        """The merchant, or ``None``."""
+        ...
+
+    def list_merchants(self) -> Sequence[MerchantRow]:
+        """All merchants, by id."""
+        ...
+
+    def put_terminal(self, row: TerminalRow) -> bool:
+        """Insert a terminal; ``False`` if the id is taken. Its merchant must exist."""
+        ...
+
+    def get_terminal(self, terminal_id: str) -> TerminalRow | None:
+        """The terminal, or ``None``."""
+        ...
+
+    def list_terminals(self) -> Sequence[TerminalRow]:
+        """All terminals, by id."""
+        ...
+
+    def update_terminal(
+        self,
+        terminal_id: str,
+        *,
+        status: TerminalStatus | None = None,
+        cert_serial: str | None = None,
+    ) -> None:
+        """Change a terminal's status and/or certificate; :class:`~acquirer.errors.TerminalNotFoundError`."""
+        ...
+
+    def set_token_domain(self, token: str, allowed_mccs: tuple[str, ...] | None) -> None:
+        """Restrict a token to merchant categories (None: lift the restriction)."""
+        ...
+
+    # -- settlement ------------------------------------------------------------------------
+
+    def close_batch(
+        self, batch_id: str, scope: BatchScope, scope_id: str, idempotency_key: str, at: datetime
+    ) -> tuple[BatchRow, bool]:
+        """Close a batch of every unsettled money journal of the terminal or merchant.
+
+        Returns the batch and whether it was just closed (``False``: the idempotency key had
+        already closed it, and that batch is returned).
+        """
+        ...
+
+    def get_batch(self, batch_id: str) -> BatchRow | None:
+        """A closed batch, or ``None``."""
+        ...
+
+    def list_batches(self) -> Sequence[BatchRow]:
+        """All batches, oldest first."""
+        ...
+
+    def batch_lines(self, batch_id: str) -> Sequence[BatchLine]:
+        """The journals of a batch, in order."""
+        ...
+
+    # -- risk ---------------------------------------------------------------------------------
+
+    def deny_par(self, par: str, reason: str, at: datetime) -> None:
+        """Put an account (PAR) on the deny list (e.g. an unpaid rental)."""
+        ...
+
+    def allow_par(self, par: str) -> bool:
+        """Take a PAR off the deny list; whether it was on it."""
+        ...
+
+    def par_denied(self, par: str) -> bool:
+        """Whether the PAR is on the deny list."""
+        ...
+
+    def set_mcc_limit(self, mcc: str, max_amount: int | None) -> None:
+        """The largest amount approved at merchants of ``mcc`` (None: no limit)."""
+        ...
+
+    def mcc_limit(self, mcc: str) -> int | None:
+        """The amount limit of a merchant category, or ``None``."""
+        ...
+
+    def approvals_since(self, par: str, since: datetime) -> int:
+        """How many authorizations of this PAR were approved at or after ``since``."""
         ...

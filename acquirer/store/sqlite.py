@@ -3,41 +3,38 @@
 Durability and concurrency choices:
 
 - ``journal_mode=WAL`` with ``synchronous=FULL``: a commit is fsynced to the write-ahead log
-  before :meth:`SqliteStore.record_authorization` returns, so an authorization reported to a
-  terminal survives a crash or power loss (SQLite documentation, "PRAGMA synchronous").
-- Writes run in ``BEGIN IMMEDIATE`` transactions, taking the write lock up front, so the
-  idempotency and ATC checks and the inserts are one atomic step even with several
-  processes on one file; ``busy_timeout`` makes a second writer wait instead of failing.
-- One connection shared by the threads of one process, guarded by a lock. It is the simple
-  correct choice for the first issue; a writer queue with group commit is the path to the
-  throughput bar, behind this same interface.
+  before a write returns, so an authorization reported to a terminal survives a crash or
+  power loss (SQLite documentation, "PRAGMA synchronous").
+- Every write goes through one :class:`~acquirer.store.groupcommit.GroupCommitWriter`:
+  the writer thread owns the write connection and commits the transactions of concurrent
+  requests together, one fsync for the batch. Its ``BEGIN IMMEDIATE`` takes the write lock
+  up front, so the checks and inserts of a unit are one atomic step even with several
+  processes on one file; ``busy_timeout`` makes another process's writer wait, not fail.
+- Reads run on one connection per thread (WAL readers never block the writer nor each
+  other), in autocommit mode, so each read sees the latest committed state.
 
 The schema is versioned: ``schema_version`` holds one row, and :data:`MIGRATIONS` is the
-ordered list of steps; migration *n* brings the schema from version *n - 1* to *n*. Add a
-step at the end, never edit a released one.
+ordered list of steps (sqlite-utils table definitions); migration *n* brings the schema from
+version *n - 1* to *n*. Add a step at the end, never edit a released one.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from acquirer.errors import SchemaVersionError, StoreError, TokenNotFoundError
-from acquirer.store.base import (
-    AtcClaim,
-    AuthorizationRow,
-    RecordResult,
-    RecordStatus,
-    TokenRow,
-    TokenStatus,
-)
+from acquirer.errors import SchemaVersionError, StoreError
+from acquirer.store.groupcommit import GroupCommitWriter
+from acquirer.store.sql import SqlStore
+from acquirer.store.sqlbase import Row, Tx
+
+T = TypeVar("T")
 
 #: Milliseconds a writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 5_000
@@ -116,15 +113,223 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Payments, operations on them, and the double-entry ledger."""
+    db.create_table(
+        "payments",
+        {
+            "id": str,
+            "terminal_id": str,
+            "intent": str,
+            "currency": str,
+            "par": str,
+            "token_masked": str,
+            "authorized": int,
+            "captured": int,
+            "refunded": int,
+            "status": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null=[
+            "terminal_id",
+            "intent",
+            "currency",
+            "token_masked",
+            "authorized",
+            "captured",
+            "refunded",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
+        foreign_keys=[("id", "authorizations", "id")],
+    )
+    db.create_table(
+        "operations",
+        {
+            "id": str,
+            "terminal_id": str,
+            "idempotency_key": str,
+            "kind": str,
+            "payment_id": str,
+            "request_hash": str,
+            "response_json": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=[
+            "terminal_id",
+            "idempotency_key",
+            "kind",
+            "payment_id",
+            "request_hash",
+            "response_json",
+            "created_at",
+        ],
+        foreign_keys=[("payment_id", "payments", "id")],
+    )
+    db.table("operations").create_index(["terminal_id", "idempotency_key"], unique=True)
+    db.create_table(
+        "journals",
+        {
+            "id": str,
+            "payment_id": str,
+            "operation_id": str,
+            "kind": str,
+            "currency": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=["payment_id", "operation_id", "kind", "currency", "created_at"],
+        foreign_keys=[("payment_id", "payments", "id")],
+    )
+    db.table("journals").create_index(["payment_id"])
+    db.create_table(
+        "postings",
+        {"journal_id": str, "line": int, "account": str, "amount": int},
+        pk=("journal_id", "line"),
+        not_null=["journal_id", "line", "account", "amount"],
+        foreign_keys=[("journal_id", "journals", "id")],
+    )
+
+
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Merchants, terminals, and token domain restriction controls."""
+    db.create_table(
+        "merchants",
+        {
+            "id": str,
+            "name": str,
+            "mcc": str,
+            "currency": str,
+            "settlement_account": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=["name", "mcc", "currency", "settlement_account", "created_at"],
+    )
+    db.create_table(
+        "terminals",
+        {
+            "id": str,
+            "merchant_id": str,
+            "actions": str,
+            "status": str,
+            "cert_serial": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=["merchant_id", "actions", "status", "created_at"],
+        foreign_keys=[("merchant_id", "merchants", "id")],
+    )
+    db.table("tokens").add_column("allowed_mccs", str)
+
+
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Settlement batches (immutable once closed) and risk controls."""
+    db.create_table(
+        "batches",
+        {
+            "id": str,
+            "scope": str,
+            "scope_id": str,
+            "idempotency_key": str,
+            "closed_at": str,
+            "totals_json": str,
+        },
+        pk="id",
+        not_null=["scope", "scope_id", "idempotency_key", "closed_at", "totals_json"],
+    )
+    db.table("batches").create_index(["scope", "scope_id", "idempotency_key"], unique=True)
+    db.table("journals").add_column("batch_id", str)
+    db.table("journals").create_index(["batch_id"])
+    db.execute(
+        "CREATE TRIGGER batches_immutable BEFORE UPDATE ON batches "
+        "BEGIN SELECT RAISE(ABORT, 'a closed settlement batch cannot change'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER batches_undeletable BEFORE DELETE ON batches "
+        "BEGIN SELECT RAISE(ABORT, 'a closed settlement batch cannot change'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER settled_journals_immutable BEFORE UPDATE ON journals "
+        "WHEN OLD.batch_id IS NOT NULL "
+        "BEGIN SELECT RAISE(ABORT, 'a settled journal cannot change'); END"
+    )
+    db.create_table(
+        "deny_list",
+        {"par": str, "reason": str, "created_at": str},
+        pk="par",
+        not_null=["reason", "created_at"],
+    )
+    db.create_table(
+        "mcc_limits", {"mcc": str, "max_amount": int}, pk="mcc", not_null=["max_amount"]
+    )
+    db.table("authorizations").create_index(["par", "approved", "created_at"])
+
+
 #: Ordered schema migrations; index 0 produces schema version 1.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+)
 
 
-def _timestamp(value: datetime) -> str:
-    return value.isoformat()
+def _param(value: Any) -> Any:
+    """Python values as SQLite stores them: ISO 8601 text for times, 0/1 for booleans."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
-class SqliteStore:
+class SqliteTx:
+    """A :class:`~acquirer.store.sqlbase.Tx` over one ``sqlite3`` connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, [_param(value) for value in params])
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or ``None``."""
+        cursor = self._execute(sql, params)
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        return {column[0]: value for column, value in zip(cursor.description, values, strict=True)}
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        cursor = self._execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+        return self._execute(sql, params).rowcount
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class SqliteStore(SqlStore):
     """A :class:`~acquirer.store.base.Store` on one SQLite file.
 
     >>> import tempfile, pathlib
@@ -132,233 +337,74 @@ class SqliteStore:
     ...     store = SqliteStore(pathlib.Path(tmp) / "a.db")
     ...     store.migrate(), store.count_authorizations()
     ...     store.close()
-    (1, 0)
+    (4, 0)
     """
 
     def __init__(self, path: Path) -> None:
+        self._path = path
+        self._readers: list[sqlite3.Connection] = []
+        self._local = threading.local()
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                path,
-                check_same_thread=False,
-                isolation_level=None,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
+            conn = _connect(path)
             self._db = sqlite_utils.Database(conn, execute_plugins=False)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._db.enable_wal()
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
+            lock_path = path.with_name(path.name + ".writer-lock")
+            self._writer = GroupCommitWriter(conn, lock_path=lock_path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self._tx = SqliteTx(conn)
 
-    # -- plumbing ------------------------------------------------------------------------
+    # -- primitives ----------------------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[sqlite_utils.Database]:
-        with self._lock:
+    def _read(self, work: Callable[[Tx], T]) -> T:
+        tx: SqliteTx | None = getattr(self._local, "tx", None)
+        if tx is None:
             try:
-                yield self._db
+                conn = _connect(self._path)
             except sqlite3.Error as exc:
-                raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+                raise StoreError(f"cannot open database {self._path}: {exc}") from exc
+            with self._lock:
+                self._readers.append(conn)
+            tx = self._local.tx = SqliteTx(conn)
+        return work(tx)
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite_utils.Database]:
-        """A ``BEGIN IMMEDIATE`` transaction, committed (durably) on success."""
-        with self._locked() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.rollback()
-                raise
-            db.commit()
-
-    def _one(
-        self, db: sqlite_utils.Database, sql: str, params: Sequence[Any]
-    ) -> dict[str, Any] | None:
-        return next(iter(db.query(sql, params)), None)
+    def _transact(self, work: Callable[[Tx], T]) -> T:
+        return self._writer.submit(lambda: work(self._tx))
 
     # -- schema ----------------------------------------------------------------------------
 
     def migrate(self) -> int:
         """Apply the migrations the database has not seen; return the schema version."""
-        with self._write() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = self._one(db, "SELECT version FROM schema_version", ())
-            current = 0 if row is None else int(row["version"])
-            if current > len(MIGRATIONS):
-                raise SchemaVersionError(
-                    f"database schema version {current} is newer than this software "
-                    f"(knows up to {len(MIGRATIONS)}); upgrade tap-acquirer"
-                )
+        return self._writer.submit(self._migrate)
+
+    def _migrate(self) -> int:
+        db, tx = self._db, self._tx
+        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = tx.one("SELECT version FROM schema_version")
+        current = 0 if row is None else int(row["version"])
+        if current > len(MIGRATIONS):
+            raise SchemaVersionError(
+                f"database schema version {current} is newer than this software "
+                f"(knows up to {len(MIGRATIONS)}); upgrade tap-acquirer"
+            )
+        try:
             for step in MIGRATIONS[current:]:
                 step(db)
-            if row is None:
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
-            else:
-                db.execute("UPDATE schema_version SET version = ?", [len(MIGRATIONS)])
-            return len(MIGRATIONS)
+        except sqlite3.Error as exc:
+            raise StoreError(f"migration failed: {exc.__class__.__name__}: {exc}") from exc
+        if row is None:
+            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
+        else:
+            tx.run("UPDATE schema_version SET version = ?", [len(MIGRATIONS)])
+        return len(MIGRATIONS)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Finish pending writes and close every connection."""
+        self._writer.close()
         with self._lock:
-            self._db.close()
-
-    # -- tokens ------------------------------------------------------------------------------
-
-    def get_token(self, token: str) -> TokenRow | None:
-        """The vault row of ``token``, or ``None``."""
-        with self._locked() as db:
-            row = self._one(db, "SELECT * FROM tokens WHERE token = ?", [token])
-        return None if row is None else _token_row(row)
-
-    def put_token(self, row: TokenRow) -> bool:
-        """Insert a token; ``False`` if the number is taken."""
-        with self._write() as db:
-            if self._one(db, "SELECT 1 AS taken FROM tokens WHERE token = ?", [row.token]):
-                return False
-            db.table("tokens").insert(
-                {
-                    "token": row.token,
-                    "pan_enc": row.pan_enc,
-                    "pan_fingerprint": row.pan_fingerprint,
-                    "pan_masked": row.pan_masked,
-                    "par": row.par,
-                    "expiry": row.expiry,
-                    "psn": row.psn,
-                    "scheme": row.scheme,
-                    "status": row.status.value,
-                    "created_at": _timestamp(row.created_at),
-                }
-            )
-            return True
-
-    def set_token_status(self, token: str, status: TokenStatus) -> None:
-        """Change a token's status."""
-        with self._write() as db:
-            cursor = db.execute(
-                "UPDATE tokens SET status = ? WHERE token = ?", [status.value, token]
-            )
-            if cursor.rowcount != 1:
-                raise TokenNotFoundError("no such token in the vault")
-
-    def list_tokens(self) -> Sequence[TokenRow]:
-        """All tokens, oldest first."""
-        with self._locked() as db:
-            rows = list(db.query("SELECT * FROM tokens ORDER BY created_at, token"))
-        return [_token_row(row) for row in rows]
-
-    # -- authorizations --------------------------------------------------------------------
-
-    def find_authorization(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
-        """The authorization recorded under (terminal, idempotency key), or ``None``."""
-        with self._locked() as db:
-            row = self._find_authorization(db, terminal_id, idempotency_key)
-        return None if row is None else _authorization_row(row)
-
-    def _find_authorization(
-        self, db: sqlite_utils.Database, terminal_id: str, idempotency_key: str
-    ) -> dict[str, Any] | None:
-        return self._one(
-            db,
-            "SELECT * FROM authorizations WHERE terminal_id = ? AND idempotency_key = ?",
-            [terminal_id, idempotency_key],
-        )
-
-    def highest_atc(self, token: str) -> int | None:
-        """The highest ATC claimed for ``token``."""
-        with self._locked() as db:
-            row = self._one(db, "SELECT MAX(atc) AS high FROM atc_claims WHERE token = ?", [token])
-        return None if row is None or row["high"] is None else int(row["high"])
-
-    def atc_claimed(self, token: str, atc: int) -> bool:
-        """Whether (token, ATC) is already claimed."""
-        with self._locked() as db:
-            row = self._one(
-                db, "SELECT 1 AS claimed FROM atc_claims WHERE token = ? AND atc = ?", [token, atc]
-            )
-        return row is not None
-
-    def record_authorization(self, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
-        """Insert the authorization and claim the ATC in one durable transaction."""
-        with self._write() as db:
-            existing = self._find_authorization(db, row.terminal_id, row.idempotency_key)
-            if existing is not None:
-                return RecordResult(
-                    RecordStatus.IDEMPOTENCY_KEY_EXISTS, _authorization_row(existing)
-                )
-            if claim is not None and self._one(
-                db,
-                "SELECT 1 AS claimed FROM atc_claims WHERE token = ? AND atc = ?",
-                [claim.token, claim.atc],
-            ):
-                return RecordResult(RecordStatus.ATC_ALREADY_CLAIMED)
-            db.execute(
-                "INSERT INTO authorizations (id, terminal_id, idempotency_key, request_hash, "
-                "amount, currency, token_masked, par, atc, approved, reason, response_code, "
-                "response_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    row.id,
-                    row.terminal_id,
-                    row.idempotency_key,
-                    row.request_hash,
-                    row.amount,
-                    row.currency,
-                    row.token_masked,
-                    row.par,
-                    row.atc,
-                    int(row.approved),
-                    row.reason,
-                    row.response_code,
-                    row.response_json,
-                    _timestamp(row.created_at),
-                ],
-            )
-            if claim is not None:
-                db.execute(
-                    "INSERT INTO atc_claims (token, atc, authorization_id) VALUES (?, ?, ?)",
-                    [claim.token, claim.atc, row.id],
-                )
-            return RecordResult(RecordStatus.RECORDED)
-
-    def count_authorizations(self) -> int:
-        """Number of recorded authorizations."""
-        with self._locked() as db:
-            row = self._one(db, "SELECT COUNT(*) AS n FROM authorizations", ())
-        return 0 if row is None else int(row["n"])
-
-
-def _token_row(row: dict[str, Any]) -> TokenRow:
-    return TokenRow(
-        token=row["token"],
-        pan_enc=bytes(row["pan_enc"]),
-        pan_fingerprint=bytes(row["pan_fingerprint"]),
-        pan_masked=row["pan_masked"],
-        par=row["par"],
-        expiry=row["expiry"],
-        psn=row["psn"],
-        scheme=row["scheme"],
-        status=TokenStatus(row["status"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
-
-
-def _authorization_row(row: dict[str, Any]) -> AuthorizationRow:
-    return AuthorizationRow(
-        id=row["id"],
-        terminal_id=row["terminal_id"],
-        idempotency_key=row["idempotency_key"],
-        request_hash=row["request_hash"],
-        amount=int(row["amount"]),
-        currency=row["currency"],
-        token_masked=row["token_masked"],
-        par=row["par"],
-        atc=None if row["atc"] is None else int(row["atc"]),
-        approved=bool(row["approved"]),
-        reason=row["reason"],
-        response_code=row["response_code"],
-        response_json=row["response_json"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._db.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,9 +12,11 @@ from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
 from acquirer.keys import KeyMaterial, initialize, load_key_material
+from acquirer.store import Store, open_store
 from acquirer.store.sqlite import SqliteStore
 from acquirer.vault import TokenVault
 from tests.acquirer.testkit import Api, TestCard
+from tests.services import service_env
 
 FUNDING_PANS = {"visa": "4111111111111111", "mastercard": "5555555555554444"}
 
@@ -65,3 +69,65 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of the test PostgreSQL server whose search_path is a fresh, private schema."""
+    import psycopg
+
+    base = service_env("TAP_POSTGRES_URL")
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The initialized settings, on SQLite or on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return settings
+    url: str = request.getfixturevalue("postgres_url")
+    return dataclasses.replace(settings, database_url=url)
+
+
+@pytest.fixture
+def any_store(backend_settings: Settings) -> Iterator[Store]:
+    """A migrated store of each backend: the contract suite runs once per backend."""
+    store = open_store(backend_settings)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def any_vault(backend_settings: Settings, keys: KeyMaterial, any_store: Store) -> TokenVault:
+    return TokenVault(
+        any_store,
+        keys.issuer_keys,
+        keys.vault_key,
+        bin_controller_id=backend_settings.bin_controller_id,
+    )
+
+
+@pytest.fixture
+def any_new_card(any_vault: TokenVault, keys: KeyMaterial) -> Callable[..., TestCard]:
+    """Provision a token in the parametrized backend and return the card that carries it."""
+
+    def make(scheme: str = "visa", funding_pan: str | None = None) -> TestCard:
+        record = any_vault.provision(funding_pan or FUNDING_PANS[scheme], scheme)
+        key = keys.issuer_keys.for_pan(record.token)
+        return TestCard(token=record.token, key=key, psn=record.psn, expiry=record.expiry)
+
+    return make
+
+
+@pytest.fixture
+def any_api(backend_settings: Settings, any_store: Store) -> Iterator[Api]:
+    """The real app on the parametrized backend."""
+    with TestClient(create_app(backend_settings)) as client:
+        yield Api(client)

@@ -1,0 +1,288 @@
+"""The PostgreSQL implementation of :class:`~acquirer.store.base.Store`, through psycopg 3.
+
+This is the store for deployments with several acquirer processes on one database. Each
+process keeps a small pool of connections (psycopg_pool); every write is one transaction at
+PostgreSQL's default ``READ COMMITTED`` isolation, and safety across processes rests on the
+database's constraints and row locks, never on Python-side checks:
+
+- a unique constraint decides which of two concurrent inserts of the same thing wins; the
+  second ``INSERT ... ON CONFLICT DO NOTHING`` waits for the first transaction, then changes
+  nothing, and the loser's whole transaction is rolled back (PostgreSQL documentation,
+  "INSERT", section "ON CONFLICT Clause");
+- state changes of an existing row take ``SELECT ... FOR UPDATE`` first, so two processes
+  serialize on that row.
+
+A commit returns once its WAL record is flushed (``synchronous_commit = on``, the default),
+so a write is durable when the store call returns.
+
+The schema is versioned like the SQLite one (:data:`MIGRATIONS`, one list of statements per
+version); :meth:`PostgresStore.migrate` holds a transaction-scoped advisory lock, so
+processes starting together migrate once. psycopg errors are mapped to
+:class:`~acquirer.errors.StoreError` here; messages never include the connection string,
+which may carry a password.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from acquirer.errors import SchemaVersionError, StoreError
+from acquirer.store.sql import SqlStore
+from acquirer.store.sqlbase import Abort, Row, Tx
+
+T = TypeVar("T")
+
+#: Arbitrary key of the advisory lock that serializes migrations ("TAP" in ASCII).
+_MIGRATION_LOCK = 0x544150
+
+#: Ordered schema migrations; index 0 produces schema version 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE tokens (
+            token text PRIMARY KEY,
+            pan_enc bytea NOT NULL,
+            pan_fingerprint bytea NOT NULL,
+            pan_masked text NOT NULL,
+            par text NOT NULL,
+            expiry text NOT NULL,
+            psn text NOT NULL,
+            scheme text NOT NULL,
+            status text NOT NULL,
+            created_at timestamptz NOT NULL
+        )""",
+        "CREATE INDEX tokens_pan_fingerprint ON tokens (pan_fingerprint)",
+        """CREATE TABLE authorizations (
+            id text PRIMARY KEY,
+            terminal_id text NOT NULL,
+            idempotency_key text NOT NULL,
+            request_hash text NOT NULL,
+            amount bigint NOT NULL,
+            currency text NOT NULL,
+            token_masked text NOT NULL,
+            par text,
+            atc integer,
+            approved boolean NOT NULL,
+            reason text NOT NULL,
+            response_code text NOT NULL,
+            response_json text NOT NULL,
+            created_at timestamptz NOT NULL,
+            UNIQUE (terminal_id, idempotency_key)
+        )""",
+        """CREATE TABLE atc_claims (
+            token text NOT NULL REFERENCES tokens (token),
+            atc integer NOT NULL,
+            authorization_id text NOT NULL REFERENCES authorizations (id),
+            PRIMARY KEY (token, atc)
+        )""",
+    ),
+    (
+        """CREATE TABLE payments (
+            id text PRIMARY KEY REFERENCES authorizations (id),
+            terminal_id text NOT NULL,
+            intent text NOT NULL,
+            currency text NOT NULL,
+            par text,
+            token_masked text NOT NULL,
+            authorized bigint NOT NULL,
+            captured bigint NOT NULL,
+            refunded bigint NOT NULL,
+            status text NOT NULL,
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL
+        )""",
+        """CREATE TABLE operations (
+            id text PRIMARY KEY,
+            terminal_id text NOT NULL,
+            idempotency_key text NOT NULL,
+            kind text NOT NULL,
+            payment_id text NOT NULL REFERENCES payments (id),
+            request_hash text NOT NULL,
+            response_json text NOT NULL,
+            created_at timestamptz NOT NULL,
+            UNIQUE (terminal_id, idempotency_key)
+        )""",
+        """CREATE TABLE journals (
+            id text PRIMARY KEY,
+            payment_id text NOT NULL REFERENCES payments (id),
+            operation_id text NOT NULL,
+            kind text NOT NULL,
+            currency text NOT NULL,
+            created_at timestamptz NOT NULL
+        )""",
+        "CREATE INDEX journals_payment_id ON journals (payment_id)",
+        """CREATE TABLE postings (
+            journal_id text NOT NULL REFERENCES journals (id),
+            line integer NOT NULL,
+            account text NOT NULL,
+            amount bigint NOT NULL,
+            PRIMARY KEY (journal_id, line)
+        )""",
+    ),
+    (
+        """CREATE TABLE merchants (
+            id text PRIMARY KEY,
+            name text NOT NULL,
+            mcc text NOT NULL,
+            currency text NOT NULL,
+            settlement_account text NOT NULL,
+            created_at timestamptz NOT NULL
+        )""",
+        """CREATE TABLE terminals (
+            id text PRIMARY KEY,
+            merchant_id text NOT NULL REFERENCES merchants (id),
+            actions text NOT NULL,
+            status text NOT NULL,
+            cert_serial text,
+            created_at timestamptz NOT NULL
+        )""",
+        "ALTER TABLE tokens ADD COLUMN allowed_mccs text",
+    ),
+    (
+        """CREATE TABLE batches (
+            id text PRIMARY KEY,
+            scope text NOT NULL,
+            scope_id text NOT NULL,
+            idempotency_key text NOT NULL,
+            closed_at timestamptz NOT NULL,
+            totals_json text NOT NULL,
+            UNIQUE (scope, scope_id, idempotency_key)
+        )""",
+        "ALTER TABLE journals ADD COLUMN batch_id text",
+        "CREATE INDEX journals_batch_id ON journals (batch_id)",
+        """CREATE FUNCTION tap_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'a closed settlement batch or a settled journal cannot change';
+        END $$""",
+        """CREATE TRIGGER batches_immutable BEFORE UPDATE OR DELETE ON batches
+            FOR EACH ROW EXECUTE FUNCTION tap_refuse_change()""",
+        """CREATE TRIGGER settled_journals_immutable BEFORE UPDATE ON journals
+            FOR EACH ROW WHEN (OLD.batch_id IS NOT NULL) EXECUTE FUNCTION tap_refuse_change()""",
+        """CREATE TABLE deny_list (
+            par text PRIMARY KEY,
+            reason text NOT NULL,
+            created_at timestamptz NOT NULL
+        )""",
+        "CREATE TABLE mcc_limits (mcc text PRIMARY KEY, max_amount bigint NOT NULL)",
+        "CREATE INDEX authorizations_par_approved_created_at ON authorizations (par, approved, created_at)",
+    ),
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _psycopg_sql(sql: str) -> str:
+    """``?`` placeholders in psycopg's ``%s`` style (the shared SQL has no literal ``%``).
+
+    >>> _psycopg_sql("SELECT * FROM t WHERE a = ? AND b = ?")
+    'SELECT * FROM t WHERE a = %s AND b = %s'
+    """
+    return sql.replace("?", "%s")
+
+
+def _store_error(exc: psycopg.Error) -> StoreError:
+    error = StoreError(f"database error: {exc.__class__.__name__}: {exc.sqlstate or ''}".strip())
+    error.__cause__ = exc
+    return error
+
+
+class PostgresTx:
+    """A :class:`~acquirer.store.sqlbase.Tx` over one psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self.conn = conn
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Row]:
+        try:
+            return self.conn.execute(_psycopg_sql(sql), list(params))
+        except psycopg.Error as exc:
+            raise _store_error(exc) from exc
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or ``None``."""
+        return self._execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        return self._execute(sql, params).fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+        return self._execute(sql, params).rowcount
+
+
+class PostgresStore(SqlStore):
+    """A :class:`~acquirer.store.base.Store` on a PostgreSQL database.
+
+    ``url`` is a libpq connection string or URI (``postgresql://user@host:port/db``);
+    ``pool_size`` bounds the connections this process opens.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 16, connect_timeout: float = 10.0) -> None:
+        self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            timeout=connect_timeout,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except (PoolTimeout, psycopg.Error) as exc:
+            self._pool.close()
+            raise StoreError("cannot connect to the PostgreSQL database") from exc
+
+    # -- primitives ----------------------------------------------------------------------
+
+    lock_payment_sql = "SELECT * FROM payments WHERE id = ? FOR UPDATE"
+
+    def _read(self, work: Callable[[Tx], T]) -> T:
+        try:
+            with self._pool.connection() as conn:
+                return work(PostgresTx(conn))
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"database unavailable: {exc.__class__.__name__}") from exc
+
+    def _transact(self, work: Callable[[Tx], T]) -> T:
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                return work(PostgresTx(conn))
+        except Abort as abort:
+            result: T = abort.result  # type: ignore[assignment]
+            return result
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise StoreError(f"database unavailable: {exc.__class__.__name__}") from exc
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply the migrations the database has not seen; return the schema version."""
+        return self._transact(self._migrate)
+
+    def _migrate(self, tx: Tx) -> int:
+        tx.one("SELECT pg_advisory_xact_lock(?)", [_MIGRATION_LOCK])
+        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        row = tx.one("SELECT version FROM schema_version")
+        current = 0 if row is None else int(row["version"])
+        if current > len(MIGRATIONS):
+            raise SchemaVersionError(
+                f"database schema version {current} is newer than this software "
+                f"(knows up to {len(MIGRATIONS)}); upgrade tap-acquirer"
+            )
+        for step in MIGRATIONS[current:]:
+            for statement in step:
+                tx.run(statement)
+        if row is None:
+            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
+        else:
+            tx.run("UPDATE schema_version SET version = ?", [len(MIGRATIONS)])
+        return len(MIGRATIONS)
+
+    def close(self) -> None:
+        """Close the pool and its connections."""
+        self._pool.close()

@@ -1,0 +1,232 @@
+"""The store logic both SQL backends share, written once over two primitives.
+
+:class:`SqlStore` implements :class:`~acquirer.store.base.Store` in portable SQL (the subset
+SQLite 3.24+ and PostgreSQL 9.5+ both speak, ``INSERT ... ON CONFLICT DO NOTHING`` included).
+It is assembled from one module per concern (tokens and authorizations here, the registry in
+:mod:`~acquirer.store.sql_registry`, payments and the ledger in
+:mod:`~acquirer.store.sql_payments`). A backend supplies only the primitives of
+:class:`~acquirer.store.sqlbase.SqlPrimitives`, as python-can's ``BusABC`` subclasses override
+only ``send`` and ``_recv_internal``:
+
+- :meth:`SqlStore._read` runs a function over a :class:`Tx` outside any write transaction;
+- :meth:`SqlStore._transact` runs a function in one write transaction, commits it durably
+  when the function returns, and rolls it back when it raises.
+
+Statements are written with ``?`` placeholders; a backend's :class:`Tx` translates them to
+its driver's style and maps the driver's errors to :class:`~acquirer.errors.StoreError`.
+
+Uniqueness is enforced by constraints, not by a read-then-write in Python: an insert that
+loses a race does nothing (``ON CONFLICT DO NOTHING``), and the logic then rolls the whole
+transaction back through :class:`Abort`, so a second process can never post the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from acquirer.errors import TokenNotFoundError
+from acquirer.ledger import Journal
+from acquirer.store.base import (
+    AtcClaim,
+    AuthorizationRow,
+    PaymentRow,
+    RecordResult,
+    RecordStatus,
+    TokenRow,
+    TokenStatus,
+)
+from acquirer.store.sql_payments import PaymentsMixin, insert_journals, insert_payment
+from acquirer.store.sql_registry import RegistryMixin
+from acquirer.store.sql_settlement import SettlementMixin
+from acquirer.store.sqlbase import (
+    Abort,
+    Row,
+    SqlPrimitives,
+    Tx,
+    as_datetime,
+    join_codes,
+    split_codes,
+)
+
+__all__ = ["Abort", "Row", "SqlPrimitives", "SqlStore", "Tx", "authorization_row", "token_row"]
+
+
+_INSERT_VAULT_ROW = (
+    "INSERT INTO tokens (token, pan_enc, pan_fingerprint, pan_masked, par, expiry, psn, scheme, "
+    "status, created_at, allowed_mccs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (token) DO NOTHING"
+)
+_INSERT_AUTHORIZATION = (
+    "INSERT INTO authorizations (id, terminal_id, idempotency_key, request_hash, amount, "
+    "currency, token_masked, par, atc, approved, reason, response_code, response_json, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (terminal_id, idempotency_key) DO NOTHING"
+)
+
+
+class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
+    """Portable SQL implementation of the :class:`~acquirer.store.base.Store` protocol."""
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def get_token(self, token: str) -> TokenRow | None:
+        """The vault row of ``token``, or ``None``."""
+        row = self._read(lambda tx: tx.one("SELECT * FROM tokens WHERE token = ?", [token]))
+        return None if row is None else token_row(row)
+
+    def put_token(self, row: TokenRow) -> bool:
+        """Insert a token; ``False`` if the number is taken."""
+        params = [
+            row.token,
+            row.pan_enc,
+            row.pan_fingerprint,
+            row.pan_masked,
+            row.par,
+            row.expiry,
+            row.psn,
+            row.scheme,
+            row.status.value,
+            row.created_at,
+            join_codes(row.allowed_mccs),
+        ]
+        return self._transact(lambda tx: tx.run(_INSERT_VAULT_ROW, params)) == 1
+
+    def set_token_status(self, token: str, status: TokenStatus) -> None:
+        """Change a token's status; :class:`TokenNotFoundError` if absent."""
+
+        def work(tx: Tx) -> None:
+            if tx.run("UPDATE tokens SET status = ? WHERE token = ?", [status.value, token]) != 1:
+                raise TokenNotFoundError("no such token in the vault")
+
+        self._transact(work)
+
+    def list_tokens(self) -> Sequence[TokenRow]:
+        """All tokens, oldest first."""
+        rows = self._read(lambda tx: tx.all("SELECT * FROM tokens ORDER BY created_at, token"))
+        return [token_row(row) for row in rows]
+
+    # -- authorizations -------------------------------------------------------------------
+
+    def find_authorization(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
+        """The authorization recorded under (terminal, idempotency key), or ``None``."""
+        row = self._read(lambda tx: _find_authorization(tx, terminal_id, idempotency_key))
+        return None if row is None else authorization_row(row)
+
+    def highest_atc(self, token: str) -> int | None:
+        """The highest ATC claimed for ``token``."""
+        row = self._read(
+            lambda tx: tx.one("SELECT MAX(atc) AS high FROM atc_claims WHERE token = ?", [token])
+        )
+        return None if row is None or row["high"] is None else int(row["high"])
+
+    def atc_claimed(self, token: str, atc: int) -> bool:
+        """Whether (token, ATC) is already claimed."""
+        sql = "SELECT 1 AS claimed FROM atc_claims WHERE token = ? AND atc = ?"
+        return self._read(lambda tx: tx.one(sql, [token, atc])) is not None
+
+    def record_authorization(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None = None,
+        journals: Sequence[Journal] = (),
+    ) -> RecordResult:
+        """Insert the authorization, claim the ATC, open the payment: one transaction."""
+
+        def work(tx: Tx) -> RecordResult:
+            result = insert_authorization(tx, row, claim)
+            if payment is not None:
+                insert_payment(tx, payment)
+                insert_journals(tx, payment.id, row.id, journals, row.created_at)
+            return result
+
+        return self._transact(work)
+
+    def count_authorizations(self) -> int:
+        """Number of recorded authorizations."""
+        row = self._read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM authorizations"))
+        return 0 if row is None else int(row["n"])
+
+
+def _find_authorization(tx: Tx, terminal_id: str, idempotency_key: str) -> Row | None:
+    return tx.one(
+        "SELECT * FROM authorizations WHERE terminal_id = ? AND idempotency_key = ?",
+        [terminal_id, idempotency_key],
+    )
+
+
+def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
+    """The body of :meth:`SqlStore.record_authorization`, for use inside a transaction.
+
+    The unique index on (terminal_id, idempotency_key) and the primary key of
+    ``atc_claims`` decide races: the loser's insert changes no row, and it aborts.
+    """
+    inserted = tx.run(
+        _INSERT_AUTHORIZATION,
+        [
+            row.id,
+            row.terminal_id,
+            row.idempotency_key,
+            row.request_hash,
+            row.amount,
+            row.currency,
+            row.token_masked,
+            row.par,
+            row.atc,
+            row.approved,
+            row.reason,
+            row.response_code,
+            row.response_json,
+            row.created_at,
+        ],
+    )
+    if inserted != 1:
+        existing = _find_authorization(tx, row.terminal_id, row.idempotency_key)
+        existing_row = None if existing is None else authorization_row(existing)
+        raise Abort(RecordResult(RecordStatus.IDEMPOTENCY_KEY_EXISTS, existing_row))
+    if claim is not None:
+        claimed = tx.run(
+            "INSERT INTO atc_claims (token, atc, authorization_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (token, atc) DO NOTHING",
+            [claim.token, claim.atc, row.id],
+        )
+        if claimed != 1:
+            raise Abort(RecordResult(RecordStatus.ATC_ALREADY_CLAIMED))
+    return RecordResult(RecordStatus.RECORDED)
+
+
+def token_row(row: Row) -> TokenRow:
+    """A :class:`TokenRow` from a ``tokens`` row of either backend."""
+    return TokenRow(
+        token=row["token"],
+        pan_enc=bytes(row["pan_enc"]),
+        pan_fingerprint=bytes(row["pan_fingerprint"]),
+        pan_masked=row["pan_masked"],
+        par=row["par"],
+        expiry=row["expiry"],
+        psn=row["psn"],
+        scheme=row["scheme"],
+        status=TokenStatus(row["status"]),
+        created_at=as_datetime(row["created_at"]),
+        allowed_mccs=split_codes(row.get("allowed_mccs")),
+    )
+
+
+def authorization_row(row: Row) -> AuthorizationRow:
+    """An :class:`AuthorizationRow` from an ``authorizations`` row of either backend."""
+    return AuthorizationRow(
+        id=row["id"],
+        terminal_id=row["terminal_id"],
+        idempotency_key=row["idempotency_key"],
+        request_hash=row["request_hash"],
+        amount=int(row["amount"]),
+        currency=row["currency"],
+        token_masked=row["token_masked"],
+        par=row["par"],
+        atc=None if row["atc"] is None else int(row["atc"]),
+        approved=bool(row["approved"]),
+        reason=row["reason"],
+        response_code=row["response_code"],
+        response_json=row["response_json"],
+        created_at=as_datetime(row["created_at"]),
+    )
