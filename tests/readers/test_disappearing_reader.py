@@ -34,8 +34,10 @@ BIN = Path(sys.executable).parent
 def test_nfc_reader_device_gone_mid_transaction(applet: EmvApplet) -> None:
     rig = NfcRig(card_timeout=2.0)
     try:
+        # The device goes 0.1 s into a GPO that takes the card 1.5 s: a wide margin, so a
+        # loaded machine's late timer still unplugs before the answer exists.
         unplug = lambda: threading.Timer(0.1, rig.nfc.clf.close).start()  # noqa: E731
-        rig.insert(Tripwire(SlowCard(applet, 0.5, frozenset({GPO})), GPO, unplug))
+        rig.insert(Tripwire(SlowCard(applet, 1.5, frozenset({GPO})), GPO, unplug))
         rig.reader.wait_for_card(5)
         result = Kernel().run(rig.reader, Transaction(1250, "EUR"))
         assert (result.outcome, result.reason) == (Outcome.TRY_AGAIN, "reader_error")
