@@ -6,6 +6,7 @@ and, when it offers fDDA, the Signed Dynamic Application Data (9F4B) and Card
 Authentication Related Data (9F69). The reader then reads the records and decides:
 
 - GPO '6986': a phone asking the cardholder to look at it: Try Again, "See Phone", restart;
+- GPO '6984': the card will not go on contactlessly: Try Another Interface;
 - fDDA (Book C-3 5.8; Book 2 6.5 signature format) when the card returned an SDAD and the
   cryptogram is a TC, or an ARQC with TTQ "ODA for online authorizations" set. On failure
   the CTQ decides: "go online if ODA fails" continues online, "switch interface if ODA
@@ -29,6 +30,8 @@ from terminal.kernel.outcome import SEE_PHONE, KernelStop, Outcome
 from terminal.kernel.session import SW_SEE_PHONE, CardSession, card_error
 from terminal.kernel.tvr import TsiBit, TvrBit
 
+#: GPO status word by which a card asks for another interface (Book C-3 5.2.2).
+SW_TRY_ANOTHER_INTERFACE = 0x6984
 # TTQ byte 1 (Book C-3 Annex A)
 TTQ_ONLINE_PIN = 0x04
 TTQ_SIGNATURE = 0x02
@@ -47,6 +50,8 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
     response = session.get_processing_options(pdol)
     if response.sw == SW_SEE_PHONE:
         raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True)
+    if response.sw == SW_TRY_ANOTHER_INTERFACE:
+        raise KernelStop(Outcome.TRY_ANOTHER_INTERFACE, "card_requires_another_interface")
     session.accept_gpo(response)
     session.read_records()
     session.require(Tag.APPLICATION_CRYPTOGRAM, Tag.ATC, Tag.IAD)

@@ -108,6 +108,7 @@ class Kernel:
             raise KernelStop(Outcome.END_APPLICATION, "ppse_malformed") from None
         if not ordered:
             raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
+        last = "card_not_supported"
         for candidate in ordered:
             combination = _combination_for(candidate, indicators)
             session = CardSession(reader, transaction, self.config, candidate, combination)
@@ -117,7 +118,9 @@ class Kernel:
                 if stop.outcome is not Outcome.SELECT_NEXT:
                     stop.tvr = bytes(session.tvr)
                     raise
-        raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
+                last = stop.reason
+        # Every candidate failed: End Application, naming why the last one did (Book B 3.3.3).
+        raise KernelStop(Outcome.END_APPLICATION, last)
 
 
 def _combination_for(

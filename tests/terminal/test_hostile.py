@@ -152,11 +152,12 @@ for sw in (0x6A82, 0x6985, 0x6F00, 0x6700):
     case(f"ppse-sw-{sw:04X}", C3, END, "card_not_supported", rules=on(SELECT, status(sw)))
 for path in (C3, C2):
     for sw in (0x6A82, 0x6F00):
-        # SELECT AID refused: Select Next (Book B 3.3.3); no other candidate: End Application.
-        case(f"select-aid-sw-{sw:04X}-{PATHS[path]}", path, END, "card_not_supported",
+        # SELECT AID refused: Select Next (Book B 3.3.3); no other candidate: End Application,
+        # naming why the last candidate failed.
+        case(f"select-aid-sw-{sw:04X}-{PATHS[path]}", path, END, "select_failed",
              rules=on(SELECT, status(sw), 2))  # fmt: skip
     # GPO 6985: Select Next (Book C-2 / C-3); the card has no other application.
-    case(f"gpo-sw-6985-select-next-{PATHS[path]}", path, END, "card_not_supported",
+    case(f"gpo-sw-6985-select-next-{PATHS[path]}", path, END, "gpo_conditions_not_satisfied",
          rules=on(GPO, status(0x6985)))  # fmt: skip
     for sw in (0x6A82, 0x6F00, 0x6700):
         case(f"gpo-sw-{sw:04X}-{PATHS[path]}", path, END, "gpo_failed", rules=on(GPO, status(sw)))
@@ -164,6 +165,9 @@ for path in (C3, C2):
 case("gpo-sw-6986-see-phone-c3", C3, TRY_AGAIN, "see_phone", rules=on(GPO, status(0x6986)),
      ui=SEE_PHONE)  # fmt: skip
 case("gpo-sw-6986-c2", C2, END, "gpo_failed", rules=on(GPO, status(0x6986)))
+# GPO 6984: a C-3 card that will not go on contactlessly (Book C-3 5.2.2).
+case("gpo-sw-6984-try-another-interface-c3", C3, Outcome.TRY_ANOTHER_INTERFACE,
+     "card_requires_another_interface", rules=on(GPO, status(0x6984)))  # fmt: skip
 for path, record in ((C3, 1), (C3, 2), (C2, 1), (C2, 4)):
     for sw in (0x6A82, 0x6985, 0x6F00, 0x6700):
         case(f"read-record-{record}-sw-{sw:04X}-{PATHS[path]}", path, END, "read_record_failed",
@@ -185,7 +189,7 @@ MALFORMED: dict[str, Callable[[], Action]] = {
 for kind, make in MALFORMED.items():
     case(f"ppse-{kind}", C3, END, "ppse_malformed", rules=on(SELECT, make()))
     for path in (C3, C2):
-        case(f"select-aid-{kind}-{PATHS[path]}", path, END, "card_not_supported",
+        case(f"select-aid-{kind}-{PATHS[path]}", path, END, "select_fci_malformed",
              rules=on(SELECT, make(), 2))  # fmt: skip
         case(f"gpo-{kind}-{PATHS[path]}", path, END, "gpo_response_malformed",
              rules=on(GPO, make()))  # fmt: skip
@@ -329,7 +333,7 @@ case("tc-where-arqc-asked-c2", C2, END, "unexpected_cryptogram", ("ODA_NOT_PERFO
      rules=on(GENERATE_AC, replace_tag(0x9F27, b"\x40")), config=no_cda)  # fmt: skip
 
 # ATC at its maximum: the card refuses to make a cryptogram (6985).
-case("atc-at-maximum-c3", C3, END, "card_not_supported", atc=0xFFFF)
+case("atc-at-maximum-c3", C3, END, "gpo_conditions_not_satisfied", atc=0xFFFF)
 case("atc-at-maximum-c2", C2, END, "generate_ac_failed", (FLOOR,), atc=0xFFFF)
 
 

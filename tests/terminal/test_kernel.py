@@ -149,7 +149,10 @@ def test_gpo_6985_selects_the_next_candidate(keys: IssuerKeySet, transaction: Tr
 
 def test_gpo_6985_on_the_only_candidate(keys: IssuerKeySet, transaction: Transaction) -> None:
     _, result = run(EmvApplet(make_card(keys, "visa", atc=0xFFFF)), transaction)
-    assert (result.outcome, result.reason) == (Outcome.END_APPLICATION, "card_not_supported")
+    assert (result.outcome, result.reason) == (
+        Outcome.END_APPLICATION,
+        "gpo_conditions_not_satisfied",
+    )
 
 
 def test_card_removed_after_gpo(applet: EmvApplet, transaction: Transaction) -> None:
@@ -303,10 +306,10 @@ MALFORMED = bytes.fromhex("6F0584")  # a template whose content runs past the en
     ("profile_name", "ins", "occurrence", "outcome", "reason"),
     [
         ("visa", SELECT, 0, Outcome.END_APPLICATION, "ppse_malformed"),
-        ("visa", SELECT, 1, Outcome.END_APPLICATION, "card_not_supported"),
+        ("visa", SELECT, 1, Outcome.END_APPLICATION, "select_fci_malformed"),
         ("visa", GPO, 0, Outcome.END_APPLICATION, "gpo_response_malformed"),
         ("visa", READ_RECORD, 0, Outcome.END_APPLICATION, "record_malformed"),
-        ("mastercard", SELECT, 1, Outcome.END_APPLICATION, "card_not_supported"),
+        ("mastercard", SELECT, 1, Outcome.END_APPLICATION, "select_fci_malformed"),
         ("mastercard", GPO, 0, Outcome.END_APPLICATION, "gpo_response_malformed"),
         ("mastercard", READ_RECORD, 2, Outcome.END_APPLICATION, "record_malformed"),
         ("mastercard", GENERATE_AC, 0, Outcome.END_APPLICATION, "generate_ac_malformed"),
