@@ -16,7 +16,7 @@ from emvcore.errors import EncodingError
 from terminal.display import show_payment, show_ui
 from terminal.errors import ReaderError, SettingsError
 from terminal.kernel import Kernel, Outcome, Transaction
-from terminal.online import AcquirerClient
+from terminal.online import AcquirerClient, tls_context
 from terminal.payment import pay
 from terminal.readers import open_reader
 from terminal.settings import kernel_config, load_settings
@@ -73,13 +73,18 @@ def pay_command(
         card_reader = open_reader(reader or settings.reader, card_timeout=settings.card_timeout)
     except ReaderError as exc:
         raise _fail(str(exc), 2) from None
-    client = AcquirerClient(
-        acquirer_url or settings.acquirer_url, timeout=settings.acquirer_timeout
-    )
+    url = acquirer_url or settings.acquirer_url
     try:
         kernel = Kernel(kernel_config(settings))
+        tls = None
+        if url.startswith("https:"):
+            tls = tls_context(
+                settings.acquirer_ca, settings.acquirer_certificate, settings.acquirer_key
+            )
     except SettingsError as exc:
+        card_reader.close()
         raise _fail(str(exc), 2) from None
+    client = AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls)
     with card_reader, closing(client):
         if not as_json:
             err.print(

@@ -12,12 +12,14 @@ acquirer never authorizes one tap twice. httpx errors are mapped into
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
+from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, SettingsError
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +46,13 @@ class AcquirerClient:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             transport=transport,
+            verify=tls if tls is not None else True,
             headers={"User-Agent": "tap-terminal/0.1"},
         )
 
@@ -118,6 +122,21 @@ class AcquirerClient:
                     f"acquirer connection failed: {exc.__class__.__name__}"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def tls_context(ca: Path | None, certificate: Path | None, key: Path | None) -> ssl.SSLContext:
+    """The TLS context for mutual TLS with the acquirer (its CA; this terminal's identity).
+
+    Without ``ca`` the system's trusted CAs verify the acquirer. The files are read here, so a
+    missing or unreadable one is a settings error before any card is tapped.
+    """
+    try:
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        if certificate is not None and key is not None:
+            context.load_cert_chain(certificate, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(f"acquirer TLS files cannot be used: {exc}") from None
+    return context
 
 
 def _rejection(response: httpx.Response) -> AcquirerRejectedError:

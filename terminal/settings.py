@@ -13,6 +13,11 @@ on loopback next to a development acquirer). Example::
     [acquirer]
     url = "http://127.0.0.1:8080"
     timeout = 10.0           # seconds to wait for an authorization
+    # Mutual TLS (an https url): the acquirer's CA certificate, and this terminal's
+    # certificate and key from `tap-acquirer terminals add --out-dir certs/`.
+    ca_certificate = "certs/ca-cert.pem"
+    certificate = "certs/TERM0001-cert.pem"
+    key = "certs/TERM0001-key.pem"
 
     [reader]
     default = "emulated:visa"
@@ -73,6 +78,9 @@ class TerminalSettings:
     reader: str = "emulated:visa"
     card_timeout: float = 1.0
     wait: float = 30.0
+    acquirer_ca: Path | None = None
+    acquirer_certificate: Path | None = None
+    acquirer_key: Path | None = None
     combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
     ca_keys: Path = TEST_CAPK_FILE
     production: bool = False
@@ -145,10 +153,11 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             if (section, key) == ("kernel", "combination"):
                 fields["combinations"] = _combinations(value, path)
                 continue
-            if (section, key) == ("kernel", "ca_keys"):
+            file_setting = _FILE_SETTINGS.get((section, key))
+            if file_setting is not None:
                 if not isinstance(value, str):
-                    raise SettingsError(f"kernel.ca_keys must be a file path in {path}")
-                fields["ca_keys"] = (path.parent / value).resolve()
+                    raise SettingsError(f"{section}.{key} must be a file path in {path}")
+                fields[file_setting] = (path.parent / value).resolve()
                 continue
             target = mapping.get((section, key))
             if target is None:
@@ -160,6 +169,13 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
     return TerminalSettings(**fields)
 
 
+#: Settings naming files, relative to the settings file: (section, key) -> field.
+_FILE_SETTINGS = {
+    ("kernel", "ca_keys"): "ca_keys",
+    ("acquirer", "ca_certificate"): "acquirer_ca",
+    ("acquirer", "certificate"): "acquirer_certificate",
+    ("acquirer", "key"): "acquirer_key",
+}
 _LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")
 _COMBINATION_KEYS = {"aid", "kernel", "status_check", "zero_amount_allowed", "ttq", *_LIMIT_KEYS}
 
