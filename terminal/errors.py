@@ -58,7 +58,15 @@ class AcquirerError(TerminalError):
 
 
 class AcquirerUnavailableError(AcquirerError):
-    """No connection to the acquirer, or no answer within the timeout."""
+    """No connection to the acquirer, or no answer within the timeout.
+
+    ``maybe_delivered`` is False only when the request certainly never left (no
+    connection); otherwise the acquirer may have acted on it and the terminal reverses.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class AcquirerRejectedError(AcquirerError):

@@ -6,7 +6,9 @@ network transport), so tests run the real acquirer app in-process or over real H
 
 Every request carries an ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header);
 a connection failure before the request was sent is retried once with the same key, so the
-acquirer never authorizes one tap twice. httpx errors are mapped into
+acquirer never authorizes one tap twice. When an answer does not come back, the request may
+still have been acted on: :meth:`AcquirerClient.reverse` undoes whatever the acquirer did
+under the original key (``POST /v1/reversals``). httpx errors are mapped into
 :mod:`terminal.errors` here, at the boundary.
 """
 
@@ -101,6 +103,23 @@ class AcquirerClient:
                 code="malformed_response",
             ) from None
 
+    def reverse(self, *, terminal_id: str, original_idempotency_key: str, idempotency_key: str) -> bool:
+        """Reverse the authorization sent under ``original_idempotency_key`` in full.
+
+        True when the acquirer reversed it, False when it holds no approval under that key
+        (nothing to undo). Raises like :meth:`authorize` when the reversal itself fails.
+        """
+        body = {"terminal_id": terminal_id, "original_idempotency_key": original_idempotency_key}
+        response = self._post("/v1/reversals", body, {"Idempotency-Key": idempotency_key})
+        if response.status_code == 404:
+            rejection = _rejection(response)
+            if rejection.code == "payment_unknown":
+                return False
+            raise rejection
+        if response.status_code >= 400:
+            raise _rejection(response)
+        return True
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -113,13 +132,16 @@ class AcquirerClient:
                 # Nothing reached the acquirer: safe to retry once with the same key.
                 if attempt == 2:
                     raise AcquirerUnavailableError(
-                        f"cannot connect to the acquirer at {self._http.base_url}: {exc}"
+                        f"cannot connect to the acquirer at {self._http.base_url}: {exc}",
+                        maybe_delivered=False,
                     ) from None
             except httpx.TimeoutException:
-                raise AcquirerUnavailableError("no answer from the acquirer in time") from None
+                raise AcquirerUnavailableError(
+                    "no answer from the acquirer in time", maybe_delivered=True
+                ) from None
             except httpx.HTTPError as exc:
                 raise AcquirerUnavailableError(
-                    f"acquirer connection failed: {exc.__class__.__name__}"
+                    f"acquirer connection failed: {exc.__class__.__name__}", maybe_delivered=True
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -56,6 +56,9 @@ class PaymentResult:
     kernel: KernelResult | None = None
     authorization: AuthorizationResponse | None = None
     arpc_verified: bool | None = None
+    #: Whether a reversal was sent after a lost answer or a failed issuer authentication:
+    #: "reversed", "nothing_to_reverse", "pending" (could not be delivered), or None.
+    reversal: str | None = None
 
     @property
     def message(self) -> str:
@@ -87,6 +90,7 @@ class PaymentResult:
             "response_code": a.response_code if a else None,
             "arqc_verified": a.cryptogram_verified if a else None,
             "arpc_verified": self.arpc_verified,
+            "reversal": self.reversal,
         }
 
 
@@ -153,16 +157,19 @@ def _pay(
     if read.outcome is not Outcome.ONLINE_REQUEST:
         return result(read.outcome, read.reason, read.ui, kernel=read)
     show(AUTHORISING)
+    key = str(uuid.uuid4())
     try:
         decision = client.authorize(
             terminal_id=terminal_id,
             amount=amount,
             currency=cur,
             emv_data=read.data_record,
-            idempotency_key=str(uuid.uuid4()),
+            idempotency_key=key,
         )
-    except AcquirerUnavailableError:
-        return result(Outcome.DECLINED, "acquirer_unavailable", kernel=read)
+    except AcquirerUnavailableError as exc:
+        # No answer: the acquirer may have approved; undo whatever it did under this key.
+        reversal = _reverse(client, terminal_id, key) if exc.maybe_delivered else None
+        return result(Outcome.DECLINED, "acquirer_unavailable", kernel=read, reversal=reversal)
     except AcquirerRejectedError as exc:
         return result(Outcome.DECLINED, f"acquirer_rejected:{exc.code or exc.status}", kernel=read)
     arpc_verified = None
@@ -171,10 +178,32 @@ def _pay(
     if not decision.approved:
         outcome, reason, ui = Outcome.DECLINED, decision.reason, None
     elif arpc_verified is False:
-        outcome, reason, ui = Outcome.DECLINED, "issuer_authentication_failed", None
+        # The answer did not come from the issuer as far as the card can tell: decline, and
+        # reverse the approval the acquirer holds.
+        reversal = _reverse(client, terminal_id, key)
+        return result(Outcome.DECLINED, "issuer_authentication_failed", kernel=read,
+                      authorization=decision, arpc_verified=False, reversal=reversal)  # fmt: skip
     else:
         outcome, reason = Outcome.APPROVED, "approved"
         ui = APPROVED_SIGN if read.cvm is Cvm.SIGNATURE else None
     return result(
         outcome, reason, ui, kernel=read, authorization=decision, arpc_verified=arpc_verified
     )
+
+
+def _reverse(client: AcquirerClient, terminal_id: str, original_key: str) -> str:
+    """Reverse what the acquirer did under ``original_key``; report how it went.
+
+    ``reversed``: undone; ``nothing_to_reverse``: the acquirer approved nothing under that key;
+    ``pending``: the reversal could not be delivered and must be sent again (it is
+    idempotent, and the original key identifies the authorization).
+    """
+    try:
+        done = client.reverse(
+            terminal_id=terminal_id,
+            original_idempotency_key=original_key,
+            idempotency_key=str(uuid.uuid4()),
+        )
+    except (AcquirerUnavailableError, AcquirerRejectedError):
+        return "pending"
+    return "reversed" if done else "nothing_to_reverse"

@@ -42,10 +42,16 @@ class FakeAcquirer:
             with_tag_91,
         )
         self.requests: list[dict[str, object]] = []
+        self.reversals: list[tuple[str, dict[str, object]]] = []
+        self.keys: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
+        if request.url.path == "/v1/reversals":
+            self.reversals.append((request.headers["Idempotency-Key"], body))
+            return httpx.Response(200, json={"operation_id": "op_1", "kind": "reversal"})
         self.requests.append(body)
+        self.keys.append(request.headers["Idempotency-Key"])
         record = tlv.flatten(bytes.fromhex(body["emv_data"]))
         data = ac_data(record, record[0x82], record[0x9F36], record[0x9F10])
         arqc = record[0x9F26]
@@ -102,11 +108,12 @@ def test_approved_with_arpc_verified(applet: EmvApplet, transaction: Transaction
 
 
 def test_flipped_tag_91_is_declined(applet: EmvApplet, transaction: Transaction) -> None:
+    acquirer = FakeAcquirer(applet.card, flip_bit=True)
     result = pay(
         LoopbackReader(applet),
         transaction,
         terminal_id="TERM0001",
-        client=client(FakeAcquirer(applet.card, flip_bit=True)),
+        client=client(acquirer),
         wait=0.1,
     )
     assert (result.outcome, result.reason, result.message) == (
@@ -116,6 +123,64 @@ def test_flipped_tag_91_is_declined(applet: EmvApplet, transaction: Transaction)
     )
     assert result.arpc_verified is False
     assert result.authorization is not None and result.authorization.approved is True
+    # The acquirer holds an approval the terminal refused: it is reversed, by its key.
+    assert result.reversal == "reversed"
+    [(reversal_key, body)] = acquirer.reversals
+    assert body == {"terminal_id": "TERM0001", "original_idempotency_key": acquirer.keys[0]}
+    assert reversal_key != acquirer.keys[0]
+
+
+class LostAnswer:
+    """The acquirer acts on the authorization, but its answer never reaches the terminal."""
+
+    def __init__(self, acquirer: FakeAcquirer, error: type[httpx.TransportError]) -> None:
+        self.acquirer, self.error = acquirer, error
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = self.acquirer(request)
+        if request.url.path == "/v1/authorizations":
+            raise self.error("answer lost", request=request)
+        return response
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_a_lost_answer_is_reversed(
+    applet: EmvApplet, transaction: Transaction, error: type[httpx.TransportError]
+) -> None:
+    acquirer = FakeAcquirer(applet.card)
+    result = pay(LoopbackReader(applet), transaction, terminal_id="TERM0001",
+                 client=client(LostAnswer(acquirer, error)), wait=0.1)  # fmt: skip
+    assert (result.outcome, result.reason, result.reversal) == (
+        Outcome.DECLINED, "acquirer_unavailable", "reversed"
+    )  # fmt: skip
+    [(_, body)] = acquirer.reversals
+    assert body["original_idempotency_key"] == acquirer.keys[0]
+
+
+def test_no_connection_needs_no_reversal(applet: EmvApplet, transaction: Transaction) -> None:
+    calls: list[str] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ConnectError("refused", request=request)
+
+    result = pay(LoopbackReader(applet), transaction, terminal_id="TERM0001",
+                 client=client(refuse), wait=0.1)  # fmt: skip
+    assert (result.outcome, result.reason, result.reversal) == (
+        Outcome.DECLINED, "acquirer_unavailable", None
+    )  # fmt: skip
+    assert calls == ["/v1/authorizations", "/v1/authorizations"]
+
+
+def test_an_undeliverable_reversal_is_pending(applet: EmvApplet, transaction: Transaction) -> None:
+    def lost_then_down(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/authorizations":
+            raise httpx.ReadTimeout("answer lost", request=request)
+        raise httpx.ConnectError("down", request=request)
+
+    result = pay(LoopbackReader(applet), transaction, terminal_id="TERM0001",
+                 client=client(lost_then_down), wait=0.1)  # fmt: skip
+    assert result.reversal == "pending"
 
 
 def test_tampered_card_is_declined_by_the_acquirer(

@@ -1,0 +1,70 @@
+"""A lost answer against the real acquirer: the authorization lands, its answer does not.
+
+The terminal's transport forwards to a real `tap-acquirer serve` and drops the
+authorization's answer on the way back, as a network failure would. The acquirer has
+approved; the terminal must reverse that approval by its idempotency key (`POST
+/v1/reversals`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from card_emulation import CardStore, EmvApplet
+from terminal.kernel import Outcome, Transaction
+from terminal.online import AcquirerClient
+from terminal.payment import pay
+from terminal.readers.emulated import LoopbackReader
+from tests.acquirer.processes import acquirer_process
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, stdin: str | None = None) -> None:
+    done = subprocess.run(  # the project's own console scripts
+        [str(BIN / args[0]), *args[1:]], input=stdin, capture_output=True, text=True,
+        env=dict(os.environ), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+class DropAuthorizationAnswers(httpx.BaseTransport):
+    """Deliver every request; lose the answers to authorizations."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.delivered: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        self.delivered.append(f"{request.url.path} {response.status_code}")
+        if request.url.path == "/v1/authorizations":
+            raise httpx.ReadTimeout("answer lost on the way back", request=request)
+        return response
+
+
+def test_terminal_reverses_an_approval_whose_answer_was_lost(tmp_path: Path) -> None:
+    data, cards, token = tmp_path / "acq", tmp_path / "cards", tmp_path / "token.json"
+    run("tap-acquirer", "init", "--data-dir", str(data))
+    run("tap-acquirer", "tokens", "provision", "--data-dir", str(data), "--scheme", "visa",
+        "--funding-pan-file", "-", "--out", str(token), stdin="4111111111111111\n")  # fmt: skip
+    run("tap-card", "personalize", "lost", "--profile", "visa", "--token", str(token),
+        "--issuer-keys", str(data / "issuer-keys.json"), "--home", str(cards))  # fmt: skip
+    applet = EmvApplet(CardStore(cards).load("lost"))
+    transport = DropAuthorizationAnswers()
+    with acquirer_process(data) as url:
+        client = AcquirerClient(url, transport=transport)
+        result = pay(LoopbackReader(applet), Transaction(990, "EUR"), terminal_id="TERM0001",
+                     client=client, wait=1)  # fmt: skip
+        assert (result.outcome, result.reason, result.reversal) == (
+            Outcome.DECLINED, "acquirer_unavailable", "reversed"
+        )  # fmt: skip
+        # The acquirer did approve (200), then took the reversal (200).
+        assert transport.delivered == ["/v1/authorizations 200", "/v1/reversals 200"]
+        client.close()
