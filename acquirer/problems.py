@@ -242,6 +242,17 @@ async def _last_resort_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+async def known_error_response(request: Request, exc: AcquirerError | EmvError) -> Response:
+    """The answer the installed handlers give to ``exc``, for routes served outside FastAPI.
+
+    :class:`~acquirer.fastpath.AuthorizationFastPath` answers through this, so its problem
+    responses are the very ones the FastAPI route produces.
+    """
+    if isinstance(exc, AcquirerError):
+        return await _acquirer_handler(request, exc)
+    return await _emv_handler(request, exc)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem details response."""
     app.add_exception_handler(RequestValidationError, _validation_handler)

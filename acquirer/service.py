@@ -228,6 +228,16 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _in_domain(token: TokenRow, mcc: str | None) -> bool:
+    """Whether the token's domain restriction controls allow a merchant of ``mcc``.
+
+    ``mcc`` is ``None`` for an unregistered terminal, which a restricted token refuses.
+    """
+    if token.allowed_mccs is None:
+        return True
+    return mcc is not None and mcc in token.allowed_mccs
+
+
 def _expired(expiry: str, now: datetime) -> bool:
     """A YYMM expiry is valid through the last day of that month."""
     return now.strftime("%y%m") > expiry
@@ -291,9 +301,11 @@ class AuthorizationService:
         )
 
     def _decide(self, request: AuthorizationRequest, card: CardData) -> _Decision:
-        token = self._store.get_token(card.pan)
-        if token is None:
+        # One read for the token, its ATC state and the terminal's merchant category.
+        context = self._store.authorization_context(card.pan, card.atc, request.terminal_id)
+        if context is None:
             return _Decision(Reason.TOKEN_UNKNOWN)
+        token = context.token
         try:
             key = self._issuer.key_for(card.pan)
         except IssuerKeyNotFoundError:
@@ -308,9 +320,9 @@ class AuthorizationService:
         verified = self._issuer.verify_arqc(card, key)
         if verified is None:
             return _Decision(Reason.CRYPTOGRAM_INVALID, token)
-        if self._store.atc_claimed(token.token, card.atc):
+        if context.atc_claimed:
             return _Decision(Reason.ATC_REPLAYED, token, verified)
-        highest = self._store.highest_atc(token.token)
+        highest = context.highest_atc
         if highest is not None and card.atc < highest - self._atc_window:
             return _Decision(Reason.ATC_STALE, token, verified)
         # The cryptogram is genuine and fresh: its ATC is used up whatever the decision.
@@ -318,7 +330,7 @@ class AuthorizationService:
             reason = Reason.TOKEN_INACTIVE
         elif _expired(token.expiry, self._clock()):
             reason = Reason.TOKEN_EXPIRED
-        elif not self._in_domain(token, request.terminal_id):
+        elif not _in_domain(token, context.mcc):
             reason = Reason.TOKEN_DOMAIN_RESTRICTED
         elif card.amount != request.amount:
             reason = Reason.AMOUNT_MISMATCH
@@ -330,24 +342,11 @@ class AuthorizationService:
                 self._risk,
                 par=token.par,
                 amount=request.amount,
-                mcc=self._mcc(request.terminal_id),
+                mcc=context.mcc,
                 now=self._clock(),
             )
             reason = Reason.APPROVED if verdict is None else Reason(verdict.value)
         return _Decision(reason, token, verified, claim_atc=True)
-
-    def _mcc(self, terminal_id: str) -> str | None:
-        """The merchant category of a registered terminal; ``None`` for others."""
-        terminal = self._store.get_terminal(terminal_id)
-        merchant = None if terminal is None else self._store.get_merchant(terminal.merchant_id)
-        return None if merchant is None else merchant.mcc
-
-    def _in_domain(self, token: TokenRow, terminal_id: str) -> bool:
-        """Whether the token's domain restriction controls allow this terminal's merchant."""
-        if token.allowed_mccs is None:
-            return True
-        mcc = self._mcc(terminal_id)
-        return mcc is not None and mcc in token.allowed_mccs
 
     def _open_payment(
         self, request: AuthorizationRequest, row: AuthorizationRow

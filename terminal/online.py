@@ -103,7 +103,9 @@ class AcquirerClient:
                 code="malformed_response",
             ) from None
 
-    def reverse(self, *, terminal_id: str, original_idempotency_key: str, idempotency_key: str) -> bool:
+    def reverse(
+        self, *, terminal_id: str, original_idempotency_key: str, idempotency_key: str
+    ) -> bool:
         """Reverse the authorization sent under ``original_idempotency_key`` in full.
 
         True when the acquirer reversed it, False when it holds no approval under that key

@@ -316,6 +316,22 @@ class BatchLine:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorizationContext:
+    """What deciding an authorization reads about its token, ATC and terminal, in one read.
+
+    The same values as :meth:`Store.get_token`, :meth:`Store.atc_claimed`,
+    :meth:`Store.highest_atc` and the terminal's merchant category; read together because
+    every statement is a round trip that also gives up the GIL under load.
+    """
+
+    token: TokenRow
+    atc_claimed: bool
+    highest_atc: int | None
+    mcc: str | None
+    """The merchant category of the terminal's merchant; ``None`` for an unknown terminal."""
+
+
 class Store(Protocol):
     """Persistence for the token vault and authorizations.
 
@@ -362,6 +378,12 @@ class Store(Protocol):
 
     def atc_claimed(self, token: str, atc: int) -> bool:
         """Whether (token, ATC) has been claimed by an earlier authorization."""
+        ...
+
+    def authorization_context(
+        self, token: str, atc: int, terminal_id: str
+    ) -> AuthorizationContext | None:
+        """The token with its ATC state and the terminal's MCC; ``None`` for an unknown token."""
         ...
 
     def record_authorization(

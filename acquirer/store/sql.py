@@ -28,6 +28,7 @@ from acquirer.errors import TokenNotFoundError
 from acquirer.ledger import Journal
 from acquirer.store.base import (
     AtcClaim,
+    AuthorizationContext,
     AuthorizationRow,
     PaymentRow,
     RecordResult,
@@ -61,6 +62,15 @@ _INSERT_AUTHORIZATION = (
     "currency, token_masked, par, atc, approved, reason, response_code, response_json, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (terminal_id, idempotency_key) DO NOTHING"
+)
+# One statement for AuthorizationContext (parameters: atc, terminal id, token).
+_AUTHORIZATION_CONTEXT = (
+    "SELECT t.*, "
+    "EXISTS (SELECT 1 FROM atc_claims c WHERE c.token = t.token AND c.atc = ?) AS ctx_claimed, "
+    "(SELECT MAX(c.atc) FROM atc_claims c WHERE c.token = t.token) AS ctx_highest, "
+    "(SELECT m.mcc FROM terminals te JOIN merchants m ON m.id = te.merchant_id "
+    "WHERE te.id = ?) AS ctx_mcc "
+    "FROM tokens t WHERE t.token = ?"
 )
 
 
@@ -123,6 +133,21 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
         """Whether (token, ATC) is already claimed."""
         sql = "SELECT 1 AS claimed FROM atc_claims WHERE token = ? AND atc = ?"
         return self._read(lambda tx: tx.one(sql, [token, atc])) is not None
+
+    def authorization_context(
+        self, token: str, atc: int, terminal_id: str
+    ) -> AuthorizationContext | None:
+        """Token, ATC state and terminal MCC in one statement (one round trip, not four)."""
+        row = self._read(lambda tx: tx.one(_AUTHORIZATION_CONTEXT, [atc, terminal_id, token]))
+        if row is None:
+            return None
+        highest = row["ctx_highest"]
+        return AuthorizationContext(
+            token=token_row(row),
+            atc_claimed=bool(row["ctx_claimed"]),
+            highest_atc=None if highest is None else int(highest),
+            mcc=row["ctx_mcc"],
+        )
 
     def record_authorization(
         self,

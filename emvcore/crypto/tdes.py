@@ -19,6 +19,8 @@ Every function takes and returns ``bytes``; wrong key or block lengths raise
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
@@ -80,10 +82,26 @@ def _check_blocks(data: bytes) -> None:
         raise CryptoError(f"data must be a multiple of {BLOCK_SIZE} bytes long, not {len(data)}")
 
 
+@lru_cache(maxsize=4096)
+def _ecb_cipher(key24: bytes) -> Cipher[modes.ECB]:
+    """The ECB cipher object of one 24-byte key, built once and reused.
+
+    Building ``Cipher(TripleDES(key), ECB())`` costs about as much as the encryption itself;
+    an acquirer derives every card's keys from one issuer master key, and a card's ICC
+    master key recurs on each of its taps, so those keys are looked up here instead of
+    rebuilt. The cache is bounded (4096 keys, least recently used evicted; one-off session
+    keys simply pass through). It holds keys in process memory only, as the callers'
+    own variables and the loaded key set already do: nothing is written anywhere. Cipher
+    objects are immutable, so one can serve several threads; each call makes its own
+    encryptor or decryptor context.
+    """
+    # ECB is what EMV specifies for key derivation and single-block ARPCs (Book 2 A1).
+    return Cipher(TripleDES(key24), modes.ECB())  # noqa: S305
+
+
 def _ecb(key24: bytes, data: bytes, *, encrypt: bool) -> bytes:
     _check_blocks(data)
-    # ECB is what EMV specifies for key derivation and single-block ARPCs (Book 2 A1).
-    cipher = Cipher(TripleDES(key24), modes.ECB())  # noqa: S305
+    cipher = _ecb_cipher(bytes(key24))  # bytes: a bytearray key is not hashable
     context = cipher.encryptor() if encrypt else cipher.decryptor()
     return context.update(data) + context.finalize()
 
