@@ -30,6 +30,19 @@ from card_emulation.profiles import Profile, profile
 from card_emulation.records import afl, build_records
 from emvcore import tlv
 from emvcore.apdu import CDA_REQUESTED, PPSE_NAME, SW, CommandApdu, CryptogramType, Ins
+from emvcore.contactless import (
+    CDCVM_RESULTS,
+    CTQ_CDCVM_PERFORMED,
+    CTQ_ONLINE_PIN_REQUIRED,
+    CTQ_SIGNATURE_REQUIRED,
+    FDDA_VERSION_01,
+    PCII_OD_CVM_REQUIRED,
+    SW_SEE_PHONE,
+    TAG_POS_CARDHOLDER_INTERACTION,
+    TTQ_CVM_REQUIRED,
+    TTQ_ONLINE_PIN,
+    TTQ_SIGNATURE,
+)
 from emvcore.crypto.cvn import CryptogramVersion, cryptogram_version
 from emvcore.dol import DolEntry, dol_data_length, parse_dol, split_dol_data
 from emvcore.errors import EmvError
@@ -47,23 +60,8 @@ from emvcore.tags import Tag
 #: b6-b5 the type of the cryptogram issued (Visa VIS / M/Chip CVR layout).
 _CVR_BYTE1 = {CryptogramType.ARQC: 0xA0, CryptogramType.TC: 0x90, CryptogramType.AAC: 0x80}
 _CVR_LENGTH = {"visa": 3, "mastercard": 6}
-#: GPO status word of a phone asking its holder to look at it (Book C-3 5.2.2).
-SW_SEE_PHONE = 0x6986
-#: TTQ byte 2 b7: the reader requires a CVM (Book C-3 Annex A).
-TTQ_CVM_REQUIRED = 0x40
-#: TTQ byte 1: online PIN supported (b3), signature supported (b2) (Book C-3 Annex A).
-TTQ_ONLINE_PIN, TTQ_SIGNATURE = 0x04, 0x02
-#: CTQ byte 1: online PIN required (b8), signature required (b7); byte 2 b8: consumer
-#: device CVM performed (Book C-3 Annex A).
-CTQ_ONLINE_PIN_REQUIRED, CTQ_SIGNATURE_REQUIRED = 0x80, 0x40
-CTQ_CDCVM_PERFORMED = 0x80
-#: CVM Results the C-2 kernel sends when it relies on the phone's own verification.
-CDCVM_RESULTS = bytes.fromhex("010002")
-#: POS Cardholder Interaction Information (Book C-2): byte 2 b1 "OD-CVM required".
-TAG_POS_CARDHOLDER_INTERACTION = 0xDF4B
-PCII_SEE_PHONE = bytes.fromhex("000100")
-#: fDDA version 01 (Book C-3): 9F69 = version || card unpredictable number || CTQ.
-FDDA_VERSION = 0x01
+#: POS Cardholder Interaction Information a phone returns to ask for its holder.
+PCII_SEE_PHONE = bytes([0x00, PCII_OD_CVM_REQUIRED, 0x00])
 
 #: Terminal data a cryptogram covers, with lengths; what a DOL did not ask for is zeros
 #: (Book 3 5.4).
@@ -111,6 +109,8 @@ class EmvApplet:
         self._pdol: tuple[DolEntry, ...] = parse_dol(self.profile.pdol)
         self._cdol1: tuple[DolEntry, ...] = parse_dol(self.profile.cdol1)
         self._records = build_records(card, self.profile)
+        self._ppse_fci_data = self._ppse_fci()
+        self._application_fci_data = self._application_fci()
         self._afl = afl(self.profile)
         self._icc_key: rsa.RSAPrivateKey | None = None
         self.state = State.IDLE
@@ -158,13 +158,13 @@ class EmvApplet:
         if name == PPSE_NAME and command.p2 == 0x00:
             self.reset()
             self.state = State.PPSE_SELECTED
-            return _sw(SW.OK, self._ppse_fci())
+            return _sw(SW.OK, self._ppse_fci_data)
         aid = self.profile.aid
         # Partial name matching (ISO/IEC 7816-4 5.3.1.1): a 5..16-byte prefix selects.
         if command.p2 == 0x00 and 5 <= len(name) <= len(aid) and aid.startswith(name):
             self.reset()
             self.state = State.APP_SELECTED
-            return _sw(SW.OK, self._application_fci())
+            return _sw(SW.OK, self._application_fci_data)
         return _sw(SW.FILE_NOT_FOUND)
 
     def _get_processing_options(self, command: CommandApdu) -> bytes:
@@ -363,7 +363,7 @@ class EmvApplet:
     def _fdda(self, ctq: bytes) -> list[tuple[int, bytes]]:
         """fDDA (Book C-3 5.8): sign the UN, amount, currency and 9F69 in the GPO response."""
         card_un = os.urandom(4)
-        card_auth_data = bytes([FDDA_VERSION]) + card_un + ctq
+        card_auth_data = bytes([FDDA_VERSION_01]) + card_un + ctq
         terminal = fdda_terminal_data(
             unpredictable_number=self._terminal_data.get(Tag.UNPREDICTABLE_NUMBER, bytes(4)),
             amount=self._terminal_data.get(Tag.AMOUNT_AUTHORISED, bytes(6)),

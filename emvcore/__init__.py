@@ -10,6 +10,7 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.numeric`      formats n and cn
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
 - :mod:`emvcore.currency`     ISO 4217 codes and minor units
+- :mod:`emvcore.contactless`  TTQ/CTQ bits and the signals cards and kernels share
 - :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC
 - :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
 - :mod:`emvcore.keyfile`      issuer master key files

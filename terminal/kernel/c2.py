@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from emvcore import apdu, tlv
 from emvcore.apdu import CDA_REQUESTED, CryptogramType
+from emvcore.contactless import CDCVM_RESULTS, TAG_POS_CARDHOLDER_INTERACTION
 from emvcore.dol import build_dol_data, parse_dol
 from emvcore.errors import EmvError, OdaError
 from emvcore.numeric import decode_n
@@ -37,10 +38,7 @@ from terminal.kernel.tvr import TsiBit, TvrBit
 AIP_CARDHOLDER_VERIFICATION = 0x10  # byte 1 b5
 AIP_ON_DEVICE_CVM = 0x02  # byte 1 b2 (Book C-2)
 AIP_CDA = 0x01  # byte 1 b1
-#: CVM Results for on-device cardholder verification (Book C-2: '01 00 02').
-CDCVM_RESULTS = bytes.fromhex("010002")
-#: POS Cardholder Interaction Information, byte 2 bits asking for on-device CVM (Book C-2).
-TAG_POS_CARDHOLDER_INTERACTION = 0xDF4B
+#: POS Cardholder Interaction Information byte 2 bits asking for on-device CVM (Book C-2).
 PCII_SEE_PHONE_MASK = 0x03
 #: Order of cryptogram types: a card may answer with the type asked for or a lower one
 #: (Book 3 6.5.5.4, Table 13).
@@ -70,7 +68,7 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
         iac_denial=card.get(Tag.IAC_DENIAL),
         iac_online=card.get(Tag.IAC_ONLINE),
         iac_default=card.get(Tag.IAC_DEFAULT),
-        online_only=config.terminal_type in (0x11, 0x21, 0x14, 0x24),
+        online_only=config.online_only,
     )
     kind = _generate_ac(session, requested, icc_key)
     if kind is CryptogramType.AAC:

@@ -21,27 +21,27 @@ Authentication Related Data (9F69). The reader then reads the records and decide
 from __future__ import annotations
 
 from emvcore.apdu import CryptogramType
+from emvcore.contactless import (
+    CTQ_CDCVM_PERFORMED,
+    CTQ_ONLINE_IF_ODA_FAILS,
+    CTQ_ONLINE_PIN_REQUIRED,
+    CTQ_SIGNATURE_REQUIRED,
+    CTQ_SWITCH_INTERFACE_IF_ODA_FAILS,
+    FDDA_VERSION_01,
+    SW_SEE_PHONE,
+    SW_TRY_ANOTHER_INTERFACE,
+    TTQ_ODA_FOR_ONLINE,
+    TTQ_ONLINE_PIN,
+    TTQ_SIGNATURE,
+)
 from emvcore.errors import OdaError
 from emvcore.oda.dynamic import fdda_terminal_data, recover_dynamic_data
 from emvcore.tags import Tag
 from terminal.kernel.cvm import Cvm
 from terminal.kernel.oda import icc_public_key, record_failure
 from terminal.kernel.outcome import SEE_PHONE, KernelStop, Outcome
-from terminal.kernel.session import SW_SEE_PHONE, CardSession, card_error
+from terminal.kernel.session import CardSession, card_error
 from terminal.kernel.tvr import TsiBit, TvrBit
-
-#: GPO status word by which a card asks for another interface (Book C-3 5.2.2).
-SW_TRY_ANOTHER_INTERFACE = 0x6984
-# TTQ byte 1 (Book C-3 Annex A)
-TTQ_ONLINE_PIN = 0x04
-TTQ_SIGNATURE = 0x02
-TTQ_ODA_FOR_ONLINE = 0x01
-# CTQ byte 1 and byte 2 (Book C-3 Annex A)
-CTQ_ONLINE_PIN_REQUIRED = 0x80
-CTQ_SIGNATURE_REQUIRED = 0x40
-CTQ_ONLINE_IF_ODA_FAILS = 0x20
-CTQ_SWITCH_INTERFACE_IF_ODA_FAILS = 0x10
-CTQ_CDCVM_PERFORMED = 0x80  # byte 2
 
 
 def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
@@ -129,7 +129,7 @@ def _cvm(session: CardSession) -> Cvm:
             # fDDA version 01 signs a copy of the CTQ in 9F69 (version, card UN, CTQ): a CTQ
             # that differs from it was changed on the way (Book C-3 5.7, CDCVM checks).
             related = session.card.get(Tag.CARD_AUTHENTICATION_RELATED_DATA, b"")
-            if len(related) >= 7 and related[0] == 0x01 and related[5:7] != ctq:
+            if len(related) >= 7 and related[0] == FDDA_VERSION_01 and related[5:7] != ctq:
                 session.tvr.set(TvrBit.CARDHOLDER_VERIFICATION_FAILED)
                 raise KernelStop(Outcome.DECLINED, "cdcvm_not_confirmed")
             return Cvm.CDCVM

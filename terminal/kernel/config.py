@@ -9,6 +9,7 @@ CDCVM is accepted from phones, DDA/fDDA and CDA are supported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,7 +54,9 @@ DEFAULT_COMBINATIONS: tuple[Combination, ...] = (
 )
 
 
+@cache
 def _test_ca_keys() -> CaKeyStore:
+    """The shipped test CA keys, read and checked once a process (the store is immutable)."""
     from emvcore.oda.capk import load_ca_keys
 
     return load_ca_keys(TEST_CAPK_FILE)
@@ -84,6 +87,11 @@ class KernelConfig:
     #: CA public keys for offline data authentication, by RID and index.
     ca_keys: CaKeyStore = field(default_factory=_test_ca_keys)
     extra: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def online_only(self) -> bool:
+        """Terminal Type 9F35 says online only: x1 or x4 (Book 4 Annex A1 Table 24)."""
+        return (self.terminal_type & 0x0F) in (0x01, 0x04)
 
     @property
     def capabilities(self) -> bytes:

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emvcore.contactless import TTQ_CVM_REQUIRED, TTQ_ONLINE_CRYPTOGRAM_REQUIRED
 from emvcore.currency import currency
 from terminal.kernel.config import Combination
-
-TTQ_ONLINE_CRYPTOGRAM_REQUIRED = 0x80  # byte 2 b8
-TTQ_CVM_REQUIRED = 0x40  # byte 2 b7
 
 
 @dataclass(frozen=True, slots=True)

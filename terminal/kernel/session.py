@@ -27,8 +27,6 @@ from terminal.readers.base import Reader
 
 #: Largest AFL this kernel follows: 30 SFIs x 255 records would be a denial of service.
 MAX_RECORDS = 64
-#: GPO status word by which a phone asks the cardholder to look at it (Book C-3 5.2.2).
-SW_SEE_PHONE = 0x6986
 
 
 def card_error(reason: str) -> KernelStop:

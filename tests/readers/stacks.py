@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from card_emulation.transports import ApduCard
@@ -24,17 +25,19 @@ from terminal.readers.emulated import LoopbackReader
 from tests.services import service_env
 
 
-class Rig:
+class Rig(ABC):
     """A reader and the means to put a card in its field."""
 
     name = "rig"
     reader: Reader
 
+    @abstractmethod
     def insert(self, card: ApduCard) -> None:
-        raise NotImplementedError
+        """Put ``card`` in the reader's field."""
 
+    @abstractmethod
     def remove(self) -> None:
-        raise NotImplementedError
+        """Take the card out of the field."""
 
     def close(self) -> None:
         self.reader.close()

@@ -21,11 +21,14 @@ class ScriptedFrontend:
         self.first, self.frames = first, list(frames)
         self.sent: list[bytes] = []
         self.listens = 0
+        #: Set when the target listens again, i.e. it has finished with the first card.
+        self.listening_again = threading.Event()
 
     def listen(self, target: nfc.clf.LocalTarget, timeout: float) -> nfc.clf.LocalTarget | None:
         self.listens += 1
         if self.listens > 1:
-            time.sleep(0.01)
+            self.listening_again.set()
+            time.sleep(0.01)  # a radio with no card in range, not spinning the CPU
             return None
         assert target.sel_res == b"\x20" and len(target.sdd_res) == 4
         return nfc.clf.LocalTarget("106A", tt4_cmd=bytearray(self.first))
@@ -51,9 +54,7 @@ def serve_once(card: object, frontend: ScriptedFrontend, **options: object) -> N
     target._clf = frontend
     thread = threading.Thread(target=target.serve, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while frontend.listens < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    frontend.listening_again.wait(5)
     target._closed.set()
     thread.join(5)
     return target

@@ -8,9 +8,6 @@ approved; the terminal must reverse that approval by its idempotency key (`POST
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -21,16 +18,7 @@ from terminal.online import AcquirerClient
 from terminal.payment import pay
 from terminal.readers.emulated import LoopbackReader
 from tests.acquirer.processes import acquirer_process
-
-BIN = Path(sys.executable).parent
-
-
-def run(*args: str, stdin: str | None = None) -> None:
-    done = subprocess.run(  # the project's own console scripts
-        [str(BIN / args[0]), *args[1:]], input=stdin, capture_output=True, text=True,
-        env=dict(os.environ), timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+from tests.system.support import run_ok
 
 
 class DropAuthorizationAnswers(httpx.BaseTransport):
@@ -51,10 +39,10 @@ class DropAuthorizationAnswers(httpx.BaseTransport):
 
 def test_terminal_reverses_an_approval_whose_answer_was_lost(tmp_path: Path) -> None:
     data, cards, token = tmp_path / "acq", tmp_path / "cards", tmp_path / "token.json"
-    run("tap-acquirer", "init", "--data-dir", str(data))
-    run("tap-acquirer", "tokens", "provision", "--data-dir", str(data), "--scheme", "visa",
+    run_ok("tap-acquirer", "init", "--data-dir", str(data))
+    run_ok("tap-acquirer", "tokens", "provision", "--data-dir", str(data), "--scheme", "visa",
         "--funding-pan-file", "-", "--out", str(token), stdin="4111111111111111\n")  # fmt: skip
-    run("tap-card", "personalize", "lost", "--profile", "visa", "--token", str(token),
+    run_ok("tap-card", "personalize", "lost", "--profile", "visa", "--token", str(token),
         "--issuer-keys", str(data / "issuer-keys.json"), "--home", str(cards))  # fmt: skip
     applet = EmvApplet(CardStore(cards).load("lost"))
     transport = DropAuthorizationAnswers()

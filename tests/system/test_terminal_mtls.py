@@ -9,26 +9,13 @@ authorization.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.acquirer.processes import acquirer_process
-
-BIN = Path(sys.executable).parent
-
-
-def run(
-    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / args[0]), *args[1:]], input=stdin, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=60, check=False,
-    )  # fmt: skip
+from tests.system.support import run
 
 
 @pytest.fixture(scope="module")
