@@ -58,6 +58,13 @@ from acquirer.vault import utc_now
 
 API_TITLE = "Tap acquirer"
 
+#: The terminal action each intent needs (``None``: any registered terminal may verify).
+_ACTIONS: dict[Intent, str | None] = {
+    Intent.SALE: "pay",
+    Intent.PREAUTHORIZATION: "bike",
+    Intent.ACCOUNT_VERIFICATION: None,
+}
+
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """Build the acquirer app for one data directory.
@@ -107,7 +114,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     ) -> Response:
         """The route's logic, shared by the FastAPI route and :mod:`acquirer.fastpath`."""
         terminal = authenticator.authenticate(request)
-        action = "pay" if body.intent is Intent.SALE else "bike"
+        action = _ACTIONS[body.intent]
         authenticator.check(terminal, body.terminal_id, action)
         try:
             emv_data = binascii.unhexlify(body.emv_data)

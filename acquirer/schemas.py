@@ -86,8 +86,9 @@ class AuthorizationRequestBody(BaseModel):
         Intent,
         Field(
             strict=False,  # FastAPI validates decoded JSON in Python mode: accept the value
-            description="sale (captured at once, the default) or preauthorization (a hold, "
-            "completed later with capture)",
+            description="sale (captured at once, the default), preauthorization (a hold, "
+            "completed later with capture) or account_verification (amount 0: identifies the "
+            "card's account, moves no money)",
         ),
     ] = Intent.SALE
 

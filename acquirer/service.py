@@ -336,6 +336,9 @@ class AuthorizationService:
             reason = Reason.AMOUNT_MISMATCH
         elif card.currency_numeric != currency(request.currency).numeric:
             reason = Reason.CURRENCY_MISMATCH
+        elif request.intent is Intent.ACCOUNT_VERIFICATION:
+            # Moves no money: the risk rules on spending are the caller's (rentals, parcels).
+            reason = Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
         else:
             verdict = risk.assess(
                 self._store,
@@ -416,7 +419,8 @@ class AuthorizationService:
             created_at=now,
         )
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
-        payment, journals = self._open_payment(request, row) if approved else (None, ())
+        opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
+        payment, journals = self._open_payment(request, row) if opens_payment else (None, ())
         recorded = self._store.record_authorization(row, claim, payment, journals)
         if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
             return None

@@ -170,10 +170,17 @@ class PaymentStatus(enum.StrEnum):
 
 
 class Intent(enum.StrEnum):
-    """What an approved authorization starts: a sale (captured at once) or a hold."""
+    """What an approved authorization starts: a sale (captured at once), a hold, or nothing.
+
+    An account verification (a zero-amount authorization; EMV Book 4 6.3.3 "zero amount",
+    the transit schemes' Account Status Inquiry) proves that a genuine, fresh card of a known
+    token was tapped and names its account (PAR), without moving money: a bike's tap-off and
+    a parcel pickup identify the rider or recipient with it. It opens no payment.
+    """
 
     SALE = "sale"
     PREAUTHORIZATION = "preauthorization"
+    ACCOUNT_VERIFICATION = "account_verification"
 
 
 @dataclass(frozen=True, slots=True)

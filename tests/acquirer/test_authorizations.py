@@ -183,3 +183,40 @@ def test_token_without_issuer_key(settings: Settings, new_card: Callable[..., Te
     with TestClient(create_app(settings)) as client:
         body = Api(client).authorize(card.tap(amount=1250, atc=1)).json()
     assert (body["response_code"], body["reason"]) == ("96", "issuer_key_unknown")
+
+
+def test_account_verification_names_the_account_and_moves_no_money(
+    api: Api, new_card: Callable[..., TestCard], store: SqliteStore
+) -> None:
+    card = new_card("visa")
+    tap = card.tap(amount=0, atc=3)
+    response = api.client.post(
+        "/v1/authorizations",
+        json={**api.body(tap, amount=0), "intent": "account_verification"},
+        headers={"Idempotency-Key": "verify-1"},
+    )
+    body = response.json()
+    assert (body["approved"], body["reason"]) == (True, "approved")
+    assert body["par"] == store.get_token(card.token).par  # type: ignore[union-attr]
+    assert card.accepts(tap, body["issuer_authentication_data"])
+    assert store.get_payment(body["authorization_id"]) is None
+    assert store.ledger_totals().journals == {}
+    # The ATC is used up like any other genuine cryptogram's.
+    again = api.client.post(
+        "/v1/authorizations",
+        json={**api.body(tap, amount=0), "intent": "account_verification"},
+        headers={"Idempotency-Key": "verify-2"},
+    )
+    assert again.json()["reason"] == "atc_replayed"
+
+
+def test_account_verification_of_a_nonzero_amount_is_refused(
+    api: Api, new_card: Callable[..., TestCard]
+) -> None:
+    card = new_card("visa")
+    response = api.client.post(
+        "/v1/authorizations",
+        json={**api.body(card.tap(amount=500, atc=1), amount=500), "intent": "account_verification"},
+        headers={"Idempotency-Key": "verify-3"},
+    )
+    assert (response.json()["approved"], response.json()["reason"]) == (False, "amount_mismatch")
