@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -49,7 +50,7 @@ from acquirer.schemas import (
     AuthorizationResponseBody,
     HealthBody,
 )
-from acquirer.service import AuthorizationRequest, AuthorizationService
+from acquirer.service import AuthorizationOutcome, AuthorizationRequest, AuthorizationService
 from acquirer.settings import Settings, settings_from_environment
 from acquirer.settlement import SettlementService
 from acquirer.store import open_store
@@ -109,31 +110,42 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         lifespan=lifespan,
     )
 
-    def handle_authorization(
+    def authorization_request(
         request: Request, body: AuthorizationRequestBody, key: str
-    ) -> Response:
-        """The route's logic, shared by the FastAPI route and :mod:`acquirer.fastpath`."""
+    ) -> AuthorizationRequest:
+        """The service's request for a route call, once the terminal may make it."""
         terminal = authenticator.authenticate(request)
-        action = _ACTIONS[body.intent]
-        authenticator.check(terminal, body.terminal_id, action)
+        authenticator.check(terminal, body.terminal_id, _ACTIONS[body.intent])
         try:
             emv_data = binascii.unhexlify(body.emv_data)
         except binascii.Error:  # the schema's pattern makes this unreachable
             raise RequestValidationError(
                 [{"loc": ("body", "emv_data"), "msg": "not hexadecimal", "type": "value_error"}]
             ) from None
-        outcome = service.authorize(
-            AuthorizationRequest(
-                terminal_id=body.terminal_id,
-                idempotency_key=key,
-                amount=body.amount,
-                currency=body.currency,
-                emv_data=emv_data,
-                intent=body.intent,
-            )
+        return AuthorizationRequest(
+            terminal_id=body.terminal_id,
+            idempotency_key=key,
+            amount=body.amount,
+            currency=body.currency,
+            emv_data=emv_data,
+            intent=body.intent,
         )
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-        return Response(outcome.response_json, media_type="application/json", headers=headers)
+
+    def authorize_in_thread(request: Request, body: AuthorizationRequestBody, key: str) -> Response:
+        return _authorization_response(service.authorize(authorization_request(request, body, key)))
+
+    async def handle_authorization(
+        request: Request, body: AuthorizationRequestBody, key: str
+    ) -> Response:
+        """The route's logic, shared by the FastAPI route and :mod:`acquirer.fastpath`.
+
+        On a store with local reads (SQLite) the whole request runs on the event loop and
+        awaits only its group commit; otherwise it runs in a worker thread.
+        """
+        if not store.reads_are_local:
+            return await anyio.to_thread.run_sync(authorize_in_thread, request, body, key)
+        outcome = await service.authorize_async(authorization_request(request, body, key))
+        return _authorization_response(outcome)
 
     # Added first, so it runs inside BodySizeLimit (the last added middleware is outermost).
     app.add_middleware(AuthorizationFastPath, handle=handle_authorization)
@@ -153,7 +165,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         tags=["authorizations"],
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500, 503),
     )
-    def authorize(
+    async def authorize(
         request: Request,
         body: AuthorizationRequestBody,
         idempotency_key: Annotated[
@@ -170,13 +182,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         Declines are ``200`` responses with ``approved: false``; problem responses mean the
         request itself could not be processed.
         """
-        return handle_authorization(request, body, parse_key_header(idempotency_key))
+        return await handle_authorization(request, body, parse_key_header(idempotency_key))
 
     app.include_router(payments_router(payments, authenticator))
     app.include_router(
         settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
     )
     return app
+
+
+def _authorization_response(outcome: AuthorizationOutcome) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(outcome.response_json, media_type="application/json", headers=headers)
 
 
 def app_from_environment() -> FastAPI:

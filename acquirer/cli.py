@@ -331,6 +331,7 @@ def serve(
             log_level="info",
             access_log=False,
             server_header=False,
+            proxy_headers=False,  # terminals connect directly; no proxy's headers to trust
             **options,
         )
         _AnnouncingServer(config).run()
@@ -356,6 +357,7 @@ def _serve_workers(
         log_level="info",
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # terminals connect directly; no proxy's headers to trust
         **options,
     )
     sock = config.bind_socket()

@@ -13,8 +13,8 @@ ASGI middleware that answers a *well-formed* authorization request directly:
   :class:`~acquirer.schemas.AuthorizationRequestBody` validates (in Python mode, as FastAPI
   validates a decoded JSON body).
 
-It then calls the same ``handle`` function as the FastAPI route (terminal authentication,
-service call, response), in the same thread pool, and sends the same
+It then awaits the same ``handle`` coroutine as the FastAPI route (terminal authentication,
+service call, response) and sends the same
 :class:`~starlette.responses.Response`, so the bytes on the wire are those of the FastAPI
 route. Errors raised by ``handle`` are answered by the same problem handlers FastAPI would
 use (:func:`~acquirer.problems.known_error_response`); anything else propagates to
@@ -32,9 +32,8 @@ enforced the body limit and buffered the body into a single message.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-import anyio.to_thread
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,8 +47,8 @@ from emvcore.errors import EmvError
 #: The route served here; every other one goes to FastAPI.
 PATH = "/v1/authorizations"
 
-#: ``handle(request, body, idempotency_key)``: the route's own logic, run in a worker thread.
-Handler = Callable[[Request, AuthorizationRequestBody, str], Response]
+#: ``handle(request, body, idempotency_key)``: the route's own logic.
+Handler = Callable[[Request, AuthorizationRequestBody, str], Awaitable[Response]]
 
 
 class AuthorizationFastPath:
@@ -88,7 +87,7 @@ class AuthorizationFastPath:
             return
         request = Request(scope, replay)
         try:
-            response = await anyio.to_thread.run_sync(self.handle, request, body, key)
+            response = await self.handle(request, body, key)
         except (AcquirerError, EmvError) as exc:
             response = await known_error_response(request, exc)
         await response(scope, replay, send)

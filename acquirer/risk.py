@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from acquirer.store.base import Store
+from acquirer.store.base import AuthorizationContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,25 +38,21 @@ class RiskVerdict(enum.StrEnum):
     VELOCITY_EXCEEDED = "velocity_exceeded"
 
 
-def assess(
-    store: Store,
-    rules: RiskRules,
-    *,
-    par: str,
-    amount: int,
-    mcc: str | None,
-    now: datetime,
-) -> RiskVerdict | None:
-    """The first rule the authorization breaks, or ``None``."""
-    if store.par_denied(par):
+def assess(rules: RiskRules, context: AuthorizationContext, amount: int) -> RiskVerdict | None:
+    """The first rule the authorization breaks, or ``None``.
+
+    ``context`` was read with ``approvals_since`` = now - ``rules.velocity_window``
+    (:meth:`velocity_since`), so its ``recent_approvals`` is the count within the window.
+    """
+    if context.par_denied:
         return RiskVerdict.PAR_DENIED
-    if mcc is not None:
-        limit = store.mcc_limit(mcc)
-        if limit is not None and amount > limit:
-            return RiskVerdict.AMOUNT_LIMIT_EXCEEDED
-    if (
-        rules.velocity_limit
-        and store.approvals_since(par, now - rules.velocity_window) >= rules.velocity_limit
-    ):
+    if context.mcc_limit is not None and amount > context.mcc_limit:
+        return RiskVerdict.AMOUNT_LIMIT_EXCEEDED
+    if rules.velocity_limit and context.recent_approvals >= rules.velocity_limit:
         return RiskVerdict.VELOCITY_EXCEEDED
     return None
+
+
+def velocity_since(rules: RiskRules, now: datetime) -> datetime:
+    """The start of the velocity window ending at ``now``."""
+    return now - rules.velocity_window

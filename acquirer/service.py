@@ -3,11 +3,14 @@
 :meth:`AuthorizationService.authorize` takes an :class:`AuthorizationRequest` and returns
 the decision, recorded durably before it returns. The steps, in order:
 
-1. **Idempotency** (draft-ietf-httpapi-idempotency-key-header section 2): a key already used
-   by this terminal returns the first answer byte for byte if the request is the same, and
-   :class:`~acquirer.errors.IdempotencyKeyReusedError` if it is not.
-2. **Parse** the EMV data record (:func:`acquirer.issuer.parse_emv_data`); malformed or
+1. **Parse** the EMV data record (:func:`acquirer.issuer.parse_emv_data`); malformed or
    incomplete data is a client error, not a decline, and nothing is recorded.
+2. **Idempotency** (draft-ietf-httpapi-idempotency-key-header section 2): a key already used
+   by this terminal returns the first answer byte for byte if the request is the same, and
+   :class:`~acquirer.errors.IdempotencyKeyReusedError` if it is not. The unique index on
+   (terminal, key) decides it when the decision is written (the insert of a retry changes
+   nothing and the stored answer is returned), so a first request, the common case, costs no
+   extra lookup; a retry of data that does not parse is looked up before the error is raised.
 3. **Token**: the PAN in the data record is a token; unknown tokens are declined.
 4. **Issuer key** covering the token's BIN range.
 5. **Cryptogram**: the card must ask for an ARQC (9F27), and the ARQC must verify
@@ -59,13 +62,14 @@ import enum
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import NamedTuple
 
 from acquirer import ledger, risk
-from acquirer.errors import IdempotencyKeyReusedError, StoreError
+from acquirer.errors import EmvDataError, IdempotencyKeyReusedError, StoreError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.issuer import CardData, Issuer, VerifiedArqc, parse_emv_data
@@ -75,6 +79,7 @@ from acquirer.store.base import (
     Intent,
     PaymentRow,
     PaymentStatus,
+    RecordResult,
     RecordStatus,
     Store,
     TokenRow,
@@ -215,6 +220,15 @@ class AuthorizationOutcome:
     replayed: bool
 
 
+class _Write(NamedTuple):
+    """The arguments of :meth:`~acquirer.store.base.Store.record_authorization`."""
+
+    row: AuthorizationRow
+    claim: AtcClaim | None
+    payment: PaymentRow | None
+    journals: tuple[ledger.Journal, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class _Decision:
     reason: Reason
@@ -272,20 +286,62 @@ class AuthorizationService:
         :class:`~acquirer.errors.IdempotencyKeyInFlightError`.
         """
         with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
-            return self._authorize(request)
+            flow = self._flow(request)
+            try:
+                write = next(flow)
+                while True:
+                    write = flow.send(self._store.record_authorization(*write))
+            except StopIteration as done:
+                outcome: AuthorizationOutcome = done.value
+                return outcome
 
-    def _authorize(self, request: AuthorizationRequest) -> AuthorizationOutcome:
+    async def authorize_async(self, request: AuthorizationRequest) -> AuthorizationOutcome:
+        """:meth:`authorize` for an event loop: the same steps, awaiting only the commit.
+
+        The reads and the cryptography run in the caller's thread, so call it from the loop
+        only when the store's reads are local and brief
+        (:attr:`~acquirer.store.base.Store.reads_are_local`); the durable write is awaited
+        through :meth:`~acquirer.store.base.Store.record_authorization_async`.
+        """
+        with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
+            flow = self._flow(request)
+            try:
+                write = next(flow)
+                while True:
+                    write = flow.send(await self._store.record_authorization_async(*write))
+            except StopIteration as done:
+                outcome: AuthorizationOutcome = done.value
+                return outcome
+
+    def _flow(
+        self, request: AuthorizationRequest
+    ) -> Generator[_Write, RecordResult, AuthorizationOutcome]:
+        """The steps of :meth:`authorize` as a generator that yields its writes.
+
+        Each yielded :class:`_Write` is the arguments of
+        :meth:`~acquirer.store.base.Store.record_authorization`, and the driver sends back
+        its :class:`~acquirer.store.base.RecordResult`. Written once, driven by a blocking
+        caller (:meth:`authorize`) and an asynchronous one (:meth:`authorize_async`): the
+        "sans-I/O" style of h11 and hyper-h2, where protocol logic never performs its I/O.
+        """
         request_hash = request.digest()
-        prior = self._store.find_authorization(request.terminal_id, request.idempotency_key)
-        if prior is not None:
-            return self._replay(prior, request_hash)
-        card = parse_emv_data(request.emv_data)
+        try:
+            card = parse_emv_data(request.emv_data)
+        except EmvDataError:
+            # Nothing was recorded for data that does not parse, unless the key was first
+            # used for another request: then that is the client's mistake to report.
+            prior = self._store.find_authorization(request.terminal_id, request.idempotency_key)
+            if prior is not None:
+                return self._replay(prior, request_hash)
+            raise
         decision = self._decide(request, card)
-        outcome = self._record(request, request_hash, card, decision)
+        write = self._write(request, request_hash, card, decision)
+        outcome = self._outcome(write.row, (yield write), request_hash)
         if outcome is None:
             # A concurrent request claimed this ATC between our check and our write.
             decision = _Decision(Reason.ATC_REPLAYED, decision.token, decision.verified)
-            outcome = self._record(request, request_hash, card, decision)
+            write = self._write(request, request_hash, card, decision)
+            outcome = self._outcome(write.row, (yield write), request_hash)
             if outcome is None:
                 raise StoreError("an ATC claim was reported although none was requested")
         return outcome
@@ -301,8 +357,11 @@ class AuthorizationService:
         )
 
     def _decide(self, request: AuthorizationRequest, card: CardData) -> _Decision:
-        # One read for the token, its ATC state and the terminal's merchant category.
-        context = self._store.authorization_context(card.pan, card.atc, request.terminal_id)
+        # One read for the token, its ATC state, the terminal's category and the risk inputs.
+        now = self._clock()
+        context = self._store.authorization_context(
+            card.pan, card.atc, request.terminal_id, risk.velocity_since(self._risk, now)
+        )
         if context is None:
             return _Decision(Reason.TOKEN_UNKNOWN)
         token = context.token
@@ -328,7 +387,7 @@ class AuthorizationService:
         # The cryptogram is genuine and fresh: its ATC is used up whatever the decision.
         if token.status is not TokenStatus.ACTIVE:
             reason = Reason.TOKEN_INACTIVE
-        elif _expired(token.expiry, self._clock()):
+        elif _expired(token.expiry, now):
             reason = Reason.TOKEN_EXPIRED
         elif not _in_domain(token, context.mcc):
             reason = Reason.TOKEN_DOMAIN_RESTRICTED
@@ -340,14 +399,7 @@ class AuthorizationService:
             # Moves no money: the risk rules on spending are the caller's (rentals, parcels).
             reason = Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
         else:
-            verdict = risk.assess(
-                self._store,
-                self._risk,
-                par=token.par,
-                amount=request.amount,
-                mcc=context.mcc,
-                now=self._clock(),
-            )
+            verdict = risk.assess(self._risk, context, request.amount)
             reason = Reason.APPROVED if verdict is None else Reason(verdict.value)
         return _Decision(reason, token, verified, claim_atc=True)
 
@@ -376,10 +428,10 @@ class AuthorizationService:
             journal = ledger.hold(row.terminal_id, row.currency, row.amount)
         return payment, (journal,)
 
-    def _record(
+    def _write(
         self, request: AuthorizationRequest, request_hash: str, card: CardData, decision: _Decision
-    ) -> AuthorizationOutcome | None:
-        """Write the decision; ``None`` if its ATC claim lost a race."""
+    ) -> _Write:
+        """The write that records a decision; its row holds the answer to send."""
         now = self._clock()
         reason = decision.reason
         approved = reason is Reason.APPROVED
@@ -401,7 +453,6 @@ class AuthorizationService:
             cryptogram_verified=decision.verified is not None,
             created_at=now,
         )
-        body = result.to_json()
         row = AuthorizationRow(
             id=result.authorization_id,
             terminal_id=request.terminal_id,
@@ -415,13 +466,18 @@ class AuthorizationService:
             approved=approved,
             reason=result.reason,
             response_code=result.response_code,
-            response_json=body,
+            response_json=result.to_json(),
             created_at=now,
         )
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
         payment, journals = self._open_payment(request, row) if opens_payment else (None, ())
-        recorded = self._store.record_authorization(row, claim, payment, journals)
+        return _Write(row, claim, payment, journals)
+
+    def _outcome(
+        self, row: AuthorizationRow, recorded: RecordResult, request_hash: str
+    ) -> AuthorizationOutcome | None:
+        """What the terminal gets once the write is done; ``None`` if its ATC claim lost a race."""
         if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
             return None
         if recorded.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS:
@@ -430,15 +486,15 @@ class AuthorizationService:
                 raise StoreError("the store reported an existing authorization without it")
             return self._replay(recorded.existing, request_hash)
         log.info(
-            "authorization %s terminal=%s token=%s par=%s atc=%d reason=%s response_code=%s",
-            result.authorization_id,
-            request.terminal_id,
-            result.token_masked,
-            result.par,
-            card.atc,
-            result.reason,
-            result.response_code,
+            "authorization %s terminal=%s token=%s par=%s atc=%s reason=%s response_code=%s",
+            row.id,
+            row.terminal_id,
+            row.token_masked,
+            row.par,
+            row.atc,
+            row.reason,
+            row.response_code,
         )
         return AuthorizationOutcome(
-            result.authorization_id, approved, result.reason, body, replayed=False
+            row.id, row.approved, row.reason, row.response_json, replayed=False
         )

@@ -325,11 +325,13 @@ class BatchLine:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationContext:
-    """What deciding an authorization reads about its token, ATC and terminal, in one read.
+    """Everything deciding an authorization reads, in one statement.
 
     The same values as :meth:`Store.get_token`, :meth:`Store.atc_claimed`,
-    :meth:`Store.highest_atc` and the terminal's merchant category; read together because
-    every statement is a round trip that also gives up the GIL under load.
+    :meth:`Store.highest_atc`, the terminal's merchant category, and the risk inputs of
+    :meth:`Store.par_denied`, :meth:`Store.mcc_limit` and :meth:`Store.approvals_since`;
+    read together because every statement is a round trip (and, under load, a trip
+    through the GIL).
     """
 
     token: TokenRow
@@ -337,6 +339,12 @@ class AuthorizationContext:
     highest_atc: int | None
     mcc: str | None
     """The merchant category of the terminal's merchant; ``None`` for an unknown terminal."""
+    par_denied: bool
+    """Whether the token's PAR is on the deny list."""
+    mcc_limit: int | None
+    """The amount limit of the terminal's merchant category, if one is set."""
+    recent_approvals: int
+    """Approved authorizations of the token's PAR at or after the ``since`` asked for."""
 
 
 class Store(Protocol):
@@ -388,9 +396,10 @@ class Store(Protocol):
         ...
 
     def authorization_context(
-        self, token: str, atc: int, terminal_id: str
+        self, token: str, atc: int, terminal_id: str, approvals_since: datetime
     ) -> AuthorizationContext | None:
-        """The token with its ATC state and the terminal's MCC; ``None`` for an unknown token."""
+        """The token with its ATC state, the terminal's MCC and the risk inputs of its PAR
+        (approvals counted from ``approvals_since``); ``None`` for an unknown token."""
         ...
 
     def record_authorization(
@@ -409,6 +418,25 @@ class Store(Protocol):
         ``(row.terminal_id, row.idempotency_key)`` is taken, and
         :attr:`RecordStatus.ATC_ALREADY_CLAIMED` when the claim is taken; nothing is written
         in either case. The write is durable when this returns.
+        """
+        ...
+
+    async def record_authorization_async(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None = None,
+        journals: Sequence[Journal] = (),
+    ) -> RecordResult:
+        """:meth:`record_authorization` for an event loop: awaits the durable commit."""
+        ...
+
+    @property
+    def reads_are_local(self) -> bool:
+        """Whether reads are local and brief enough to run on an event loop's thread.
+
+        True for an embedded database file (a read is a few microseconds of library code),
+        false for a database across the network, whose reads belong in a worker thread.
         """
         ...
 

@@ -23,6 +23,9 @@ transaction back through :class:`Abort`, so a second process can never post the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+
+import anyio.to_thread
 
 from acquirer.errors import TokenNotFoundError
 from acquirer.ledger import Journal
@@ -63,14 +66,21 @@ _INSERT_AUTHORIZATION = (
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (terminal_id, idempotency_key) DO NOTHING"
 )
-# One statement for AuthorizationContext (parameters: atc, terminal id, token).
+# One statement for AuthorizationContext. Parameters: atc, approved (true), approvals since,
+# terminal id, token. The LEFT JOINs keep the token's row when the terminal is unregistered.
 _AUTHORIZATION_CONTEXT = (
     "SELECT t.*, "
     "EXISTS (SELECT 1 FROM atc_claims c WHERE c.token = t.token AND c.atc = ?) AS ctx_claimed, "
     "(SELECT MAX(c.atc) FROM atc_claims c WHERE c.token = t.token) AS ctx_highest, "
-    "(SELECT m.mcc FROM terminals te JOIN merchants m ON m.id = te.merchant_id "
-    "WHERE te.id = ?) AS ctx_mcc "
-    "FROM tokens t WHERE t.token = ?"
+    "m.mcc AS ctx_mcc, l.max_amount AS ctx_mcc_limit, "
+    "EXISTS (SELECT 1 FROM deny_list d WHERE d.par = t.par) AS ctx_denied, "
+    "(SELECT COUNT(*) FROM authorizations a "
+    "WHERE a.par = t.par AND a.approved = ? AND a.created_at >= ?) AS ctx_recent "
+    "FROM tokens t "
+    "LEFT JOIN terminals te ON te.id = ? "
+    "LEFT JOIN merchants m ON m.id = te.merchant_id "
+    "LEFT JOIN mcc_limits l ON l.mcc = m.mcc "
+    "WHERE t.token = ?"
 )
 
 
@@ -135,18 +145,22 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
         return self._read(lambda tx: tx.one(sql, [token, atc])) is not None
 
     def authorization_context(
-        self, token: str, atc: int, terminal_id: str
+        self, token: str, atc: int, terminal_id: str, approvals_since: datetime
     ) -> AuthorizationContext | None:
-        """Token, ATC state and terminal MCC in one statement (one round trip, not four)."""
-        row = self._read(lambda tx: tx.one(_AUTHORIZATION_CONTEXT, [atc, terminal_id, token]))
+        """Token, ATC state, terminal MCC and risk inputs in one statement (one round trip)."""
+        params = [atc, True, approvals_since, terminal_id, token]
+        row = self._read(lambda tx: tx.one(_AUTHORIZATION_CONTEXT, params))
         if row is None:
             return None
-        highest = row["ctx_highest"]
+        highest, limit = row["ctx_highest"], row["ctx_mcc_limit"]
         return AuthorizationContext(
             token=token_row(row),
             atc_claimed=bool(row["ctx_claimed"]),
             highest_atc=None if highest is None else int(highest),
             mcc=row["ctx_mcc"],
+            par_denied=bool(row["ctx_denied"]),
+            mcc_limit=None if limit is None else int(limit),
+            recent_approvals=int(row["ctx_recent"]),
         )
 
     def record_authorization(
@@ -157,15 +171,40 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
         journals: Sequence[Journal] = (),
     ) -> RecordResult:
         """Insert the authorization, claim the ATC, open the payment: one transaction."""
+        return self._transact(
+            lambda tx: self._record_authorization(tx, row, claim, payment, journals)
+        )
 
-        def work(tx: Tx) -> RecordResult:
-            result = insert_authorization(tx, row, claim)
-            if payment is not None:
-                insert_payment(tx, payment)
-                insert_journals(tx, payment.id, row.id, journals, row.created_at)
-            return result
+    @staticmethod
+    def _record_authorization(
+        tx: Tx,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None,
+        journals: Sequence[Journal],
+    ) -> RecordResult:
+        result = insert_authorization(tx, row, claim)
+        if payment is not None:
+            insert_payment(tx, payment)
+            insert_journals(tx, payment.id, row.id, journals, row.created_at)
+        return result
 
-        return self._transact(work)
+    async def record_authorization_async(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None = None,
+        journals: Sequence[Journal] = (),
+    ) -> RecordResult:
+        """:meth:`record_authorization` in a worker thread; a backend may do better."""
+        return await anyio.to_thread.run_sync(
+            self.record_authorization, row, claim, payment, journals
+        )
+
+    @property
+    def reads_are_local(self) -> bool:
+        """A network database unless a backend says otherwise."""
+        return False
 
     def count_authorizations(self) -> int:
         """Number of recorded authorizations."""

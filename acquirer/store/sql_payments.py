@@ -185,11 +185,14 @@ def insert_journals(
             "VALUES (?, ?, ?, ?, ?, ?)",
             [journal_id, payment_id, operation_id, journal.kind.value, journal.currency, at],
         )
+        if not journal.postings:
+            continue
+        # One statement for all of a journal's postings (a multi-row VALUES list).
+        params: list[object] = []
         for line, posting in enumerate(journal.postings):
-            tx.run(
-                "INSERT INTO postings (journal_id, line, account, amount) VALUES (?, ?, ?, ?)",
-                [journal_id, line, posting.account, posting.amount],
-            )
+            params += (journal_id, line, posting.account, posting.amount)
+        values = ", ".join(["(?, ?, ?, ?)"] * len(journal.postings))
+        tx.run(f"INSERT INTO postings (journal_id, line, account, amount) VALUES {values}", params)  # noqa: S608 (placeholders only)
 
 
 def payment_row(row: Row) -> PaymentRow:

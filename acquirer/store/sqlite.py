@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from acquirer.errors import SchemaVersionError, StoreError
+from acquirer.ledger import Journal
+from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
 from acquirer.store.groupcommit import GroupCommitWriter
 from acquirer.store.sql import SqlStore
 from acquirer.store.sqlbase import Row, Tx
@@ -372,6 +374,23 @@ class SqliteStore(SqlStore):
 
     def _transact(self, work: Callable[[Tx], T]) -> T:
         return self._writer.submit(lambda: work(self._tx))
+
+    async def record_authorization_async(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None = None,
+        journals: Sequence[Journal] = (),
+    ) -> RecordResult:
+        """Queue the write for the next group commit; resume when that commit is durable."""
+        return await self._writer.submit_async(
+            lambda: self._record_authorization(self._tx, row, claim, payment, journals)
+        )
+
+    @property
+    def reads_are_local(self) -> bool:
+        """An embedded file: a read is a short call into the SQLite library."""
+        return True
 
     # -- schema ----------------------------------------------------------------------------
 

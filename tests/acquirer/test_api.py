@@ -313,7 +313,12 @@ def test_unexpected_error_is_a_generic_500_problem(
     def explode(request: Any) -> Any:
         raise RuntimeError("secret internals")
 
+    async def explode_async(request: Any) -> Any:
+        explode(request)
+
+    # The blocking path (network stores) and the event-loop path (SQLite) alike.
     monkeypatch.setattr(app.state.service, "authorize", explode)
+    monkeypatch.setattr(app.state.service, "authorize_async", explode_async)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = Api(client).authorize(new_card("visa").tap(amount=1250, atc=1))
     assert_problem(response, 500, "internal_error")
