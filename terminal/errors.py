@@ -14,6 +14,7 @@
      └── ActuatorError                 a dock lock or locker door controller failed
           ├── ActuatorUnavailableError     backend library missing, bad spec, device silent or disconnected
           ├── UnknownUnitError             no such dock or compartment on this controller
+          ├── ActuatorProtocolError        the controller sent something outside its protocol
           └── ActuatorTimeoutError         an open was not confirmed in time (unit re-secured, state re-read)
                └── ActuatorJammedError         the unit reported jammed instead of opening
 
@@ -103,6 +104,10 @@ class ActuatorUnavailableError(ActuatorError):
 
 class UnknownUnitError(ActuatorError):
     """The unit is not configured for this actuator, or the controller does not know it."""
+
+
+class ActuatorProtocolError(ActuatorError):
+    """A controller's message does not follow its protocol (a garbled line, a bad payload)."""
 
 
 class ActuatorTimeoutError(ActuatorError):

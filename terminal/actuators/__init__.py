@@ -41,13 +41,17 @@ def backend(name: str) -> type[Actuator]:
         target, extra = BACKENDS[name]
     except KeyError:
         known = ", ".join(sorted(BACKENDS))
-        raise ActuatorUnavailableError(f"unknown actuator backend {name!r} (known: {known})") from None
+        raise ActuatorUnavailableError(
+            f"unknown actuator backend {name!r} (known: {known})"
+        ) from None
     module_name, _, class_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         hint = f"; install it with: pip install 'tap-stack[{extra}]'" if extra else ""
-        raise ActuatorUnavailableError(f"actuator backend {name!r} needs {exc.name}{hint}") from None
+        raise ActuatorUnavailableError(
+            f"actuator backend {name!r} needs {exc.name}{hint}"
+        ) from None
     cls: type[Actuator] = getattr(module, class_name)
     return cls
 
@@ -63,4 +67,12 @@ def open_actuator(spec: str) -> Actuator:
     return actuator
 
 
-__all__ = ["BACKENDS", "Actuator", "ActuatorEvent", "EventKind", "UnitState", "backend", "open_actuator"]
+__all__ = [
+    "BACKENDS",
+    "Actuator",
+    "ActuatorEvent",
+    "EventKind",
+    "UnitState",
+    "backend",
+    "open_actuator",
+]

@@ -182,9 +182,11 @@ class Actuator(ABC):
         self._command(unit, Command.OPEN, timeout=timeout)
         with self._changed:
             self._changed.wait_for(
-                lambda: self._table[unit].opened > opened
-                or self._table[unit].jammed > jammed
-                or self._closed.is_set(),
+                lambda: (
+                    self._table[unit].opened > opened
+                    or self._table[unit].jammed > jammed
+                    or self._closed.is_set()
+                ),
                 timeout=max(0.0, deadline - time.monotonic()),
             )
             confirmed = self._table[unit].opened > opened
@@ -194,8 +196,8 @@ class Actuator(ABC):
         if self._closed.is_set():
             raise ActuatorUnavailableError(f"{self.name} actuator closed during open", unit=unit)
         state = self._secure(unit, timeout)
-        what = "jammed" if jam else f"did not report open within {timeout:g} s"
-        detail = f"open {what}; commanded locked again, state {state or 'unknown'}"
+        what = "jammed on open" if jam else f"open not confirmed within {timeout:g} s"
+        detail = f"{what}; commanded locked again, state {state or 'unknown'}"
         self._deliver(ActuatorEvent(unit, EventKind.FAULT, detail=detail))
         error = ActuatorJammedError if jam else ActuatorTimeoutError
         raise error(f"unit {unit!r}: {detail}", unit=unit, state=state)
@@ -246,7 +248,9 @@ class Actuator(ABC):
             raise ActuatorUnavailableError(f"{self.name} actuator is closed", unit=unit)
         if unit not in self._table:
             known = ", ".join(self.units)
-            raise UnknownUnitError(f"unknown unit {unit!r} (this actuator drives {known})", unit=unit)
+            raise UnknownUnitError(
+                f"unknown unit {unit!r} (this actuator drives {known})", unit=unit
+            )
 
     def _secure(self, unit: str, timeout: float) -> UnitState | None:
         """Command ``unit`` locked again and re-read its state; None when it cannot be read."""

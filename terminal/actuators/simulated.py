@@ -36,7 +36,9 @@ class SimulatedActuator(Actuator):
 
     name = "simulated"
 
-    def __init__(self, units: Iterable[str] = DEFAULT_UNITS, *, device: SimulatedDevice | None = None) -> None:
+    def __init__(
+        self, units: Iterable[str] = DEFAULT_UNITS, *, device: SimulatedDevice | None = None
+    ) -> None:
         super().__init__(units)
         self.device = device if device is not None else SimulatedDevice(self.units)
         self._silence = threading.Event()  # set by close(): stops waiting on a silent device
@@ -48,7 +50,9 @@ class SimulatedActuator(Actuator):
         units = spec.unit_list(opts.get("units", "")) or DEFAULT_UNITS
         left_open = spec.number(opts, "left_open_after", 0) or None
         device = SimulatedDevice(
-            units, left_open_after=left_open, confirm_delay=spec.number(opts, "confirm_delay", 0) or 0.0
+            units,
+            left_open_after=left_open,
+            confirm_delay=spec.number(opts, "confirm_delay", 0) or 0.0,
         )
         return cls(units, device=device)
 

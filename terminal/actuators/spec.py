@@ -43,7 +43,9 @@ def number(opts: dict[str, str], name: str, default: float) -> float:
     try:
         value = float(opts[name])
     except ValueError:
-        raise ActuatorUnavailableError(f"actuator option {name}={opts[name]!r} is not a number") from None
+        raise ActuatorUnavailableError(
+            f"actuator option {name}={opts[name]!r} is not a number"
+        ) from None
     if value <= 0:
         raise ActuatorUnavailableError(f"actuator option {name} must be positive")
     return value
