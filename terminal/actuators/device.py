@@ -70,6 +70,8 @@ class SimulatedDevice:
         self._timers: dict[str, threading.Timer] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
+        #: Every command the device was given, in order, as (command, unit): tests read it.
+        self.log: list[tuple[Command, str]] = []
         self.hand = Hand(self)
 
     def add_listener(self, listener: Listener) -> None:
@@ -97,6 +99,7 @@ class SimulatedDevice:
     def execute(self, command: Command, unit: str) -> UnitState | None:
         """Carry out ``command``; the unit's state after it, or None when the device is silent."""
         with self._lock:
+            self.log.append((command, unit))
             if self.silent:
                 return None
             self._known(unit)
