@@ -145,6 +145,11 @@ class MqttActuator(Actuator):
             client_id=opts.get("client_id"),
         )
 
+    @property
+    def controller_online(self) -> bool | None:
+        """What the controller's retained status says (None: it has said nothing yet)."""
+        return self._online
+
     # -- commands ----------------------------------------------------------------------------
 
     def _command(self, unit: str, command: Command, *, timeout: float) -> UnitState | None:

@@ -97,15 +97,22 @@ def make_rig(
     return RIGS[name](device, tuple(units if units is not None else device.units))
 
 
-def wait_event(actuator: Actuator, kind: EventKind, unit: str | None = None) -> ActuatorEvent:
-    """The next event of ``kind`` (for ``unit``), skipping others; fails after WAIT seconds."""
+def wait_event(
+    actuator: Actuator, kind: EventKind, unit: str | None = None, detail: str | None = None
+) -> ActuatorEvent:
+    """The next event of ``kind`` (for ``unit``, its detail holding ``detail``), skipping
+    others; fails after WAIT seconds."""
     deadline = time.monotonic() + WAIT
     seen = []
     while (left := deadline - time.monotonic()) > 0:
         event = actuator.next_event(timeout=left)
         if event is None:
             break
-        if event.kind is kind and (unit is None or event.unit == unit):
+        if (
+            event.kind is kind
+            and (unit is None or event.unit == unit)
+            and (detail is None or detail in (event.detail or ""))
+        ):
             return event
         seen.append(event)
     raise AssertionError(f"no {kind} event for {unit or 'any unit'}; saw {seen}")
