@@ -8,17 +8,29 @@
      │    ├── CardRemovedError             the card left the field during an exchange
      │    ├── CardCollisionError           more than one card in the field
      │    └── CardTimeoutError             the card did not answer within the card timeout
-     └── AcquirerError                 the online authorization could not be completed
-          ├── AcquirerUnavailableError     no connection, or no answer in time
-          └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     ├── AcquirerError                 the online authorization could not be completed
+     │    ├── AcquirerUnavailableError     no connection, or no answer in time
+     │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     └── ActuatorError                 a dock lock or locker door controller failed
+          ├── ActuatorUnavailableError     backend library missing, bad spec, device silent or disconnected
+          ├── UnknownUnitError             no such dock or compartment on this controller
+          ├── ActuatorProtocolError        the controller sent something outside its protocol
+          └── ActuatorTimeoutError         an open was not confirmed in time (unit re-secured, state re-read)
+               └── ActuatorJammedError         the unit reported jammed instead of opening
 
 The kernel itself never raises on card behaviour: removal, timeouts and bad card data become
 outcomes (Try Again, End Application, ...). Library errors are mapped into this tree at the
-boundary (httpx in ``online``, pyscard in ``readers.pcsc``, nfcpy in ``readers.nfc``);
+boundary (httpx in ``online``, pyscard in ``readers.pcsc``, nfcpy in ``readers.nfc``, pyserial
+and paho-mqtt in ``actuators``);
 messages never carry a PAN or key.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from terminal.actuators.base import UnitState
 
 
 class TerminalError(Exception):
@@ -76,3 +88,40 @@ class AcquirerRejectedError(AcquirerError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class ActuatorError(TerminalError):
+    """A dock lock or locker door controller failed; ``unit`` names the unit when one is concerned."""
+
+    def __init__(self, message: str, *, unit: str | None = None) -> None:
+        super().__init__(message)
+        self.unit = unit
+
+
+class ActuatorUnavailableError(ActuatorError):
+    """The backend's library is missing, the spec is invalid, or the controller is silent or gone."""
+
+
+class UnknownUnitError(ActuatorError):
+    """The unit is not configured for this actuator, or the controller does not know it."""
+
+
+class ActuatorProtocolError(ActuatorError):
+    """A controller's message does not follow its protocol (a garbled line, a bad payload)."""
+
+
+class ActuatorTimeoutError(ActuatorError):
+    """The unit did not report open in time.
+
+    The actuator has already commanded it locked again where it could and re-read its state:
+    ``state`` is that state, or None when it could not be read. The door is never silently
+    left in an unknown state.
+    """
+
+    def __init__(self, message: str, *, unit: str, state: UnitState | None) -> None:
+        super().__init__(message, unit=unit)
+        self.state = state
+
+
+class ActuatorJammedError(ActuatorTimeoutError):
+    """The unit reported jammed instead of opening (handled like a timeout: it did not open)."""
