@@ -6,9 +6,9 @@ and the card is still in the field, the card verifies the ARPC (EXTERNAL AUTHENT
 EMV Book 3 6.5.4). A response the card rejects is treated as not coming from the issuer and
 the payment is declined.
 
-An outcome that asks for a restart (Book A: "See Phone", card removed too early, two cards
-in the field) shows its UI request and runs the transaction again on the next
-presentation, up to :data:`MAX_PRESENTATIONS` times. Every path ends in a
+The steps are those of every online tap (:mod:`terminal.tap`): restarts on the outcomes
+that ask for one, up to :data:`~terminal.tap.MAX_PRESENTATIONS` presentations, and a
+reversal when the answer is lost or the card rejects it. Every path ends in a
 :class:`PaymentResult`; nothing raises to the shopkeeper's screen.
 """
 
@@ -20,25 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from emvcore.currency import format_minor_units
-from terminal.errors import (
-    AcquirerRejectedError,
-    AcquirerUnavailableError,
-    CardCollisionError,
-    NoCardError,
-    ReaderError,
-)
+from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
 from terminal.kernel.cvm import Cvm
-from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY
+from terminal.kernel.outcome import DEFAULT_UI
 from terminal.kernel.tvr import tvr_names
 from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
 from terminal.online import AcquirerClient, AuthorizationResponse
 from terminal.readers.base import Reader
+from terminal.tap import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, go_online, read_card
 
-#: How many presentations one payment accepts before giving up (first tap + retries).
-MAX_PRESENTATIONS = 3
-PRESENT_CARD = UiRequest(MessageId.PRESENT_CARD, Status.READY_TO_READ)
-AUTHORISING = UiRequest(MessageId.AUTHORISING, Status.CARD_READ_SUCCESSFULLY, 0, Tone.SUCCESS)
+__all__ = [
+    "APPROVED_SIGN",
+    "AUTHORISING",
+    "MAX_PRESENTATIONS",
+    "PRESENT_CARD",
+    "PaymentResult",
+    "pay",
+    "reverse_authorization",
+]
+
 APPROVED_SIGN = UiRequest(
     MessageId.APPROVED_PLEASE_SIGN, Status.CARD_READ_SUCCESSFULLY, 0, Tone.SUCCESS
 )
@@ -129,69 +130,31 @@ def _pay(
     kernel = kernel or Kernel()
     show = on_ui or (lambda ui: None)
     amount, cur = transaction.amount, transaction.currency
-
-    def result(
-        outcome: Outcome, reason: str, ui: UiRequest | None = None, **extra: Any
-    ) -> PaymentResult:
-        return PaymentResult(outcome, reason, ui or DEFAULT_UI[outcome], amount, cur, **extra)
-
-    read: KernelResult | None = None
-    for _ in range(MAX_PRESENTATIONS):
-        show(PRESENT_CARD)
-        try:
-            reader.wait_for_card(wait)
-        except NoCardError:
-            return result(Outcome.TRY_AGAIN, "no_card", kernel=read)
-        except CardCollisionError:
-            # Two cards in the field: "present one card only", then poll again (Book B 3.2.1).
-            read = KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, restart=True)
-            show(read.ui)
-            continue
-        except ReaderError:
-            return result(Outcome.TRY_AGAIN, "reader_error", kernel=read)
-        read = kernel.run(reader, transaction)
-        if not read.restart:
-            break
-        show(read.ui)
-    assert read is not None
+    read = read_card(reader, transaction, kernel=kernel, wait=wait, show=show)
     if read.outcome is not Outcome.ONLINE_REQUEST:
-        return result(read.outcome, read.reason, read.ui, kernel=read)
-    show(AUTHORISING)
-    key = str(uuid.uuid4())
-    try:
-        decision = client.authorize(
-            terminal_id=terminal_id,
-            amount=amount,
-            currency=cur,
-            emv_data=read.data_record,
-            idempotency_key=key,
-        )
-    except AcquirerUnavailableError as exc:
-        # No answer: the acquirer may have approved; undo whatever it did under this key.
-        reversal = _reverse(client, terminal_id, key) if exc.maybe_delivered else None
-        return result(Outcome.DECLINED, "acquirer_unavailable", kernel=read, reversal=reversal)
-    except AcquirerRejectedError as exc:
-        return result(Outcome.DECLINED, f"acquirer_rejected:{exc.code or exc.status}", kernel=read)
-    arpc_verified = None
-    if decision.issuer_authentication_data is not None:
-        arpc_verified = kernel.issuer_authentication(reader, decision.issuer_authentication_data)
-    if not decision.approved:
-        outcome, reason, ui = Outcome.DECLINED, decision.reason, None
-    elif arpc_verified is False:
-        # The answer did not come from the issuer as far as the card can tell: decline, and
-        # reverse the approval the acquirer holds.
-        reversal = _reverse(client, terminal_id, key)
-        return result(Outcome.DECLINED, "issuer_authentication_failed", kernel=read,
-                      authorization=decision, arpc_verified=False, reversal=reversal)  # fmt: skip
-    else:
-        outcome, reason = Outcome.APPROVED, "approved"
-        ui = APPROVED_SIGN if read.cvm is Cvm.SIGNATURE else None
-    return result(
-        outcome, reason, ui, kernel=read, authorization=decision, arpc_verified=arpc_verified
+        return PaymentResult(read.outcome, read.reason, read.ui, amount, cur, kernel=read)
+
+    def submit(data_record: bytes, key: str) -> AuthorizationResponse:
+        return client.authorize(terminal_id=terminal_id, amount=amount, currency=cur,
+                                emv_data=data_record, idempotency_key=key)  # fmt: skip
+
+    online = go_online(
+        reader,
+        read,
+        kernel=kernel,
+        submit=submit,
+        reverse=lambda key: reverse_authorization(client, terminal_id, key),
+        show=show,
     )
+    ui = DEFAULT_UI[online.outcome]
+    if online.outcome is Outcome.APPROVED and read.cvm is Cvm.SIGNATURE:
+        ui = APPROVED_SIGN
+    return PaymentResult(online.outcome, online.reason, ui, amount, cur, kernel=read,
+                         authorization=online.decision, arpc_verified=online.arpc_verified,
+                         reversal=online.reversal)  # fmt: skip
 
 
-def _reverse(client: AcquirerClient, terminal_id: str, original_key: str) -> str:
+def reverse_authorization(client: AcquirerClient, terminal_id: str, original_key: str) -> str:
     """Reverse what the acquirer did under ``original_key``; report how it went.
 
     ``reversed``: undone; ``nothing_to_reverse``: the acquirer approved nothing under that key;

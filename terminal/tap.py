@@ -1,0 +1,167 @@
+"""One tap that goes online: read the card, send its data record, let the card authenticate the answer.
+
+Every action of the terminal (a payment, a bike rental, a tap-off, a parcel pickup) is the
+same three steps with a different request to the acquirer:
+
+1. :func:`read_card`: wait for a presentation and run the kernel, restarting on the
+   outcomes that ask for it (Book A: "See Phone", card removed too early, two cards in the
+   field), up to :data:`MAX_PRESENTATIONS` presentations.
+2. :func:`go_online`: send the kernel's data record (Book A 6.2.1) through the action's own
+   ``submit`` function with a fresh idempotency key. When the answer is lost, the action's
+   ``reverse`` undoes whatever the acquirer did under that key.
+3. Issuer authentication: when the answer carries tag 91 and the card is still in the field,
+   the card verifies the ARPC (EXTERNAL AUTHENTICATE, EMV Book 3 6.5.4). An approval the card
+   rejects did not come from the issuer as far as the card can tell: it is declined and
+   reversed.
+
+Both steps always return a value; nothing raises to the screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from terminal.errors import (
+    AcquirerRejectedError,
+    AcquirerUnavailableError,
+    CardCollisionError,
+    NoCardError,
+    ReaderError,
+)
+from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
+from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY
+from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
+from terminal.readers.base import Reader
+
+#: How many presentations one tap accepts before giving up (first tap + retries).
+MAX_PRESENTATIONS = 3
+PRESENT_CARD = UiRequest(MessageId.PRESENT_CARD, Status.READY_TO_READ)
+AUTHORISING = UiRequest(MessageId.AUTHORISING, Status.CARD_READ_SUCCESSFULLY, 0, Tone.SUCCESS)
+
+Show = Callable[[UiRequest], None]
+
+
+class OnlineDecision(Protocol):
+    """What every acquirer answer to a tap has: the decision and the issuer's tag 91."""
+
+    @property
+    def approved(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def issuer_authentication_data(self) -> bytes | None: ...
+
+
+D = TypeVar("D", bound=OnlineDecision)
+
+
+@dataclass(frozen=True, slots=True)
+class Online(Generic[D]):
+    """How the online step ended.
+
+    ``outcome`` is APPROVED or DECLINED. ``decision`` is the acquirer's answer when one came
+    back; ``reason`` is the acquirer's reason, or ``acquirer_unavailable``,
+    ``acquirer_rejected:<code>`` or ``issuer_authentication_failed``. ``reversal`` tells
+    whether an undo was sent: ``reversed``, ``nothing_to_reverse``, ``pending`` (could not be
+    delivered), or ``None``.
+    """
+
+    outcome: Outcome
+    reason: str
+    decision: D | None = None
+    arpc_verified: bool | None = None
+    reversal: str | None = None
+    idempotency_key: str | None = None
+
+
+def read_card(
+    reader: Reader,
+    transaction: Transaction,
+    *,
+    kernel: Kernel,
+    wait: float | None,
+    show: Show,
+) -> KernelResult:
+    """The kernel's result for the next presentation, after any restarts it asked for.
+
+    The outcome is ``ONLINE_REQUEST`` when the card produced an ARQC; anything else ends the
+    tap (TRY_AGAIN with reason ``no_card``/``reader_error`` when no card could be read).
+    """
+    read: KernelResult | None = None
+    for _ in range(MAX_PRESENTATIONS):
+        show(PRESENT_CARD)
+        try:
+            reader.wait_for_card(wait)
+        except NoCardError:
+            return _no_read(read, "no_card")
+        except CardCollisionError:
+            # Two cards in the field: "present one card only", then poll again (Book B 3.2.1).
+            read = KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, restart=True)
+            show(read.ui)
+            continue
+        except ReaderError:
+            return _no_read(read, "reader_error")
+        read = kernel.run(reader, transaction)
+        if not read.restart:
+            return read
+        show(read.ui)
+    assert read is not None
+    return read
+
+
+def _no_read(last: KernelResult | None, reason: str) -> KernelResult:
+    """TRY_AGAIN for ``reason``, keeping what an earlier attempt read (receipt and log)."""
+    if last is None:
+        return KernelResult(Outcome.TRY_AGAIN, reason, DEFAULT_UI[Outcome.TRY_AGAIN])
+    return dataclasses.replace(
+        last,
+        outcome=Outcome.TRY_AGAIN,
+        reason=reason,
+        ui=DEFAULT_UI[Outcome.TRY_AGAIN],
+        restart=False,
+    )
+
+
+def go_online(
+    reader: Reader,
+    read: KernelResult,
+    *,
+    kernel: Kernel,
+    submit: Callable[[bytes, str], D],
+    reverse: Callable[[str], str] | None,
+    show: Show,
+) -> Online[D]:
+    """Send ``read``'s data record with ``submit(data_record, idempotency_key)``.
+
+    ``reverse(original_key)`` undoes what the acquirer did under a key and reports it as
+    :attr:`Online.reversal` does; ``None`` when the request has nothing to undo.
+    """
+    show(AUTHORISING)
+    key = str(uuid.uuid4())
+    try:
+        decision = submit(read.data_record, key)
+    except AcquirerUnavailableError as exc:
+        # No answer: the acquirer may have acted; undo whatever it did under this key.
+        reversal = reverse(key) if reverse is not None and exc.maybe_delivered else None
+        return Online(Outcome.DECLINED, "acquirer_unavailable", reversal=reversal,
+                      idempotency_key=key)  # fmt: skip
+    except AcquirerRejectedError as exc:
+        return Online(Outcome.DECLINED, f"acquirer_rejected:{exc.code or exc.status}",
+                      idempotency_key=key)  # fmt: skip
+    arpc_verified = None
+    if decision.issuer_authentication_data is not None:
+        arpc_verified = kernel.issuer_authentication(reader, decision.issuer_authentication_data)
+    if not decision.approved:
+        return Online(Outcome.DECLINED, decision.reason, decision, arpc_verified,
+                      idempotency_key=key)  # fmt: skip
+    if arpc_verified is False:
+        reversal = reverse(key) if reverse is not None else None
+        return Online(Outcome.DECLINED, "issuer_authentication_failed", decision, False,
+                      reversal, key)  # fmt: skip
+    return Online(Outcome.APPROVED, "approved", decision, arpc_verified, idempotency_key=key)
