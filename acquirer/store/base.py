@@ -340,7 +340,6 @@ class AuthorizationContext:
     """The merchant category of the terminal's merchant; ``None`` for an unknown terminal."""
 
 
-
 class RentalState(enum.StrEnum):
     """Where a bike rental stands (see :mod:`acquirer.rentals`)."""
 
@@ -677,7 +676,6 @@ class Store(Protocol):
     def approvals_since(self, par: str, since: datetime) -> int:
         """How many authorizations of this PAR were approved at or after ``since``."""
         ...
-
 
     # -- bike rentals and debts -----------------------------------------------------------------
 

@@ -1,3 +1,5 @@
+# ruff: noqa: S608 (statements are assembled from this module's own column names and
+# placeholders only; every value is a bound parameter)
 """Bike tariffs, rentals and riders' debts in SQL (part of :class:`~acquirer.store.sql.SqlStore`).
 
 A rental or debt request is one transaction (:meth:`RentalsMixin.apply_rental_change`): its
