@@ -9,8 +9,9 @@ are thread-safe.
 - ``POST /v1/authorizations``: authorize one tap (a sale, or a pre-authorization's hold).
   Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
   problem details (RFC 9457).
-- the payment lifecycle (:mod:`acquirer.api_payments`) and settlement
-  (:mod:`acquirer.api_settlement`).
+- the payment lifecycle (:mod:`acquirer.api_payments`), settlement
+  (:mod:`acquirer.api_settlement`), and bike rentals, debts and the deny list
+  (:mod:`acquirer.api_rentals`).
 
 Well-formed authorization requests are answered by :mod:`acquirer.fastpath` without
 FastAPI's per-request machinery (the same logic, the same bytes); the FastAPI route documents
@@ -35,15 +36,19 @@ from fastapi.responses import Response
 
 from acquirer.api_payments import idempotency_key as parse_key_header
 from acquirer.api_payments import payments_router
+from acquirer.api_rentals import bikes_router
 from acquirer.api_settlement import settlement_router
 from acquirer.auth import TerminalAuthenticator
+from acquirer.bikerequests import BikeRequests, debt_recovery_store
 from acquirer.bodylimit import BodySizeLimit
+from acquirer.debts import DebtService
 from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
 from acquirer.payments import PaymentService
 from acquirer.problems import install_problem_handlers, problem_responses
+from acquirer.rentals import RentalService
 from acquirer.risk import RiskRules
 from acquirer.schemas import (
     AuthorizationRequestBody,
@@ -54,7 +59,7 @@ from acquirer.service import AuthorizationOutcome, AuthorizationRequest, Authori
 from acquirer.settings import Settings, settings_from_environment
 from acquirer.settlement import SettlementService
 from acquirer.store import open_store
-from acquirer.store.base import Intent
+from acquirer.store.base import Intent, Store
 from acquirer.vault import utc_now
 
 API_TITLE = "Tap acquirer"
@@ -82,17 +87,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         store.close()
         raise
     in_flight = InFlight()
-    service = AuthorizationService(
-        store,
-        Issuer(keys.issuer_keys),
-        atc_window=settings.atc_window,
-        fee_bps=settings.fee_bps,
-        risk_rules=RiskRules(
-            settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
-        ),
-        clock=clock or utc_now,
-        in_flight=in_flight,
-    )
+
+    def authorization_service(view: Store) -> AuthorizationService:
+        return AuthorizationService(
+            view,
+            Issuer(keys.issuer_keys),
+            atc_window=settings.atc_window,
+            fee_bps=settings.fee_bps,
+            risk_rules=RiskRules(
+                settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
+            ),
+            clock=clock or utc_now,
+            in_flight=in_flight,
+        )
+
+    service = authorization_service(store)
     authenticator = TerminalAuthenticator(store, required=settings.require_client_certificates)
     payments = PaymentService(
         store, fee_bps=settings.fee_bps, clock=clock or utc_now, in_flight=in_flight
@@ -187,6 +196,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(payments_router(payments, authenticator))
     app.include_router(
         settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
+    )
+    bike_requests = BikeRequests(store, in_flight, clock or utc_now)
+    app.include_router(
+        bikes_router(
+            RentalService(bike_requests, service, payments),
+            DebtService(bike_requests, authorization_service(debt_recovery_store(store)), payments),
+            store,
+            authenticator,
+        )
     )
     return app
 

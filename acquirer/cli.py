@@ -9,6 +9,7 @@
     tap-acquirer tokens restrict TOKEN --mcc 5411,5812      (--mcc any: lift the restriction)
     tap-acquirer merchants add|list ...   tap-acquirer terminals add|reissue|revoke|list ...
     tap-acquirer settlement close|list|export ...   tap-acquirer risk deny|allow|limit ...
+    tap-acquirer bikes tariff set|show ...   tap-acquirer bikes rentals|debts
     tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
 
 The data directory defaults to ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``.
@@ -37,6 +38,7 @@ from rich.text import Text
 from uvicorn.supervisors import Multiprocess
 
 from acquirer.auth import PeerCertificateProtocol
+from acquirer.cli_bikes import bikes_app
 from acquirer.cli_common import (
     DatabaseUrl,
     DataDir,
@@ -79,6 +81,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(risk_app, name="risk")
+app.add_typer(bikes_app, name="bikes")
 
 
 @app.command()

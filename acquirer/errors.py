@@ -26,6 +26,12 @@ are mapped into the tree where they cross into this package::
           ├── IdempotencyKeyInFlightError  idempotency_key_in_flight  the first is still running
           ├── PaymentNotFoundError    payment_unknown         no such payment for this terminal
           ├── BatchNotFoundError      batch_unknown           no such settlement batch
+          ├── RentalNotFoundError     rental_unknown          no such rental (or none active)
+          ├── RentalStateError        rental_state_conflict   not allowed in the rental's state
+          ├── TariffMissingError      tariff_missing          the operator has no bike tariff
+          ├── DepositMismatchError    deposit_mismatch        amount/currency not the tariff's deposit
+          ├── DebtNotFoundError       debt_unknown            no such debt
+          ├── DebtStateError          debt_state_conflict     the debt is not open, or amount differs
           └── PaymentStateError       payment_state_conflict  not allowed in the payment's state
                └── AmountExceededError     amount_exceeded   more than the payment allows
 
@@ -203,3 +209,39 @@ class BatchNotFoundError(RequestError):
     """No settlement batch with that id is visible to the requester."""
 
     code = "batch_unknown"
+
+
+class RentalNotFoundError(RequestError):
+    """No rental with that id is visible to the terminal, or no active rental matches."""
+
+    code = "rental_unknown"
+
+
+class RentalStateError(RequestError):
+    """The request is not allowed in the rental's state (start an ended rental, ...)."""
+
+    code = "rental_state_conflict"
+
+
+class TariffMissingError(RequestError):
+    """The terminal's operator (merchant) has no bike tariff, or the terminal no merchant."""
+
+    code = "tariff_missing"
+
+
+class DepositMismatchError(RequestError):
+    """A rental's hold must be the tariff's deposit, in the tariff's currency."""
+
+    code = "deposit_mismatch"
+
+
+class DebtNotFoundError(RequestError):
+    """No debt with that id belongs to the terminal's operator."""
+
+    code = "debt_unknown"
+
+
+class DebtStateError(RequestError):
+    """The debt is already paid, or the payment's amount or currency is not the debt's."""
+
+    code = "debt_state_conflict"

@@ -17,6 +17,8 @@ account                    kind       balance means
 ``issuer_receivable``      asset      captured money the card schemes owe the acquirer
 ``merchant_payable:<T>``   liability  money the acquirer owes the merchant of terminal T
 ``fee_revenue``            revenue    the acquirer's merchant service charge
+``debts_receivable``       memo       rental fares riders still owe (unpaid debts)
+``debts_payable:<M>``      memo       the same debts, per operator (merchant M)
 =========================  =========  ====================================================
 
 Journal kinds and their postings (A: amount; F: the fee on A):
@@ -27,6 +29,10 @@ Journal kinds and their postings (A: amount; F: the fee on A):
 - ``release`` (reversal, void or completion of a hold): the hold postings reversed.
 - ``cancel`` (void or reversal of a sale not yet settled): the sale postings reversed.
 - ``refund``: DR merchant_payable A; CR issuer_receivable A (the fee is not returned).
+- ``debt`` (a rental's fare its hold could not cover): DR debts_receivable A;
+  CR debts_payable A. A memo, like a hold: the money moves only when the debt is paid.
+- ``debt_recovery`` (the debt paid by a sale, whose own ``sale`` journal moves the money):
+  the debt postings reversed.
 
 The fee is ``fee_bps`` basis points of the amount, rounded half up to the minor unit.
 """
@@ -42,6 +48,12 @@ from acquirer.errors import LedgerImbalanceError
 HOLDS_RECEIVABLE = "holds_receivable"
 ISSUER_RECEIVABLE = "issuer_receivable"
 FEE_REVENUE = "fee_revenue"
+DEBTS_RECEIVABLE = "debts_receivable"
+
+
+def debts_payable(merchant_id: str) -> str:
+    """The memo account of an operator's riders' unpaid debts."""
+    return f"debts_payable:{merchant_id}"
 
 
 def holds_payable(terminal_id: str) -> str:
@@ -63,6 +75,8 @@ class JournalKind(enum.StrEnum):
     CAPTURE = "capture"
     CANCEL = "cancel"
     REFUND = "refund"
+    DEBT = "debt"
+    DEBT_RECOVERY = "debt_recovery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,4 +175,22 @@ def refund(terminal_id: str, currency: str, amount: int) -> Journal:
         JournalKind.REFUND,
         currency,
         [(merchant_payable(terminal_id), amount), (ISSUER_RECEIVABLE, -amount)],
+    )
+
+
+def debt(merchant_id: str, currency: str, amount: int) -> Journal:
+    """A rider's unpaid fare: owed by the rider, to be paid on to the operator."""
+    return _journal(
+        JournalKind.DEBT,
+        currency,
+        [(DEBTS_RECEIVABLE, amount), (debts_payable(merchant_id), -amount)],
+    )
+
+
+def debt_recovery(merchant_id: str, currency: str, amount: int) -> Journal:
+    """A debt paid (the sale that paid it carries the money): the debt postings reversed."""
+    return _journal(
+        JournalKind.DEBT_RECOVERY,
+        currency,
+        [(debts_payable(merchant_id), amount), (DEBTS_RECEIVABLE, -amount)],
     )

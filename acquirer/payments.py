@@ -199,7 +199,7 @@ class PaymentService:
             )
         return row.id
 
-    def operate(
+    def prepare(
         self,
         kind: OperationKind,
         *,
@@ -207,8 +207,13 @@ class PaymentService:
         idempotency_key: str,
         payment_id: str,
         amount: int | None = None,
-    ) -> OperationOutcome:
-        """Apply one operation durably, or replay the stored answer to its key."""
+    ) -> tuple[OperationRequest, Callable[[PaymentRow], Transition]]:
+        """The operation's request row and the transition it applies to the locked payment.
+
+        :meth:`operate` runs them in a transaction of their own; a rental's completion and
+        cancellation run them inside the rental's transaction
+        (:meth:`~acquirer.store.base.Store.apply_rental_change`), so both go one way.
+        """
         canonical = json.dumps(
             {
                 "amount": amount,
@@ -244,6 +249,26 @@ class PaymentService:
             }
             return Transition(new, journals, json.dumps(body, separators=(",", ":")))
 
+        return request, decide
+
+    def operate(
+        self,
+        kind: OperationKind,
+        *,
+        terminal_id: str,
+        idempotency_key: str,
+        payment_id: str,
+        amount: int | None = None,
+    ) -> OperationOutcome:
+        """Apply one operation durably, or replay the stored answer to its key."""
+        request, decide = self.prepare(
+            kind,
+            terminal_id=terminal_id,
+            idempotency_key=idempotency_key,
+            payment_id=payment_id,
+            amount=amount,
+        )
+        request_hash = request.request_hash
         with self._in_flight.claim("operation", terminal_id, idempotency_key):
             result = self._store.apply_operation(request, decide)
         if result.replayed and result.row.request_hash != request_hash:

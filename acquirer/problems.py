@@ -31,12 +31,17 @@ from acquirer.errors import (
     AuthenticationError,
     BatchNotFoundError,
     ConfigurationError,
+    DebtNotFoundError,
+    DebtStateError,
     IdempotencyKeyInFlightError,
     IdempotencyKeyReusedError,
     PaymentNotFoundError,
     PaymentStateError,
+    RentalNotFoundError,
+    RentalStateError,
     RequestError,
     StoreError,
+    TariffMissingError,
     TerminalForbiddenError,
 )
 from emvcore.errors import EmvError
@@ -57,6 +62,12 @@ TITLES = {
     "idempotency_key_in_flight": "Request with this idempotency key in progress",
     "payment_unknown": "No such payment",
     "batch_unknown": "No such settlement batch",
+    "rental_unknown": "No such rental",
+    "rental_state_conflict": "Not allowed in the rental's state",
+    "tariff_missing": "No bike tariff for this operator",
+    "deposit_mismatch": "Amount is not the tariff's deposit",
+    "debt_unknown": "No such debt",
+    "debt_state_conflict": "Not allowed in the debt's state",
     "payment_state_conflict": "Not allowed in the payment's state",
     "amount_exceeded": "Amount exceeds what the payment allows",
     "ledger_imbalance": "Ledger imbalance",
@@ -133,8 +144,12 @@ def _status_of(error: AcquirerError) -> int:
         return HTTPStatus.UNAUTHORIZED
     if isinstance(error, IdempotencyKeyReusedError | IdempotencyKeyInFlightError):
         return HTTPStatus.CONFLICT
-    if isinstance(error, PaymentNotFoundError | BatchNotFoundError):
+    if isinstance(
+        error, PaymentNotFoundError | BatchNotFoundError | RentalNotFoundError | DebtNotFoundError
+    ):
         return HTTPStatus.NOT_FOUND
+    if isinstance(error, RentalStateError | DebtStateError | TariffMissingError):
+        return HTTPStatus.CONFLICT
     if isinstance(error, AmountExceededError):
         return HTTPStatus.UNPROCESSABLE_ENTITY
     if isinstance(error, PaymentStateError):

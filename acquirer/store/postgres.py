@@ -34,12 +34,93 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.errors import SchemaVersionError, StoreError
 from acquirer.store.sql import SqlStore
+from acquirer.store.sql_rentals import RentalsMixin
 from acquirer.store.sqlbase import Abort, Row, Tx
 
 T = TypeVar("T")
 
 #: Arbitrary key of the advisory lock that serializes migrations ("TAP" in ASCII).
 _MIGRATION_LOCK = 0x544150
+
+
+#: Bike tariffs, rentals, riders' debts (with their own journals), rental requests.
+_migration_rentals: tuple[str, ...] = (
+    """CREATE TABLE tariffs (
+        merchant_id text PRIMARY KEY REFERENCES merchants (id),
+        tariff_json text NOT NULL,
+        updated_at timestamptz NOT NULL
+    )""",
+    """CREATE TABLE rentals (
+        id text PRIMARY KEY,
+        merchant_id text NOT NULL,
+        terminal_id text NOT NULL,
+        dock_id text NOT NULL,
+        bike_id text NOT NULL,
+        par text,
+        authorization_id text,
+        payment_id text REFERENCES payments (id),
+        state text NOT NULL,
+        tariff_json text NOT NULL,
+        deposit bigint NOT NULL,
+        currency text NOT NULL,
+        offline boolean NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        started_at timestamptz,
+        ended_at timestamptz,
+        end_terminal_id text,
+        end_dock_id text,
+        fare bigint,
+        captured bigint NOT NULL,
+        debt bigint NOT NULL,
+        minutes integer,
+        lost boolean NOT NULL,
+        cancel_reason text,
+        active_par text UNIQUE,
+        active_bike text UNIQUE
+    )""",
+    "CREATE INDEX rentals_merchant_par_state ON rentals (merchant_id, par, state)",
+    "CREATE INDEX rentals_merchant_bike_state ON rentals (merchant_id, bike_id, state)",
+    """CREATE TABLE debts (
+        id text PRIMARY KEY,
+        rental_id text NOT NULL REFERENCES rentals (id),
+        merchant_id text NOT NULL,
+        par text,
+        amount bigint NOT NULL,
+        currency text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        paid_at timestamptz,
+        payment_id text
+    )""",
+    "CREATE INDEX debts_par_status ON debts (par, status)",
+    "CREATE INDEX debts_merchant_status ON debts (merchant_id, status)",
+    """CREATE TABLE debt_journals (
+        id text PRIMARY KEY,
+        debt_id text NOT NULL REFERENCES debts (id),
+        request_id text NOT NULL,
+        kind text NOT NULL,
+        currency text NOT NULL,
+        created_at timestamptz NOT NULL
+    )""",
+    """CREATE TABLE debt_postings (
+        journal_id text NOT NULL REFERENCES debt_journals (id),
+        line integer NOT NULL,
+        account text NOT NULL,
+        amount bigint NOT NULL,
+        PRIMARY KEY (journal_id, line)
+    )""",
+    """CREATE TABLE bike_requests (
+        id text PRIMARY KEY,
+        terminal_id text NOT NULL,
+        idempotency_key text NOT NULL,
+        kind text NOT NULL,
+        request_hash text NOT NULL,
+        response_json text NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (terminal_id, idempotency_key)
+    )""",
+)
 
 #: Ordered schema migrations; index 0 produces schema version 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -171,6 +252,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE mcc_limits (mcc text PRIMARY KEY, max_amount bigint NOT NULL)",
         "CREATE INDEX authorizations_par_approved_created_at ON authorizations (par, approved, created_at)",
     ),
+    _migration_rentals,
 )
 
 
@@ -215,7 +297,7 @@ class PostgresTx:
         return self._execute(sql, params).rowcount
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(RentalsMixin, SqlStore):
     """A :class:`~acquirer.store.base.Store` on a PostgreSQL database.
 
     ``url`` is a libpq connection string or URI (``postgresql://user@host:port/db``);
@@ -240,6 +322,7 @@ class PostgresStore(SqlStore):
     # -- primitives ----------------------------------------------------------------------
 
     lock_payment_sql = "SELECT * FROM payments WHERE id = ? FOR UPDATE"
+    row_lock = " FOR UPDATE"
 
     def _read(self, work: Callable[[Tx], T]) -> T:
         try:

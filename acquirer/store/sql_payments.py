@@ -60,79 +60,26 @@ class PaymentsMixin(SqlPrimitives):
         self, request: OperationRequest, decide: Callable[[PaymentRow], Transition]
     ) -> OperationResult:
         """Record the operation, lock the payment, apply ``decide``'s transition, post."""
-
-        def work(tx: Tx) -> OperationResult:
-            # The payment's row lock comes first: a concurrent operation on the payment waits
-            # here, and then finds the state (and any operation under its key) committed.
-            locked = tx.one(self.lock_payment_sql, [request.payment_id])
-            if locked is None or locked["terminal_id"] != request.terminal_id:
-                raise PaymentNotFoundError("no such payment for this terminal")
-            # Then the operation's key: taken means a retry, answered with the stored result.
-            inserted = tx.run(
-                _INSERT_OPERATION,
-                [
-                    request.id,
-                    request.terminal_id,
-                    request.idempotency_key,
-                    request.kind.value,
-                    request.payment_id,
-                    request.request_hash,
-                    request.created_at,
-                ],
-            )
-            if inserted != 1:
-                existing = tx.one(
-                    "SELECT * FROM operations WHERE terminal_id = ? AND idempotency_key = ?",
-                    [request.terminal_id, request.idempotency_key],
-                )
-                if existing is None:
-                    raise StoreError("the operation under this key could not be read back")
-                raise Abort(OperationResult(operation_row(existing), replayed=True))
-            settled = tx.one(
-                "SELECT 1 AS settled FROM journals WHERE payment_id = ? AND batch_id IS NOT NULL",
-                [request.payment_id],
-            )
-            transition = decide(
-                dataclasses.replace(payment_row(locked), settled=settled is not None)
-            )
-            new = transition.payment
-            tx.run(
-                _UPDATE_PAYMENT,
-                [
-                    new.authorized,
-                    new.captured,
-                    new.refunded,
-                    new.status.value,
-                    new.updated_at,
-                    new.id,
-                ],
-            )
-            insert_journals(tx, new.id, request.id, transition.journals, request.created_at)
-            tx.run(
-                "UPDATE operations SET response_json = ? WHERE id = ?",
-                [transition.response_json, request.id],
-            )
-            row = OperationRow(
-                id=request.id,
-                terminal_id=request.terminal_id,
-                idempotency_key=request.idempotency_key,
-                kind=request.kind,
-                payment_id=request.payment_id,
-                request_hash=request.request_hash,
-                response_json=transition.response_json,
-                created_at=request.created_at,
-            )
-            return OperationResult(row, replayed=False)
-
-        return self._transact(work)
+        return self._transact(
+            lambda tx: apply_operation_in(tx, self.lock_payment_sql, request, decide)
+        )
 
     def ledger_totals(self) -> LedgerTotals:
-        """Journals per kind, and how many journals do not balance."""
+        """Journals per kind, and how many journals do not balance.
+
+        Both ledgers count: payments' journals, and debts' (:mod:`acquirer.store.sql_rentals`).
+        """
 
         def work(tx: Tx) -> LedgerTotals:
-            kinds = tx.all("SELECT kind, COUNT(*) AS n FROM journals GROUP BY kind")
+            kinds = tx.all(
+                "SELECT kind, COUNT(*) AS n FROM "
+                "(SELECT kind FROM journals UNION ALL SELECT kind FROM debt_journals) AS j "
+                "GROUP BY kind"
+            )
             unbalanced = tx.one(
-                "SELECT COUNT(*) AS n FROM (SELECT journal_id FROM postings "
+                "SELECT COUNT(*) AS n FROM (SELECT journal_id FROM "
+                "(SELECT journal_id, amount FROM postings "
+                "UNION ALL SELECT journal_id, amount FROM debt_postings) AS p "
                 "GROUP BY journal_id HAVING SUM(amount) <> 0) AS off"
             )
             return LedgerTotals(
@@ -146,12 +93,88 @@ class PaymentsMixin(SqlPrimitives):
         """The balance of every account, keyed ``"account currency"``."""
         rows = self._read(
             lambda tx: tx.all(
-                "SELECT p.account AS account, j.currency AS currency, SUM(p.amount) AS balance "
-                "FROM postings p JOIN journals j ON j.id = p.journal_id "
-                "GROUP BY p.account, j.currency ORDER BY p.account, j.currency"
+                "SELECT account, currency, SUM(amount) AS balance FROM ("
+                "SELECT p.account AS account, j.currency AS currency, p.amount AS amount "
+                "FROM postings p JOIN journals j ON j.id = p.journal_id UNION ALL "
+                "SELECT p.account, j.currency, p.amount "
+                "FROM debt_postings p JOIN debt_journals j ON j.id = p.journal_id) AS l "
+                "GROUP BY account, currency ORDER BY account, currency"
             )
         )
         return {f"{row['account']} {row['currency']}": int(row["balance"]) for row in rows}
+
+
+def apply_operation_in(
+    tx: Tx,
+    lock_payment_sql: str,
+    request: OperationRequest,
+    decide: Callable[[PaymentRow], Transition],
+) -> OperationResult:
+    """The body of :meth:`PaymentsMixin.apply_operation`, for use inside a transaction.
+
+    Other store modules run it inside their own transaction (a rental's completion captures
+    its hold in the same transaction as the rental's state change), so an operation on a
+    payment has one implementation.
+    """
+    # The payment's row lock comes first: a concurrent operation on the payment waits
+    # here, and then finds the state (and any operation under its key) committed.
+    locked = tx.one(lock_payment_sql, [request.payment_id])
+    if locked is None or locked["terminal_id"] != request.terminal_id:
+        raise PaymentNotFoundError("no such payment for this terminal")
+    # Then the operation's key: taken means a retry, answered with the stored result.
+    inserted = tx.run(
+        _INSERT_OPERATION,
+        [
+            request.id,
+            request.terminal_id,
+            request.idempotency_key,
+            request.kind.value,
+            request.payment_id,
+            request.request_hash,
+            request.created_at,
+        ],
+    )
+    if inserted != 1:
+        existing = tx.one(
+            "SELECT * FROM operations WHERE terminal_id = ? AND idempotency_key = ?",
+            [request.terminal_id, request.idempotency_key],
+        )
+        if existing is None:
+            raise StoreError("the operation under this key could not be read back")
+        raise Abort(OperationResult(operation_row(existing), replayed=True))
+    settled = tx.one(
+        "SELECT 1 AS settled FROM journals WHERE payment_id = ? AND batch_id IS NOT NULL",
+        [request.payment_id],
+    )
+    transition = decide(dataclasses.replace(payment_row(locked), settled=settled is not None))
+    new = transition.payment
+    tx.run(
+        _UPDATE_PAYMENT,
+        [
+            new.authorized,
+            new.captured,
+            new.refunded,
+            new.status.value,
+            new.updated_at,
+            new.id,
+        ],
+    )
+    insert_journals(tx, new.id, request.id, transition.journals, request.created_at)
+    tx.run(
+        "UPDATE operations SET response_json = ? WHERE id = ?",
+        [transition.response_json, request.id],
+    )
+    row = OperationRow(
+        id=request.id,
+        terminal_id=request.terminal_id,
+        idempotency_key=request.idempotency_key,
+        kind=request.kind,
+        payment_id=request.payment_id,
+        request_hash=request.request_hash,
+        response_json=transition.response_json,
+        created_at=request.created_at,
+    )
+    return OperationResult(row, replayed=False)
 
 
 def insert_payment(tx: Tx, payment: PaymentRow) -> None:

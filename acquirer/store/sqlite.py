@@ -34,6 +34,7 @@ from acquirer.ledger import Journal
 from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
 from acquirer.store.groupcommit import GroupCommitWriter
 from acquirer.store.sql import SqlStore
+from acquirer.store.sql_rentals import RentalsMixin
 from acquirer.store.sqlbase import Row, Tx
 
 T = TypeVar("T")
@@ -272,12 +273,142 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.table("authorizations").create_index(["par", "approved", "created_at"])
 
 
+def _migration_rentals(db: sqlite_utils.Database) -> None:
+    """Bike tariffs, rentals, riders' debts (with their own journals), rental requests."""
+    db.create_table(
+        "tariffs",
+        {"merchant_id": str, "tariff_json": str, "updated_at": str},
+        pk="merchant_id",
+        not_null=["tariff_json", "updated_at"],
+        foreign_keys=[("merchant_id", "merchants", "id")],
+    )
+    db.create_table(
+        "rentals",
+        {
+            "id": str,
+            "merchant_id": str,
+            "terminal_id": str,
+            "dock_id": str,
+            "bike_id": str,
+            "par": str,
+            "authorization_id": str,
+            "payment_id": str,
+            "state": str,
+            "tariff_json": str,
+            "deposit": int,
+            "currency": str,
+            "offline": int,
+            "created_at": str,
+            "updated_at": str,
+            "started_at": str,
+            "ended_at": str,
+            "end_terminal_id": str,
+            "end_dock_id": str,
+            "fare": int,
+            "captured": int,
+            "debt": int,
+            "minutes": int,
+            "lost": int,
+            "cancel_reason": str,
+            "active_par": str,
+            "active_bike": str,
+        },
+        pk="id",
+        not_null=[
+            "merchant_id",
+            "terminal_id",
+            "dock_id",
+            "bike_id",
+            "state",
+            "tariff_json",
+            "deposit",
+            "currency",
+            "offline",
+            "created_at",
+            "updated_at",
+            "captured",
+            "debt",
+            "lost",
+        ],
+        foreign_keys=[("payment_id", "payments", "id")],
+    )
+    rentals = db.table("rentals")
+    rentals.create_index(["active_par"], unique=True)
+    rentals.create_index(["active_bike"], unique=True)
+    rentals.create_index(["merchant_id", "par", "state"])
+    rentals.create_index(["merchant_id", "bike_id", "state"])
+    db.create_table(
+        "debts",
+        {
+            "id": str,
+            "rental_id": str,
+            "merchant_id": str,
+            "par": str,
+            "amount": int,
+            "currency": str,
+            "status": str,
+            "created_at": str,
+            "paid_at": str,
+            "payment_id": str,
+        },
+        pk="id",
+        not_null=["rental_id", "merchant_id", "amount", "currency", "status", "created_at"],
+        foreign_keys=[("rental_id", "rentals", "id")],
+    )
+    db.table("debts").create_index(["par", "status"])
+    db.table("debts").create_index(["merchant_id", "status"])
+    db.create_table(
+        "debt_journals",
+        {
+            "id": str,
+            "debt_id": str,
+            "request_id": str,
+            "kind": str,
+            "currency": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=["debt_id", "request_id", "kind", "currency", "created_at"],
+        foreign_keys=[("debt_id", "debts", "id")],
+    )
+    db.create_table(
+        "debt_postings",
+        {"journal_id": str, "line": int, "account": str, "amount": int},
+        pk=("journal_id", "line"),
+        not_null=["journal_id", "line", "account", "amount"],
+        foreign_keys=[("journal_id", "debt_journals", "id")],
+    )
+    db.create_table(
+        "bike_requests",
+        {
+            "id": str,
+            "terminal_id": str,
+            "idempotency_key": str,
+            "kind": str,
+            "request_hash": str,
+            "response_json": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=[
+            "terminal_id",
+            "idempotency_key",
+            "kind",
+            "request_hash",
+            "response_json",
+            "created_at",
+        ],
+    )
+    db.table("bike_requests").create_index(["terminal_id", "idempotency_key"], unique=True)
+
+
 #: Ordered schema migrations; index 0 produces schema version 1.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_rentals,
 )
 
 
@@ -331,7 +462,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SqliteStore(SqlStore):
+class SqliteStore(RentalsMixin, SqlStore):
     """A :class:`~acquirer.store.base.Store` on one SQLite file.
 
     >>> import tempfile, pathlib
@@ -339,7 +470,7 @@ class SqliteStore(SqlStore):
     ...     store = SqliteStore(pathlib.Path(tmp) / "a.db")
     ...     store.migrate(), store.count_authorizations()
     ...     store.close()
-    (4, 0)
+    (5, 0)
     """
 
     def __init__(self, path: Path) -> None:

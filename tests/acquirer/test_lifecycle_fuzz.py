@@ -15,6 +15,8 @@ fuzz = settings(
 )
 
 PAYMENT = "auth_01KDVDNA000000000000000000"
+RENTAL = "rent_01KDVDNA000000000000000000"
+DEBT = "debt_01KDVDNA000000000000000000"
 ROUTES = [
     f"/v1/payments/{PAYMENT}/increments",
     f"/v1/payments/{PAYMENT}/capture",
@@ -23,6 +25,11 @@ ROUTES = [
     f"/v1/payments/{PAYMENT}/reversals",
     "/v1/reversals",
     "/v1/settlement/batches",
+    "/v1/rentals",
+    "/v1/rentals/returns",
+    f"/v1/rentals/{RENTAL}/start",
+    f"/v1/rentals/{RENTAL}/cancel",
+    f"/v1/debts/{DEBT}/payments",
 ]
 
 
@@ -73,8 +80,13 @@ def test_junk_paths_and_queries_never_500(client: TestClient, segment: str, term
         f"/v1/payments/{segment}",
         f"/v1/settlement/batches/{segment}",
         f"/v1/settlement/batches/{segment}/lines.csv",
+        f"/v1/rentals/{segment}",
+        f"/v1/debts/{segment}",
+        "/v1/rentals",
+        "/v1/debts",
+        "/v1/deny-list",
     ):
-        _never_500(client.get(path, params={"terminal_id": terminal}))
+        _never_500(client.get(path, params={"terminal_id": terminal, "after": segment}))
 
 
 def _json(value: Any) -> bytes:

@@ -1,0 +1,269 @@
+"""HTTP routes of bike rentals, riders' debts and the docks' deny list.
+
+- ``POST /v1/rentals``: a tap at a dock (deposit hold, or an offline unlock with ``started_at``).
+- ``POST /v1/rentals/{id}/start`` | ``/cancel``: the lock opened, or the bike never left.
+- ``POST /v1/rentals/returns``: a tap-off or a docked bike ends the ride.
+- ``GET  /v1/rentals?terminal_id=&state=active|unlocking|riding|ended|cancelled``,
+  ``GET /v1/rentals/{id}?terminal_id=``: the operator's rentals.
+- ``GET  /v1/debts?terminal_id=&status=open|paid``, ``GET /v1/debts/{id}?terminal_id=``,
+  ``POST /v1/debts/{id}/payments``: debts of the operator, and paying one with a tap.
+- ``GET  /v1/deny-list?terminal_id=``: the PARs the docks refuse when offline.
+
+Every POST requires ``Idempotency-Key`` and replays its first answer byte for byte (with
+``Idempotent-Replayed: true``). Lists are pages in id order: ``limit`` (1-200) and ``after``
+(the ``next_after`` of the previous page; ``null`` on the last page).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from acquirer.api_payments import IdempotencyKeyHeader, idempotency_key
+from acquirer.auth import TerminalAuthenticator
+from acquirer.bikerequests import BikeOutcome
+from acquirer.debts import DebtService, debt_json
+from acquirer.problems import problem_responses
+from acquirer.rentals import RentalService, rental_json
+from acquirer.schemas_bikes import (
+    DEBT_ID_PATTERN,
+    RENTAL_ID_PATTERN,
+    CancelBody,
+    DebtBody,
+    DebtPage,
+    DebtPaymentBody,
+    DebtPaymentResponse,
+    DenyListPage,
+    RentalBody,
+    RentalCreateBody,
+    RentalCreateResponse,
+    RentalPage,
+    ReturnBody,
+    ReturnResponse,
+    TerminalBody,
+)
+from acquirer.service import format_timestamp
+from acquirer.store.base import ACTIVE_RENTAL_STATES, DebtStatus, RentalState, Store
+
+RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
+DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]
+TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+After = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_]{1,64}$", description="next_after of the previous page (omit: first)"
+    ),
+]
+_POST_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
+_GET_ERRORS = problem_responses(401, 403, 404, 409, 422)
+_JSON = "application/json"
+
+
+def _answer(outcome: BikeOutcome) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(outcome.response_json, media_type=_JSON, headers=headers)
+
+
+def _json(body: Any) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), media_type=_JSON)
+
+
+def _page(items: list[dict[str, Any]], key: str, limit: int) -> Response:
+    return _json({"items": items, "next_after": items[-1][key] if len(items) == limit else None})
+
+
+def bikes_router(
+    rentals: RentalService, debts: DebtService, store: Store, authenticator: TerminalAuthenticator
+) -> APIRouter:
+    """The rental, debt and deny-list routes."""
+    router = APIRouter()
+
+    def check(request: Request, terminal_id: str, action: str | None = "bike") -> None:
+        authenticator.check(authenticator.authenticate(request), terminal_id, action)
+
+    @router.post(
+        "/v1/rentals",
+        response_model=RentalCreateResponse,
+        responses=_POST_ERRORS,
+        tags=["rentals"],
+    )
+    def create_rental(
+        request: Request, body: RentalCreateBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """A tap at a dock: pre-authorization of the deposit, then the rental ``unlocking``.
+
+        Refusals are ``200`` with ``approved: false`` and a ``reason``; with ``started_at``
+        (an offline unlock) the rental exists whatever the late verification decides, and a
+        declined one rides without a hold (its fare becomes a debt).
+        """
+        check(request, body.terminal_id)
+        return _answer(
+            rentals.create(
+                terminal_id=body.terminal_id,
+                idempotency_key=idempotency_key(key),
+                dock_id=body.dock_id,
+                bike_id=body.bike_id,
+                amount=body.amount,
+                currency=body.currency,
+                emv_data=bytes.fromhex(body.emv_data),
+                started_at=body.started_at,
+            )
+        )
+
+    @router.post(
+        "/v1/rentals/returns",
+        response_model=ReturnResponse,
+        responses=_POST_ERRORS,
+        tags=["rentals"],
+    )
+    def return_bike(request: Request, body: ReturnBody, key: IdempotencyKeyHeader) -> Response:
+        """End the tapping rider's or the docked bike's ride, at any dock of the operator.
+
+        The fare is captured from the hold (an incremental authorization first if the fare is
+        above it); what the hold cannot cover becomes a debt and the account is denied.
+        """
+        check(request, body.terminal_id)
+        return _answer(
+            rentals.return_bike(
+                terminal_id=body.terminal_id,
+                idempotency_key=idempotency_key(key),
+                dock_id=body.dock_id,
+                bike_id=body.bike_id,
+                emv_data=None if body.emv_data is None else bytes.fromhex(body.emv_data),
+                ended_at=body.ended_at,
+            )
+        )
+
+    @router.post(
+        "/v1/rentals/{rental_id}/start",
+        response_model=RentalBody,
+        responses=_POST_ERRORS,
+        tags=["rentals"],
+    )
+    def start_rental(
+        request: Request, rental_id: RentalId, body: TerminalBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """The lock reported open: the rental is ``riding`` from now."""
+        check(request, body.terminal_id)
+        return _answer(
+            rentals.start(
+                rental_id=rental_id,
+                terminal_id=body.terminal_id,
+                idempotency_key=idempotency_key(key),
+            )
+        )
+
+    @router.post(
+        "/v1/rentals/{rental_id}/cancel",
+        response_model=RentalBody,
+        responses=_POST_ERRORS,
+        tags=["rentals"],
+    )
+    def cancel_rental(
+        request: Request, rental_id: RentalId, body: CancelBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """The bike never left: the hold is voided, the rental ``cancelled``."""
+        check(request, body.terminal_id)
+        return _answer(
+            rentals.cancel(
+                rental_id=rental_id,
+                terminal_id=body.terminal_id,
+                idempotency_key=idempotency_key(key),
+                reason=body.reason,
+            )
+        )
+
+    @router.get("/v1/rentals", response_model=RentalPage, responses=_GET_ERRORS, tags=["rentals"])
+    def list_rentals(
+        request: Request,
+        terminal_id: TerminalQuery,
+        state: Annotated[
+            Literal["active", "unlocking", "riding", "ended", "cancelled"] | None, Query()
+        ] = None,
+        after: After = None,
+        limit: Limit = 50,
+    ) -> Response:
+        """The rentals of the terminal's operator, oldest first."""
+        check(request, terminal_id, None)
+        merchant = rentals.merchant(terminal_id)
+        states = (
+            ACTIVE_RENTAL_STATES
+            if state == "active"
+            else (() if state is None else (RentalState(state),))
+        )
+        rows = store.list_rentals(merchant_id=merchant.id, states=states, after=after, limit=limit)
+        return _page([rental_json(r) for r in rows], "rental_id", limit)
+
+    @router.get(
+        "/v1/rentals/{rental_id}",
+        response_model=RentalBody,
+        responses=_GET_ERRORS,
+        tags=["rentals"],
+    )
+    def get_rental(request: Request, rental_id: RentalId, terminal_id: TerminalQuery) -> Response:
+        """One rental of the terminal's operator."""
+        check(request, terminal_id, None)
+        return _json(rental_json(rentals.get(terminal_id, rental_id)))
+
+    @router.get("/v1/debts", response_model=DebtPage, responses=_GET_ERRORS, tags=["debts"])
+    def list_debts(
+        request: Request,
+        terminal_id: TerminalQuery,
+        status: Annotated[DebtStatus | None, Query()] = None,
+        after: After = None,
+        limit: Limit = 50,
+    ) -> Response:
+        """Debts owed to the terminal's operator, oldest first."""
+        check(request, terminal_id, None)
+        merchant = rentals.merchant(terminal_id)
+        rows = store.list_debts(merchant_id=merchant.id, status=status, after=after, limit=limit)
+        return _page([debt_json(d) for d in rows], "debt_id", limit)
+
+    @router.get(
+        "/v1/debts/{debt_id}", response_model=DebtBody, responses=_GET_ERRORS, tags=["debts"]
+    )
+    def get_debt(request: Request, debt_id: DebtId, terminal_id: TerminalQuery) -> Response:
+        """One debt owed to the terminal's operator."""
+        check(request, terminal_id, None)
+        return _json(debt_json(debts.get(terminal_id, debt_id)))
+
+    @router.post(
+        "/v1/debts/{debt_id}/payments",
+        response_model=DebtPaymentResponse,
+        responses=_POST_ERRORS,
+        tags=["debts"],
+    )
+    def pay_debt(
+        request: Request, debt_id: DebtId, body: DebtPaymentBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Pay a debt with a tap: a sale of its amount; approved, the account is lifted."""
+        check(request, body.terminal_id, None)
+        return _answer(
+            debts.pay(
+                debt_id=debt_id,
+                terminal_id=body.terminal_id,
+                idempotency_key=idempotency_key(key),
+                amount=body.amount,
+                currency=body.currency,
+                emv_data=bytes.fromhex(body.emv_data),
+            )
+        )
+
+    @router.get("/v1/deny-list", response_model=DenyListPage, responses=_GET_ERRORS, tags=["debts"])
+    def deny_list(
+        request: Request, terminal_id: TerminalQuery, after: After = None, limit: Limit = 100
+    ) -> Response:
+        """The accounts (PARs) docks refuse, for their offline cache, by PAR."""
+        check(request, terminal_id)
+        rows = store.list_denied(after=after, limit=limit)
+        items = [
+            {"par": d.par, "reason": d.reason, "created_at": format_timestamp(d.created_at)}
+            for d in rows
+        ]
+        return _page(items, "par", limit)
+
+    return router
