@@ -9,8 +9,8 @@ are thread-safe.
 - ``POST /v1/authorizations``: authorize one tap (a sale, or a pre-authorization's hold).
   Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
   problem details (RFC 9457).
-- the payment lifecycle (:mod:`acquirer.api_payments`) and settlement
-  (:mod:`acquirer.api_settlement`).
+- the payment lifecycle (:mod:`acquirer.api_payments`), settlement
+  (:mod:`acquirer.api_settlement`) and parcel lockers (:mod:`acquirer.api_parcels`).
 
 Well-formed authorization requests are answered by :mod:`acquirer.fastpath` without
 FastAPI's per-request machinery (the same logic, the same bytes); the FastAPI route documents
@@ -32,6 +32,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from acquirer.api_parcels import parcels_router
 from acquirer.api_payments import idempotency_key as parse_key_header
 from acquirer.api_payments import payments_router
 from acquirer.api_settlement import settlement_router
@@ -41,6 +42,8 @@ from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
+from acquirer.parcel_rules import PickupCodes
+from acquirer.parcels import ParcelService, bound_store
 from acquirer.payments import PaymentService
 from acquirer.problems import install_problem_handlers, problem_responses
 from acquirer.risk import RiskRules
@@ -53,7 +56,7 @@ from acquirer.service import AuthorizationRequest, AuthorizationService
 from acquirer.settings import Settings, settings_from_environment
 from acquirer.settlement import SettlementService
 from acquirer.store import open_store
-from acquirer.store.base import Intent
+from acquirer.store.base import Intent, Store
 from acquirer.vault import utc_now
 
 API_TITLE = "Tap acquirer"
@@ -81,17 +84,22 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         store.close()
         raise
     in_flight = InFlight()
-    service = AuthorizationService(
-        store,
-        Issuer(keys.issuer_keys),
-        atc_window=settings.atc_window,
-        fee_bps=settings.fee_bps,
-        risk_rules=RiskRules(
-            settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
-        ),
-        clock=clock or utc_now,
-        in_flight=in_flight,
-    )
+    issuer = Issuer(keys.issuer_keys)
+
+    def authorizer(on: Store) -> AuthorizationService:
+        return AuthorizationService(
+            on,
+            issuer,
+            atc_window=settings.atc_window,
+            fee_bps=settings.fee_bps,
+            risk_rules=RiskRules(
+                settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
+            ),
+            clock=clock or utc_now,
+            in_flight=in_flight,
+        )
+
+    service = authorizer(store)
     authenticator = TerminalAuthenticator(store, required=settings.require_client_certificates)
     payments = PaymentService(
         store, fee_bps=settings.fee_bps, clock=clock or utc_now, in_flight=in_flight
@@ -176,6 +184,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(
         settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
     )
+    parcel_store, parcel_view = bound_store(store)
+    parcels = ParcelService(
+        store,
+        parcel_store,
+        authorizer(parcel_view),
+        PickupCodes(keys.vault_key),
+        clock=clock or utc_now,
+        in_flight=in_flight,
+    )
+    app.include_router(parcels_router(parcels, authenticator))
     return app
 
 

@@ -17,6 +17,7 @@ account                    kind       balance means
 ``issuer_receivable``      asset      captured money the card schemes owe the acquirer
 ``merchant_payable:<T>``   liability  money the acquirer owes the merchant of terminal T
 ``fee_revenue``            revenue    the acquirer's merchant service charge
+``fees:storage:<M>``       liability  parcel storage fees owed to locker operator M
 =========================  =========  ====================================================
 
 Journal kinds and their postings (A: amount; F: the fee on A):
@@ -27,6 +28,8 @@ Journal kinds and their postings (A: amount; F: the fee on A):
 - ``release`` (reversal, void or completion of a hold): the hold postings reversed.
 - ``cancel`` (void or reversal of a sale not yet settled): the sale postings reversed.
 - ``refund``: DR merchant_payable A; CR issuer_receivable A (the fee is not returned).
+- ``storage_fee`` (the storage-fee part S of a parcel payment, see :mod:`acquirer.parcels`):
+  DR merchant_payable S; CR fees:storage:<M> S.
 
 The fee is ``fee_bps`` basis points of the amount, rounded half up to the minor unit.
 """
@@ -63,6 +66,7 @@ class JournalKind(enum.StrEnum):
     CAPTURE = "capture"
     CANCEL = "cancel"
     REFUND = "refund"
+    STORAGE_FEE = "storage_fee"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,4 +165,22 @@ def refund(terminal_id: str, currency: str, amount: int) -> Journal:
         JournalKind.REFUND,
         currency,
         [(merchant_payable(terminal_id), amount), (ISSUER_RECEIVABLE, -amount)],
+    )
+
+
+def storage_fees(merchant_id: str) -> str:
+    """What the acquirer owes a locker operator for parcel storage fees it collected."""
+    return f"fees:storage:{merchant_id}"
+
+
+def storage_fee(terminal_id: str, merchant_id: str, currency: str, amount: int) -> Journal:
+    """The storage-fee part of a parcel sale, moved out of the locker terminal's payable.
+
+    >>> [(p.account, p.amount) for p in storage_fee("LOCK1", "M1", "EUR", 300).postings]
+    [('merchant_payable:LOCK1', 300), ('fees:storage:M1', -300)]
+    """
+    return _journal(
+        JournalKind.STORAGE_FEE,
+        currency,
+        [(merchant_payable(terminal_id), amount), (storage_fees(merchant_id), -amount)],
     )
