@@ -102,7 +102,6 @@ from acquirer.store.base import (
     TerminalStatus,
 )
 from acquirer.store.parcel_rows import (
-    AuditEventRow,
     CodeGuardRow,
     CompartmentSize,
     ParcelOperationRequest,
@@ -790,13 +789,8 @@ class ParcelService:
         parcel_id: str | None,
         detail: dict[str, Any],
     ) -> None:
-        at = op.created_at
-        detail = {"operation_id": op.id, **detail}
-        ptx.audit(
-            AuditEventRow(
-                new_id("aud_", at), at, op.terminal_id, action, locker_id, parcel_id, _dumps(detail)
-            )
-        )
+        text = _dumps({"operation_id": op.id, **detail})
+        ptx.audit(op.terminal_id, action, locker_id, parcel_id, text)
 
     def _refused(
         self, op: ParcelOperationRequest, reason: str, row: AuthorizationRow | None

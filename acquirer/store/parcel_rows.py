@@ -229,8 +229,11 @@ class ParcelTx(Protocol):
         """Write the locker's wrong-code counter."""
         ...
 
-    def audit(self, event: AuditEventRow) -> None:
-        """Append an audit event."""
+    def audit(
+        self, terminal_id: str, action: str, locker_id: str, parcel_id: str | None, detail: str
+    ) -> None:
+        """Append an audit event, at the operation's time; its id is ``<operation id>/<nn>``,
+        so the events of one operation sort in the order they were written."""
         ...
 
     def post(

@@ -90,9 +90,11 @@ def _in(values: Sequence[object]) -> str:
 class SqlParcelTx:
     """A :class:`~acquirer.store.parcel_rows.ParcelTx` over one write transaction."""
 
-    def __init__(self, tx: Tx, lock_suffix: str) -> None:
+    def __init__(self, tx: Tx, lock_suffix: str, operation: ParcelOperationRequest) -> None:
         self._tx = tx
         self._lock = lock_suffix
+        self._operation = operation
+        self._events = 0
 
     def terminal(self, terminal_id: str) -> TerminalRow | None:
         """A registered terminal, or ``None``."""
@@ -210,19 +212,23 @@ class SqlParcelTx:
             [row.failures, row.locked_until, row.locker_id],
         )
 
-    def audit(self, event: AuditEventRow) -> None:
-        """Append an audit event."""
+    def audit(
+        self, terminal_id: str, action: str, locker_id: str, parcel_id: str | None, detail: str
+    ) -> None:
+        """Append an audit event ``<operation id>/<nn>`` at the operation's time."""
+        event_id = f"{self._operation.id}/{self._events:02d}"
+        self._events += 1
         self._tx.run(
             "INSERT INTO audit_events (id, at, terminal_id, action, locker_id, parcel_id, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                event.id,
-                event.at,
-                event.terminal_id,
-                event.action,
-                event.locker_id,
-                event.parcel_id,
-                event.detail,
+                event_id,
+                self._operation.created_at,
+                terminal_id,
+                action,
+                locker_id,
+                parcel_id,
+                detail,
             ],
         )
 
@@ -365,7 +371,7 @@ class ParcelsMixin(SqlPrimitives):
             if existing is None:
                 raise StoreError("the parcel operation under this key could not be read back")
             raise Abort(ParcelOperationResult(parcel_operation_row(existing), replayed=True))
-        response_json = work(SqlParcelTx(tx, self.lock_suffix))
+        response_json = work(SqlParcelTx(tx, self.lock_suffix, request))
         tx.run(
             "UPDATE parcel_operations SET response_json = ? WHERE id = ?",
             [response_json, request.id],
