@@ -9,6 +9,7 @@
     tap-acquirer tokens restrict TOKEN --mcc 5411,5812      (--mcc any: lift the restriction)
     tap-acquirer merchants add|list ...   tap-acquirer terminals add|reissue|revoke|list ...
     tap-acquirer settlement close|list|export ...   tap-acquirer risk deny|allow|limit ...
+    tap-acquirer lockers compartments add|list ...  lockers fees set|show ...  lockers parcels
     tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
 
 The data directory defaults to ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``.
@@ -46,6 +47,7 @@ from acquirer.cli_common import (
     out,
     reported_errors,
 )
+from acquirer.cli_lockers import lockers_app
 from acquirer.cli_operations import risk_app, settlement_app
 from acquirer.cli_registry import load_or_create_ca, merchants_app, terminals_app
 from acquirer.errors import ConfigurationError, RegistryError
@@ -79,6 +81,7 @@ app.add_typer(merchants_app, name="merchants")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(risk_app, name="risk")
+app.add_typer(lockers_app, name="lockers")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""No 500 from the lifecycle and settlement routes, whatever the body, path or query."""
+"""No 500 from the lifecycle, settlement and parcel routes, whatever the body, path or query."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ fuzz = settings(
 )
 
 PAYMENT = "auth_01KDVDNA000000000000000000"
+PARCEL = "parcel_01KDVDNA000000000000000000"
 ROUTES = [
     f"/v1/payments/{PAYMENT}/increments",
     f"/v1/payments/{PAYMENT}/capture",
@@ -23,6 +24,10 @@ ROUTES = [
     f"/v1/payments/{PAYMENT}/reversals",
     "/v1/reversals",
     "/v1/settlement/batches",
+    "/v1/parcels",
+    "/v1/parcels/pickups",
+    f"/v1/parcels/{PARCEL}/payments",
+    f"/v1/parcels/{PARCEL}/door-events",
 ]
 
 
@@ -73,6 +78,9 @@ def test_junk_paths_and_queries_never_500(client: TestClient, segment: str, term
         f"/v1/payments/{segment}",
         f"/v1/settlement/batches/{segment}",
         f"/v1/settlement/batches/{segment}/lines.csv",
+        f"/v1/parcels/{segment}",
+        f"/v1/parcels/{segment}/audit",
+        "/v1/parcels",
     ):
         _never_500(client.get(path, params={"terminal_id": terminal}))
 
