@@ -216,10 +216,7 @@ def test_account_verification_of_a_nonzero_amount_is_refused(
     card = new_card("visa")
     response = api.client.post(
         "/v1/authorizations",
-        json={
-            **api.body(card.tap(amount=500, atc=1), amount=500),
-            "intent": "account_verification",
-        },
+        json={**api.body(card.tap(amount=500, atc=1), amount=500), "intent": "account_verification"},
         headers={"Idempotency-Key": "verify-3"},
     )
     assert (response.json()["approved"], response.json()["reason"]) == (False, "amount_mismatch")
