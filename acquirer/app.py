@@ -10,8 +10,8 @@ are thread-safe.
   Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
   problem details (RFC 9457).
 - the payment lifecycle (:mod:`acquirer.api_payments`), settlement
-  (:mod:`acquirer.api_settlement`), and bike rentals, debts and the deny list
-  (:mod:`acquirer.api_rentals`).
+  (:mod:`acquirer.api_settlement`), bike rentals, debts and the deny list
+  (:mod:`acquirer.api_rentals`), and parcel lockers (:mod:`acquirer.api_parcels`).
 
 Well-formed authorization requests are answered by :mod:`acquirer.fastpath` without
 FastAPI's per-request machinery (the same logic, the same bytes); the FastAPI route documents
@@ -34,18 +34,21 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from acquirer.api_parcels import parcels_router
 from acquirer.api_payments import idempotency_key as parse_key_header
 from acquirer.api_payments import payments_router
 from acquirer.api_rentals import bikes_router
 from acquirer.api_settlement import settlement_router
 from acquirer.auth import TerminalAuthenticator
-from acquirer.bikerequests import BikeRequests, debt_recovery_store
+from acquirer.bikerequests import BikeRequests
 from acquirer.bodylimit import BodySizeLimit
 from acquirer.debts import DebtService
 from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
+from acquirer.parcel_rules import PickupCodes
+from acquirer.parcels import ParcelService, bound_store
 from acquirer.payments import PaymentService
 from acquirer.problems import install_problem_handlers, problem_responses
 from acquirer.rentals import RentalService
@@ -87,11 +90,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         store.close()
         raise
     in_flight = InFlight()
+    issuer = Issuer(keys.issuer_keys)
 
-    def authorization_service(view: Store) -> AuthorizationService:
+    def authorizer(on: Store) -> AuthorizationService:
         return AuthorizationService(
-            view,
-            Issuer(keys.issuer_keys),
+            on,
+            issuer,
             atc_window=settings.atc_window,
             fee_bps=settings.fee_bps,
             risk_rules=RiskRules(
@@ -101,7 +105,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             in_flight=in_flight,
         )
 
-    service = authorization_service(store)
+    service = authorizer(store)
     authenticator = TerminalAuthenticator(store, required=settings.require_client_certificates)
     payments = PaymentService(
         store, fee_bps=settings.fee_bps, clock=clock or utc_now, in_flight=in_flight
@@ -201,11 +205,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(
         bikes_router(
             RentalService(bike_requests, service, payments),
-            DebtService(bike_requests, authorization_service(debt_recovery_store(store)), payments),
+            DebtService(bike_requests, service, payments),
             store,
             authenticator,
         )
     )
+    parcel_store, parcel_view = bound_store(store)
+    parcels = ParcelService(
+        store,
+        parcel_store,
+        authorizer(parcel_view),
+        PickupCodes(keys.vault_key),
+        clock=clock or utc_now,
+        in_flight=in_flight,
+    )
+    app.include_router(parcels_router(parcels, authenticator))
     return app
 
 

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from acquirer.errors import IdempotencyKeyReusedError, TariffMissingError
 from acquirer.idempotency import InFlight
@@ -126,27 +126,3 @@ class BikeRequests:
                 f"terminal {terminal_id} is not registered with an operator (merchant)"
             )
         return merchant
-
-
-class _DebtRecoveryView:
-    """The store as a debt's payment sees it: the deny list does not refuse paying the debt.
-
-    The account is on the deny list *because* of the debt; the schemes' debt recovery
-    authorizations are exactly the ones a denied account may still make. Every other rule
-    (cryptogram, ATC, token status, category limit, velocity) applies unchanged.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def par_denied(self, par: str) -> bool:
-        """Never denied: paying the debt is what lifts the denial."""
-        return False
-
-
-def debt_recovery_store(store: Store) -> Store:
-    """``store`` with the deny list switched off, for the authorizations that pay debts."""
-    return cast(Store, _DebtRecoveryView(store))

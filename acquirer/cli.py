@@ -12,6 +12,10 @@
     tap-acquirer bikes tariff set|show ...   tap-acquirer bikes rentals|debts
     tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
 
+
+    tap-acquirer lockers compartments add|list ...  lockers fees set|show ...  lockers parcels
+    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
+
 The data directory defaults to ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``.
 A funding PAN is read from a file or standard input, never from the command line, where it
 would be kept in shell history and shown by ``ps``. Errors are one line on standard error,
@@ -48,6 +52,7 @@ from acquirer.cli_common import (
     out,
     reported_errors,
 )
+from acquirer.cli_lockers import lockers_app
 from acquirer.cli_operations import risk_app, settlement_app
 from acquirer.cli_registry import load_or_create_ca, merchants_app, terminals_app
 from acquirer.errors import ConfigurationError, RegistryError
@@ -82,6 +87,7 @@ app.add_typer(terminals_app, name="terminals")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(risk_app, name="risk")
 app.add_typer(bikes_app, name="bikes")
+app.add_typer(lockers_app, name="lockers")
 
 
 @app.command()

@@ -48,8 +48,9 @@ terminals_app = typer.Typer(
 
 #: Terminal and merchant ids: what the API's terminal_id pattern allows.
 _ID = re.compile(r"[A-Za-z0-9]{1,16}")
-#: Actions a terminal can be allowed (DESIGN.md: pay, unlock a bike, open a parcel locker).
-ACTIONS = ("pay", "bike", "locker")
+#: Actions a terminal can be allowed (DESIGN.md: pay, unlock a bike, open a parcel locker;
+#: a courier's terminal registers parcels into lockers).
+ACTIONS = ("pay", "bike", "locker", "courier")
 
 TerminalIdOption = Annotated[str, typer.Option("--id", help="Terminal id (1-16 letters/digits)")]
 OutDir = Annotated[
@@ -141,7 +142,7 @@ def add_terminal(
     merchant: Annotated[str, typer.Option(help="The merchant's id")],
     out_dir: OutDir,
     actions: Annotated[
-        str, typer.Option(help="Allowed actions, comma-separated: pay, bike, locker")
+        str, typer.Option(help="Allowed actions, comma-separated: pay, bike, locker, courier")
     ] = "pay",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,

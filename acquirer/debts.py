@@ -3,7 +3,7 @@
 A debt is what a rental's hold could not cover (:mod:`acquirer.rentals`). It is paid by a
 **sale** authorization of exactly its amount (the schemes' debt recovery: the account is on
 the deny list because of the debt, and this is the one authorization the deny list does not
-refuse, see :func:`acquirer.bikerequests.debt_recovery_store`). Approved, the debt is
+refuse: :attr:`acquirer.service.AuthorizationRequest.debt_recovery`). Approved, the debt is
 ``paid`` in one transaction with a ``debt_recovery`` journal (the debt's memo reversed; the
 sale's own journal moves the money) and the PAR leaves the deny list unless it owes another
 debt.
@@ -107,6 +107,7 @@ class DebtService:
                     currency=currency,
                     emv_data=emv_data,
                     intent=Intent.SALE,
+                    debt_recovery=True,
                 )
             )
             auth = json.loads(outcome.response_json)

@@ -34,6 +34,16 @@ are mapped into the tree where they cross into this package::
           ├── DebtStateError          debt_state_conflict     the debt is not open, or amount differs
           └── PaymentStateError       payment_state_conflict  not allowed in the payment's state
                └── AmountExceededError     amount_exceeded   more than the payment allows
+          ├── PaymentStateError       payment_state_conflict  not allowed in the payment's state
+          │    └── AmountExceededError     amount_exceeded   more than the payment allows
+          ├── ParcelNotFoundError     parcel_unknown          no such parcel visible to the terminal
+          ├── LockerNotFoundError     locker_unknown          no registered terminal with action locker
+          ├── ParcelCurrencyError     parcel_currency_mismatch  currency other than the locker's fees
+          └── ParcelConflictError     parcel_conflict         not possible in the locker's state now
+               ├── NoCompartmentFreeError  no_compartment_free  no free compartment large enough
+               ├── ParcelStateError        parcel_state_conflict  not allowed in the parcel's state
+               ├── AmountDueMismatchError  amount_due_mismatch  a payment of other than what is due
+               └── ParcelNotIdentifiedError  parcel_not_identified  pay without a recipient's pickup
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -245,3 +255,51 @@ class DebtStateError(RequestError):
     """The debt is already paid, or the payment's amount or currency is not the debt's."""
 
     code = "debt_state_conflict"
+
+
+class ParcelNotFoundError(RequestError):
+    """No parcel with that id is visible to the requesting terminal."""
+
+    code = "parcel_unknown"
+
+
+class LockerNotFoundError(RequestError):
+    """The locker is not a registered, active terminal with the action ``locker``."""
+
+    code = "locker_unknown"
+
+
+class ParcelCurrencyError(RequestError):
+    """A parcel in another currency than the storage fees of the locker's operator."""
+
+    code = "parcel_currency_mismatch"
+
+
+class ParcelConflictError(RequestError):
+    """The request is well formed but the locker's state does not allow it now."""
+
+    code = "parcel_conflict"
+
+
+class NoCompartmentFreeError(ParcelConflictError):
+    """No free compartment of the size asked for, or larger, at the locker."""
+
+    code = "no_compartment_free"
+
+
+class ParcelStateError(ParcelConflictError):
+    """The operation is not allowed in the parcel's state (e.g. a door event after collection)."""
+
+    code = "parcel_state_conflict"
+
+
+class AmountDueMismatchError(ParcelConflictError):
+    """A parcel payment whose amount or currency is not exactly what is due now."""
+
+    code = "amount_due_mismatch"
+
+
+class ParcelNotIdentifiedError(ParcelConflictError):
+    """A parcel payment that no recent pickup (by the recipient's card or code) asked for."""
+
+    code = "parcel_not_identified"

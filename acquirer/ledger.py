@@ -19,6 +19,7 @@ account                    kind       balance means
 ``fee_revenue``            revenue    the acquirer's merchant service charge
 ``debts_receivable``       memo       rental fares riders still owe (unpaid debts)
 ``debts_payable:<M>``      memo       the same debts, per operator (merchant M)
+``fees:storage:<M>``       liability  parcel storage fees owed to locker operator M
 =========================  =========  ====================================================
 
 Journal kinds and their postings (A: amount; F: the fee on A):
@@ -33,6 +34,8 @@ Journal kinds and their postings (A: amount; F: the fee on A):
   CR debts_payable A. A memo, like a hold: the money moves only when the debt is paid.
 - ``debt_recovery`` (the debt paid by a sale, whose own ``sale`` journal moves the money):
   the debt postings reversed.
+- ``storage_fee`` (the storage-fee part S of a parcel payment, see :mod:`acquirer.parcels`):
+  DR merchant_payable S; CR fees:storage:<M> S.
 
 The fee is ``fee_bps`` basis points of the amount, rounded half up to the minor unit.
 """
@@ -77,6 +80,7 @@ class JournalKind(enum.StrEnum):
     REFUND = "refund"
     DEBT = "debt"
     DEBT_RECOVERY = "debt_recovery"
+    STORAGE_FEE = "storage_fee"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,4 +197,22 @@ def debt_recovery(merchant_id: str, currency: str, amount: int) -> Journal:
         JournalKind.DEBT_RECOVERY,
         currency,
         [(debts_payable(merchant_id), amount), (DEBTS_RECEIVABLE, -amount)],
+    )
+
+
+def storage_fees(merchant_id: str) -> str:
+    """What the acquirer owes a locker operator for parcel storage fees it collected."""
+    return f"fees:storage:{merchant_id}"
+
+
+def storage_fee(terminal_id: str, merchant_id: str, currency: str, amount: int) -> Journal:
+    """The storage-fee part of a parcel sale, moved out of the locker terminal's payable.
+
+    >>> [(p.account, p.amount) for p in storage_fee("LOCK1", "M1", "EUR", 300).postings]
+    [('merchant_payable:LOCK1', 300), ('fees:storage:M1', -300)]
+    """
+    return _journal(
+        JournalKind.STORAGE_FEE,
+        currency,
+        [(merchant_payable(terminal_id), amount), (storage_fees(merchant_id), -amount)],
     )

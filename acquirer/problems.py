@@ -35,6 +35,9 @@ from acquirer.errors import (
     DebtStateError,
     IdempotencyKeyInFlightError,
     IdempotencyKeyReusedError,
+    LockerNotFoundError,
+    ParcelConflictError,
+    ParcelNotFoundError,
     PaymentNotFoundError,
     PaymentStateError,
     RentalNotFoundError,
@@ -75,6 +78,13 @@ TITLES = {
     "terminal_forbidden": "Terminal not allowed",
     "emv_data_invalid": "EMV data invalid",
     "emv_data_incomplete": "EMV data incomplete",
+    "parcel_unknown": "No such parcel",
+    "locker_unknown": "No such locker",
+    "parcel_currency_mismatch": "Currency differs from the locker's storage fees",
+    "no_compartment_free": "No compartment free",
+    "parcel_state_conflict": "Not allowed in the parcel's state",
+    "amount_due_mismatch": "Amount is not what is due",
+    "parcel_not_identified": "No pickup asked for this payment",
     "store_failed": "Database unavailable",
     "internal_error": "Internal error",
 }
@@ -145,10 +155,18 @@ def _status_of(error: AcquirerError) -> int:
     if isinstance(error, IdempotencyKeyReusedError | IdempotencyKeyInFlightError):
         return HTTPStatus.CONFLICT
     if isinstance(
-        error, PaymentNotFoundError | BatchNotFoundError | RentalNotFoundError | DebtNotFoundError
+        error,
+        PaymentNotFoundError
+        | BatchNotFoundError
+        | RentalNotFoundError
+        | DebtNotFoundError
+        | ParcelNotFoundError
+        | LockerNotFoundError,
     ):
         return HTTPStatus.NOT_FOUND
-    if isinstance(error, RentalStateError | DebtStateError | TariffMissingError):
+    if isinstance(
+        error, RentalStateError | DebtStateError | TariffMissingError | ParcelConflictError
+    ):
         return HTTPStatus.CONFLICT
     if isinstance(error, AmountExceededError):
         return HTTPStatus.UNPROCESSABLE_ENTITY

@@ -38,13 +38,17 @@ class RiskVerdict(enum.StrEnum):
     VELOCITY_EXCEEDED = "velocity_exceeded"
 
 
-def assess(rules: RiskRules, context: AuthorizationContext, amount: int) -> RiskVerdict | None:
+def assess(
+    rules: RiskRules, context: AuthorizationContext, amount: int, *, debt_recovery: bool = False
+) -> RiskVerdict | None:
     """The first rule the authorization breaks, or ``None``.
 
     ``context`` was read with ``approvals_since`` = now - ``rules.velocity_window``
     (:meth:`velocity_since`), so its ``recent_approvals`` is the count within the window.
+    A ``debt_recovery`` sale pays the debt the account is denied for: the deny list does
+    not apply to it; every other rule does.
     """
-    if context.par_denied:
+    if context.par_denied and not debt_recovery:
         return RiskVerdict.PAR_DENIED
     if context.mcc_limit is not None and amount > context.mcc_limit:
         return RiskVerdict.AMOUNT_LIMIT_EXCEEDED

@@ -149,6 +149,10 @@ class AuthorizationRequest:
     currency: str
     emv_data: bytes
     intent: Intent = Intent.SALE
+    debt_recovery: bool = False
+    """A sale that pays an account's debt: the deny list, there because of that debt, does
+    not refuse it (the transit schemes' debt recovery). Set by the acquirer, never by a
+    terminal's request body."""
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical request, to tell a retry from a different request.
@@ -166,6 +170,8 @@ class AuthorizationRequest:
         }
         if self.intent is not Intent.SALE:
             fields["intent"] = self.intent.value
+        if self.debt_recovery:
+            fields["debt_recovery"] = True
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -399,7 +405,9 @@ class AuthorizationService:
             # Moves no money: the risk rules on spending are the caller's (rentals, parcels).
             reason = Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
         else:
-            verdict = risk.assess(self._risk, context, request.amount)
+            verdict = risk.assess(
+                self._risk, context, request.amount, debt_recovery=request.debt_recovery
+            )
             reason = Reason.APPROVED if verdict is None else Reason(verdict.value)
         return _Decision(reason, token, verified, claim_atc=True)
 

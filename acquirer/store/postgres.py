@@ -34,7 +34,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.errors import SchemaVersionError, StoreError
 from acquirer.store.sql import SqlStore
-from acquirer.store.sql_rentals import RentalsMixin
 from acquirer.store.sqlbase import Abort, Row, Tx
 
 T = TypeVar("T")
@@ -119,6 +118,82 @@ _migration_rentals: tuple[str, ...] = (
         response_json text NOT NULL,
         created_at timestamptz NOT NULL,
         UNIQUE (terminal_id, idempotency_key)
+    )""",
+)
+
+#: Parcel lockers: compartments, storage fees, parcels, their operations and audit trail.
+_migration_parcels = (
+    """CREATE TABLE compartments (
+        locker_id text NOT NULL REFERENCES terminals (id),
+        compartment_id text NOT NULL,
+        number integer NOT NULL,
+        size text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (locker_id, compartment_id)
+    )""",
+    """CREATE TABLE storage_fees (
+        merchant_id text PRIMARY KEY REFERENCES merchants (id),
+        currency text NOT NULL,
+        free_hours integer NOT NULL,
+        fee_per_started_day bigint NOT NULL,
+        updated_at timestamptz NOT NULL
+    )""",
+    """CREATE TABLE parcels (
+        id text PRIMARY KEY,
+        locker_id text NOT NULL,
+        compartment_id text NOT NULL,
+        courier_terminal_id text NOT NULL,
+        reference text NOT NULL,
+        recipient_par text,
+        code_salt bytea,
+        code_hash bytea,
+        cod_amount bigint NOT NULL,
+        currency text NOT NULL,
+        fee_free_hours integer,
+        fee_per_started_day bigint,
+        state text NOT NULL,
+        registered_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        pay_armed_until timestamptz,
+        released_at timestamptz,
+        opened_at timestamptz,
+        collected_at timestamptz,
+        payment_id text REFERENCES payments (id),
+        amount_paid bigint NOT NULL,
+        storage_fee_paid bigint NOT NULL,
+        jams integer NOT NULL
+    )""",
+    "CREATE INDEX parcels_locker_state ON parcels (locker_id, state)",
+    "CREATE INDEX parcels_par_locker_state ON parcels (recipient_par, locker_id, state)",
+    """CREATE UNIQUE INDEX parcels_one_per_compartment ON parcels (locker_id, compartment_id)
+        WHERE state IN ('waiting', 'released', 'opened')""",
+    """CREATE TABLE parcel_operations (
+        id text PRIMARY KEY,
+        terminal_id text NOT NULL,
+        idempotency_key text NOT NULL,
+        kind text NOT NULL,
+        parcel_id text,
+        request_hash text NOT NULL,
+        response_json text NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (terminal_id, idempotency_key)
+    )""",
+    """CREATE TABLE audit_events (
+        id text PRIMARY KEY,
+        at timestamptz NOT NULL,
+        terminal_id text NOT NULL,
+        action text NOT NULL,
+        locker_id text NOT NULL,
+        parcel_id text,
+        detail text NOT NULL
+    )""",
+    "CREATE INDEX audit_events_parcel_at ON audit_events (parcel_id, at)",
+    "CREATE INDEX audit_events_locker_at ON audit_events (locker_id, at)",
+    """CREATE TABLE locker_code_guards (
+        locker_id text PRIMARY KEY,
+        failures integer NOT NULL,
+        locked_until timestamptz
     )""",
 )
 
@@ -253,6 +328,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX authorizations_par_approved_created_at ON authorizations (par, approved, created_at)",
     ),
     _migration_rentals,
+    _migration_parcels,
 )
 
 
@@ -297,7 +373,7 @@ class PostgresTx:
         return self._execute(sql, params).rowcount
 
 
-class PostgresStore(RentalsMixin, SqlStore):
+class PostgresStore(SqlStore):
     """A :class:`~acquirer.store.base.Store` on a PostgreSQL database.
 
     ``url`` is a libpq connection string or URI (``postgresql://user@host:port/db``);

@@ -35,12 +35,18 @@ from acquirer.store.base import (
     AuthorizationRow,
     PaymentRow,
     RecordResult,
-    RecordStatus,
     TokenRow,
     TokenStatus,
 )
-from acquirer.store.sql_payments import PaymentsMixin, insert_journals, insert_payment
+from acquirer.store.sql_authorizations import (
+    authorization_row,
+    find_authorization_in,
+    record_authorization_in,
+)
+from acquirer.store.sql_parcels import ParcelsMixin
+from acquirer.store.sql_payments import PaymentsMixin
 from acquirer.store.sql_registry import RegistryMixin
+from acquirer.store.sql_rentals import RentalsMixin
 from acquirer.store.sql_settlement import SettlementMixin
 from acquirer.store.sqlbase import (
     Abort,
@@ -60,12 +66,6 @@ _INSERT_VAULT_ROW = (
     "status, created_at, allowed_mccs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (token) DO NOTHING"
 )
-_INSERT_AUTHORIZATION = (
-    "INSERT INTO authorizations (id, terminal_id, idempotency_key, request_hash, amount, "
-    "currency, token_masked, par, atc, approved, reason, response_code, response_json, "
-    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (terminal_id, idempotency_key) DO NOTHING"
-)
 # One statement for AuthorizationContext. Parameters: atc, approved (true), approvals since,
 # terminal id, token. The LEFT JOINs keep the token's row when the terminal is unregistered.
 _AUTHORIZATION_CONTEXT = (
@@ -84,7 +84,7 @@ _AUTHORIZATION_CONTEXT = (
 )
 
 
-class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
+class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin, RentalsMixin, ParcelsMixin):
     """Portable SQL implementation of the :class:`~acquirer.store.base.Store` protocol."""
 
     # -- tokens ---------------------------------------------------------------------------
@@ -129,7 +129,7 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
 
     def find_authorization(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
         """The authorization recorded under (terminal, idempotency key), or ``None``."""
-        row = self._read(lambda tx: _find_authorization(tx, terminal_id, idempotency_key))
+        row = self._read(lambda tx: find_authorization_in(tx, terminal_id, idempotency_key))
         return None if row is None else authorization_row(row)
 
     def highest_atc(self, token: str) -> int | None:
@@ -171,23 +171,7 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
         journals: Sequence[Journal] = (),
     ) -> RecordResult:
         """Insert the authorization, claim the ATC, open the payment: one transaction."""
-        return self._transact(
-            lambda tx: self._record_authorization(tx, row, claim, payment, journals)
-        )
-
-    @staticmethod
-    def _record_authorization(
-        tx: Tx,
-        row: AuthorizationRow,
-        claim: AtcClaim | None,
-        payment: PaymentRow | None,
-        journals: Sequence[Journal],
-    ) -> RecordResult:
-        result = insert_authorization(tx, row, claim)
-        if payment is not None:
-            insert_payment(tx, payment)
-            insert_journals(tx, payment.id, row.id, journals, row.created_at)
-        return result
+        return self._transact(lambda tx: record_authorization_in(tx, row, claim, payment, journals))
 
     async def record_authorization_async(
         self,
@@ -212,53 +196,6 @@ class SqlStore(RegistryMixin, PaymentsMixin, SettlementMixin):
         return 0 if row is None else int(row["n"])
 
 
-def _find_authorization(tx: Tx, terminal_id: str, idempotency_key: str) -> Row | None:
-    return tx.one(
-        "SELECT * FROM authorizations WHERE terminal_id = ? AND idempotency_key = ?",
-        [terminal_id, idempotency_key],
-    )
-
-
-def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
-    """The body of :meth:`SqlStore.record_authorization`, for use inside a transaction.
-
-    The unique index on (terminal_id, idempotency_key) and the primary key of
-    ``atc_claims`` decide races: the loser's insert changes no row, and it aborts.
-    """
-    inserted = tx.run(
-        _INSERT_AUTHORIZATION,
-        [
-            row.id,
-            row.terminal_id,
-            row.idempotency_key,
-            row.request_hash,
-            row.amount,
-            row.currency,
-            row.token_masked,
-            row.par,
-            row.atc,
-            row.approved,
-            row.reason,
-            row.response_code,
-            row.response_json,
-            row.created_at,
-        ],
-    )
-    if inserted != 1:
-        existing = _find_authorization(tx, row.terminal_id, row.idempotency_key)
-        existing_row = None if existing is None else authorization_row(existing)
-        raise Abort(RecordResult(RecordStatus.IDEMPOTENCY_KEY_EXISTS, existing_row))
-    if claim is not None:
-        claimed = tx.run(
-            "INSERT INTO atc_claims (token, atc, authorization_id) VALUES (?, ?, ?) "
-            "ON CONFLICT (token, atc) DO NOTHING",
-            [claim.token, claim.atc, row.id],
-        )
-        if claimed != 1:
-            raise Abort(RecordResult(RecordStatus.ATC_ALREADY_CLAIMED))
-    return RecordResult(RecordStatus.RECORDED)
-
-
 def token_row(row: Row) -> TokenRow:
     """A :class:`TokenRow` from a ``tokens`` row of either backend."""
     return TokenRow(
@@ -273,24 +210,4 @@ def token_row(row: Row) -> TokenRow:
         status=TokenStatus(row["status"]),
         created_at=as_datetime(row["created_at"]),
         allowed_mccs=split_codes(row.get("allowed_mccs")),
-    )
-
-
-def authorization_row(row: Row) -> AuthorizationRow:
-    """An :class:`AuthorizationRow` from an ``authorizations`` row of either backend."""
-    return AuthorizationRow(
-        id=row["id"],
-        terminal_id=row["terminal_id"],
-        idempotency_key=row["idempotency_key"],
-        request_hash=row["request_hash"],
-        amount=int(row["amount"]),
-        currency=row["currency"],
-        token_masked=row["token_masked"],
-        par=row["par"],
-        atc=None if row["atc"] is None else int(row["atc"]),
-        approved=bool(row["approved"]),
-        reason=row["reason"],
-        response_code=row["response_code"],
-        response_json=row["response_json"],
-        created_at=as_datetime(row["created_at"]),
     )

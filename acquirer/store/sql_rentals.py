@@ -77,7 +77,6 @@ class RentalsMixin(SqlPrimitives):
     """The bike rentals part of the store."""
 
     #: Appended to the reads of rows about to change (PostgreSQL: `` FOR UPDATE``).
-    row_lock = ""
 
     # -- tariffs --------------------------------------------------------------------------------
 

@@ -44,6 +44,11 @@ class Abort(Exception):
 class SqlPrimitives(abc.ABC):
     """What a backend provides: reads, durable write transactions, migrations, closing."""
 
+    #: Appended to a ``SELECT`` of rows a write transaction will change: PostgreSQL's
+    #: ``" FOR UPDATE"`` row lock; empty on SQLite, whose ``BEGIN IMMEDIATE`` already holds
+    #: the one write lock.
+    row_lock: str = ""
+
     @abc.abstractmethod
     def _read(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` on a connection outside any write transaction."""

@@ -34,7 +34,7 @@ from acquirer.ledger import Journal
 from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
 from acquirer.store.groupcommit import GroupCommitWriter
 from acquirer.store.sql import SqlStore
-from acquirer.store.sql_rentals import RentalsMixin
+from acquirer.store.sql_authorizations import record_authorization_in
 from acquirer.store.sqlbase import Row, Tx
 
 T = TypeVar("T")
@@ -402,6 +402,132 @@ def _migration_rentals(db: sqlite_utils.Database) -> None:
     db.table("bike_requests").create_index(["terminal_id", "idempotency_key"], unique=True)
 
 
+def _migration_parcels(db: sqlite_utils.Database) -> None:
+    """Parcel lockers: compartments, storage fees, parcels, their operations and audit trail."""
+    db.create_table(
+        "compartments",
+        {
+            "locker_id": str,
+            "compartment_id": str,
+            "number": int,
+            "size": str,
+            "status": str,
+            "created_at": str,
+        },
+        pk=("locker_id", "compartment_id"),
+        not_null=["number", "size", "status", "created_at"],
+        foreign_keys=[("locker_id", "terminals", "id")],
+    )
+    db.create_table(
+        "storage_fees",
+        {
+            "merchant_id": str,
+            "currency": str,
+            "free_hours": int,
+            "fee_per_started_day": int,
+            "updated_at": str,
+        },
+        pk="merchant_id",
+        not_null=["currency", "free_hours", "fee_per_started_day", "updated_at"],
+        foreign_keys=[("merchant_id", "merchants", "id")],
+    )
+    db.create_table(
+        "parcels",
+        {
+            "id": str,
+            "locker_id": str,
+            "compartment_id": str,
+            "courier_terminal_id": str,
+            "reference": str,
+            "recipient_par": str,
+            "code_salt": bytes,
+            "code_hash": bytes,
+            "cod_amount": int,
+            "currency": str,
+            "fee_free_hours": int,
+            "fee_per_started_day": int,
+            "state": str,
+            "registered_at": str,
+            "updated_at": str,
+            "pay_armed_until": str,
+            "released_at": str,
+            "opened_at": str,
+            "collected_at": str,
+            "payment_id": str,
+            "amount_paid": int,
+            "storage_fee_paid": int,
+            "jams": int,
+        },
+        pk="id",
+        not_null=[
+            "locker_id",
+            "compartment_id",
+            "courier_terminal_id",
+            "reference",
+            "cod_amount",
+            "currency",
+            "state",
+            "registered_at",
+            "updated_at",
+            "amount_paid",
+            "storage_fee_paid",
+            "jams",
+        ],
+        foreign_keys=[("payment_id", "payments", "id")],
+    )
+    db.table("parcels").create_index(["locker_id", "state"])
+    db.table("parcels").create_index(["recipient_par", "locker_id", "state"])
+    db.execute(
+        "CREATE UNIQUE INDEX parcels_one_per_compartment ON parcels (locker_id, compartment_id) "
+        "WHERE state IN ('waiting', 'released', 'opened')"
+    )
+    db.create_table(
+        "parcel_operations",
+        {
+            "id": str,
+            "terminal_id": str,
+            "idempotency_key": str,
+            "kind": str,
+            "parcel_id": str,
+            "request_hash": str,
+            "response_json": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null=[
+            "terminal_id",
+            "idempotency_key",
+            "kind",
+            "request_hash",
+            "response_json",
+            "created_at",
+        ],
+    )
+    db.table("parcel_operations").create_index(["terminal_id", "idempotency_key"], unique=True)
+    db.create_table(
+        "audit_events",
+        {
+            "id": str,
+            "at": str,
+            "terminal_id": str,
+            "action": str,
+            "locker_id": str,
+            "parcel_id": str,
+            "detail": str,
+        },
+        pk="id",
+        not_null=["at", "terminal_id", "action", "locker_id", "detail"],
+    )
+    db.table("audit_events").create_index(["parcel_id", "at"])
+    db.table("audit_events").create_index(["locker_id", "at"])
+    db.create_table(
+        "locker_code_guards",
+        {"locker_id": str, "failures": int, "locked_until": str},
+        pk="locker_id",
+        not_null=["failures"],
+    )
+
+
 #: Ordered schema migrations; index 0 produces schema version 1.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -409,6 +535,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_rentals,
+    _migration_parcels,
 )
 
 
@@ -462,7 +589,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SqliteStore(RentalsMixin, SqlStore):
+class SqliteStore(SqlStore):
     """A :class:`~acquirer.store.base.Store` on one SQLite file.
 
     >>> import tempfile, pathlib
@@ -470,7 +597,7 @@ class SqliteStore(RentalsMixin, SqlStore):
     ...     store = SqliteStore(pathlib.Path(tmp) / "a.db")
     ...     store.migrate(), store.count_authorizations()
     ...     store.close()
-    (5, 0)
+    (6, 0)
     """
 
     def __init__(self, path: Path) -> None:
@@ -515,7 +642,7 @@ class SqliteStore(RentalsMixin, SqlStore):
     ) -> RecordResult:
         """Queue the write for the next group commit; resume when that commit is durable."""
         return await self._writer.submit_async(
-            lambda: self._record_authorization(self._tx, row, claim, payment, journals)
+            lambda: record_authorization_in(self._tx, row, claim, payment, journals)
         )
 
     @property

@@ -1,4 +1,4 @@
-"""No 500 from the lifecycle and settlement routes, whatever the body, path or query."""
+"""No 500 from the lifecycle, settlement and parcel routes, whatever the body, path or query."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ fuzz = settings(
 PAYMENT = "auth_01KDVDNA000000000000000000"
 RENTAL = "rent_01KDVDNA000000000000000000"
 DEBT = "debt_01KDVDNA000000000000000000"
+PARCEL = "parcel_01KDVDNA000000000000000000"
 ROUTES = [
     f"/v1/payments/{PAYMENT}/increments",
     f"/v1/payments/{PAYMENT}/capture",
@@ -30,6 +31,10 @@ ROUTES = [
     f"/v1/rentals/{RENTAL}/start",
     f"/v1/rentals/{RENTAL}/cancel",
     f"/v1/debts/{DEBT}/payments",
+    "/v1/parcels",
+    "/v1/parcels/pickups",
+    f"/v1/parcels/{PARCEL}/payments",
+    f"/v1/parcels/{PARCEL}/door-events",
 ]
 
 
@@ -85,6 +90,9 @@ def test_junk_paths_and_queries_never_500(client: TestClient, segment: str, term
         "/v1/rentals",
         "/v1/debts",
         "/v1/deny-list",
+        f"/v1/parcels/{segment}",
+        f"/v1/parcels/{segment}/audit",
+        "/v1/parcels",
     ):
         _never_500(client.get(path, params={"terminal_id": terminal, "after": segment}))
 
