@@ -10,6 +10,8 @@ Durability and concurrency choices:
   requests together, one fsync for the batch. Its ``BEGIN IMMEDIATE`` takes the write lock
   up front, so the checks and inserts of a unit are one atomic step even with several
   processes on one file; ``busy_timeout`` makes another process's writer wait, not fail.
+- The WAL is checkpointed by the writer between batches, once the waiting requests of the
+  batch before have their answers (:class:`~acquirer.store.groupcommit.GroupCommitWriter`).
 - Reads run on one connection per thread (WAL readers never block the writer nor each
   other), in autocommit mode, so each read sees the latest committed state.
 
@@ -610,8 +612,12 @@ class SqliteStore(SqlStore):
             conn = _connect(path)
             self._db = sqlite_utils.Database(conn, execute_plugins=False)
             self._db.enable_wal()
+            # The writer checkpoints after answering a batch, not inside its commit.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
             lock_path = path.with_name(path.name + ".writer-lock")
-            self._writer = GroupCommitWriter(conn, lock_path=lock_path)
+            self._writer = GroupCommitWriter(
+                conn, lock_path=lock_path, wal_path=path.with_name(path.name + "-wal")
+            )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self._tx = SqliteTx(conn)
