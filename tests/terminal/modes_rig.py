@@ -35,12 +35,11 @@ from terminal.readers.emulated import LoopbackReader
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TARIFF = Tariff("EUR", deposit=5000, unlock_fee=100, per_started_minute=20, free_minutes=30,
                 daily_cap=1500, max_duration_minutes=4320, lost_bike_charge=50000)  # fmt: skip
-PANS = (f"41111111111{n:05d}" for n in itertools.count(11))
+PANS = (f"411111111{n:06d}" for n in itertools.count(11))
 
 
-def luhn(digits: str) -> str:
-    """``digits`` with its Luhn check digit replacing the last one."""
-    body = digits[:-1]
+def luhn(body: str) -> str:
+    """``body`` followed by its Luhn check digit."""
     total = 0
     for i, ch in enumerate(reversed(body)):
         d = int(ch) * (2 if i % 2 == 0 else 1)
@@ -75,6 +74,7 @@ class Card:
     applet: EmvApplet
     par: str
     token: str
+    funding_pan: str
 
     def reader(self) -> LoopbackReader:
         return LoopbackReader(self.applet)
@@ -128,9 +128,10 @@ class Acquirer:
         self.store.add_compartments("LOCKER1", CompartmentSize.M, compartments, NOW)
 
     def card(self, profile: str = "visa") -> Card:
-        record = self.vault.provision(luhn(next(PANS)), profile)
+        pan = luhn(next(PANS))
+        record = self.vault.provision(pan, profile)
         image = personalize(f"card{next(self._names)}", profile, record, self.keys.issuer_keys)
-        return Card(EmvApplet(image), record.par, record.token)
+        return Card(EmvApplet(image), record.par, record.token, pan)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         key = f"test-{time.monotonic_ns()}"
@@ -145,7 +146,9 @@ class Acquirer:
         doc: dict[str, Any] = response.json()
         return doc
 
-    def parcel(self, card: Card | None, *, cod: int = 0, code: bool = False, ref: str = "P") -> dict[str, Any]:
+    def parcel(
+        self, card: Card | None, *, cod: int = 0, code: bool = False, ref: str = "P"
+    ) -> dict[str, Any]:
         """The courier registers a parcel at LOCKER1."""
         body: dict[str, Any] = {"terminal_id": "COURIER1", "locker_id": "LOCKER1", "size": "M",
                                 "pickup_code": code, "cod_amount": cod, "currency": "EUR",
