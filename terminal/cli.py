@@ -13,10 +13,12 @@ from rich.console import Console
 
 from emvcore.currency import format_minor_units, to_minor_units
 from emvcore.errors import EncodingError
+from terminal.cli_common import acquirer_client, err
+from terminal.cli_common import fail as _fail
+from terminal.cli_modes import bike_app, locker_app
 from terminal.display import show_payment, show_ui
 from terminal.errors import ReaderError, SettingsError
 from terminal.kernel import Kernel, Outcome, Transaction
-from terminal.online import AcquirerClient, tls_context
 from terminal.payment import pay
 from terminal.readers import open_reader
 from terminal.settings import kernel_config, load_settings
@@ -26,12 +28,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @app.callback()
@@ -73,18 +69,12 @@ def pay_command(
         card_reader = open_reader(reader or settings.reader, card_timeout=settings.card_timeout)
     except ReaderError as exc:
         raise _fail(str(exc), 2) from None
-    url = acquirer_url or settings.acquirer_url
     try:
         kernel = Kernel(kernel_config(settings))
-        tls = None
-        if url.startswith("https:"):
-            tls = tls_context(
-                settings.acquirer_ca, settings.acquirer_certificate, settings.acquirer_key
-            )
+        client = acquirer_client(settings, acquirer_url)
     except SettingsError as exc:
         card_reader.close()
         raise _fail(str(exc), 2) from None
-    client = AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls)
     with card_reader, closing(client):
         if not as_json:
             err.print(
@@ -122,6 +112,10 @@ def doctor_command(
     else:
         render(report, Console())
     raise typer.Exit(0 if report.healthy else 1)
+
+
+app.add_typer(bike_app, name="bike")
+app.add_typer(locker_app, name="locker")
 
 
 def main() -> None:

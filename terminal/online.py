@@ -122,6 +122,29 @@ class AcquirerClient:
             raise _rejection(response)
         return True
 
+    def post_json(self, path: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """POST ``body`` to another state-changing endpoint; its JSON object answer.
+
+        The same rules as :meth:`authorize`: the ``Idempotency-Key``, one retry when nothing
+        was sent, problems mapped to :class:`~terminal.errors.AcquirerRejectedError`.
+        """
+        response = self._post(path, body, {"Idempotency-Key": idempotency_key})
+        return _document(response)
+
+    def get_json(self, path: str, params: dict[str, str | int]) -> dict[str, Any]:
+        """GET a read-only resource (a list page, a rental); errors mapped as for POST."""
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.TimeoutException:
+            raise AcquirerUnavailableError("no answer from the acquirer in time",
+                                           maybe_delivered=True) from None  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise AcquirerUnavailableError(
+                f"cannot reach the acquirer at {self._http.base_url}: {exc.__class__.__name__}",
+                maybe_delivered=False,
+            ) from None
+        return _document(response)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -161,6 +184,23 @@ def tls_context(ca: Path | None, certificate: Path | None, key: Path | None) -> 
     except (OSError, ssl.SSLError) as exc:
         raise SettingsError(f"acquirer TLS files cannot be used: {exc}") from None
     return context
+
+
+def _document(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a successful answer (a problem or anything else is rejected)."""
+    if response.status_code >= 400:
+        raise _rejection(response)
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise AcquirerRejectedError(
+            "the acquirer's answer is not a JSON object",
+            status=response.status_code,
+            code="malformed_response",
+        )
+    return doc
 
 
 def _rejection(response: httpx.Response) -> AcquirerRejectedError:

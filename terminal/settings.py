@@ -39,6 +39,31 @@ on loopback next to a development acquirer). Example::
     status_check = false
     zero_amount_allowed = true
     ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction
+
+What a tap does is the terminal's mode (``[terminal] mode``): ``"pay"`` (the default: a
+shop's payment terminal), ``"bike"`` (a bike dock: a tap-on holds the deposit and unlocks,
+a tap-off or a docked bike ends the ride) or ``"locker"`` (a parcel locker: a tap or a
+pickup code opens the recipient's compartment). The acquirer must allow the terminal that
+action (``tap-acquirer terminals add --actions bike``)::
+
+    [terminal]
+    mode = "bike"
+
+    [bike]
+    docks = ["D1", "D2"]                  # the docks this terminal serves (actuator units)
+    actuator = "mqtt://10.0.0.5:1883/tap/dock7?units=D1,D2"   # see terminal.actuators
+    unlock_timeout = 10.0                 # seconds for a lock to report open
+    deposit = 5000                        # the operator's tariff deposit, minor units: the
+                                          # card is asked for exactly this at a tap-on
+    max_offline_rides = 5                 # unsettled offline unlocks allowed (0: none)
+    deny_list = "state/deny-list.json"    # cached GET /v1/deny-list, for offline taps
+    queue = "state/bike-queue.sqlite3"    # offline rides and returns waiting to be sent
+
+    [locker]
+    actuator = "simulated:units=01,02,03,04"   # units are the acquirer's compartment ids
+    door_timeout = 10.0                   # seconds for a door to report open (else jammed)
+    left_open_after = 60.0                # seconds open before reporting left_open
+    release = "oldest"                    # "oldest": one parcel a tap; "all": every parcel
 """
 
 from __future__ import annotations
@@ -46,7 +71,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -60,6 +85,13 @@ from terminal.kernel.config import (
     Combination,
     KernelConfig,
     ReaderLimits,
+)
+from terminal.settings_modes import (
+    MODES,
+    BikeSettings,
+    LockerSettings,
+    bike_settings,
+    locker_settings,
 )
 
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -84,6 +116,9 @@ class TerminalSettings:
     combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
     ca_keys: Path = TEST_CAPK_FILE
     production: bool = False
+    mode: str = "pay"
+    bike: BikeSettings = field(default_factory=BikeSettings)
+    locker: LockerSettings = field(default_factory=LockerSettings)
     source: str = "embedded defaults"
 
     def __post_init__(self) -> None:
@@ -94,6 +129,8 @@ class TerminalSettings:
             currency(self.currency)
         except EncodingError as exc:
             raise SettingsError(f"terminal.currency: {exc} {where}") from None
+        if self.mode not in MODES:
+            raise SettingsError(f"terminal.mode must be one of {', '.join(MODES)} {where}")
         if not 0 < self.country_code < 1000:
             raise SettingsError(f"terminal.country_code must be an ISO 3166-1 numeric code {where}")
         url = urlparse(self.acquirer_url)
@@ -139,6 +176,7 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
         ("terminal", "currency"): ("currency", str),
         ("terminal", "country_code"): ("country_code", int),
         ("terminal", "merchant_name"): ("merchant_name", str),
+        ("terminal", "mode"): ("mode", str),
         ("acquirer", "url"): ("acquirer_url", str),
         ("acquirer", "timeout"): ("acquirer_timeout", (int, float)),
         ("reader", "default"): ("reader", str),
@@ -149,6 +187,12 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
     for section, table in document.items():
         if not isinstance(table, dict):
             raise SettingsError(f"[{section}] must be a table in {path}")
+        if section == "bike":
+            fields["bike"] = bike_settings(table, path.parent, f"in {path}")
+            continue
+        if section == "locker":
+            fields["locker"] = locker_settings(table, f"in {path}")
+            continue
         for key, value in table.items():
             if (section, key) == ("kernel", "combination"):
                 fields["combinations"] = _combinations(value, path)

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import terminal.cli
+import terminal.cli_common
 from card_emulation import CardStore
 from emvcore.keyfile import IssuerKeySet
 from terminal.cli import app
@@ -102,7 +103,7 @@ def _with_fake_acquirer(monkeypatch: pytest.MonkeyPatch, acquirer: FakeAcquirer)
         urls.append(base_url)
         return AcquirerClient(base_url, transport=httpx.MockTransport(acquirer), **options)
 
-    monkeypatch.setattr(terminal.cli, "AcquirerClient", make_client)
+    monkeypatch.setattr(terminal.cli_common, "AcquirerClient", make_client)
     return urls
 
 

@@ -1,0 +1,29 @@
+"""What every ``tap-terminal`` command shares: the error console, failing with an exit
+status, and the acquirer client the settings describe."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from terminal.online import AcquirerClient, tls_context
+from terminal.settings import TerminalSettings
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` as an error; the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def acquirer_client(settings: TerminalSettings, url: str | None = None) -> AcquirerClient:
+    """The client for the acquirer the settings name (mutual TLS for an https URL)."""
+    url = url or settings.acquirer_url
+    tls = None
+    if url.startswith("https:"):
+        tls = tls_context(
+            settings.acquirer_ca, settings.acquirer_certificate, settings.acquirer_key
+        )
+    return AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls)

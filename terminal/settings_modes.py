@@ -1,0 +1,107 @@
+"""The ``[bike]`` and ``[locker]`` tables of the terminal settings (see :mod:`terminal.settings`).
+
+Each table is validated here, with errors naming the key and the file; paths are relative to
+the settings file. The defaults make a working simulated dock or locker on one machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import SettingsError
+
+MODES = ("pay", "bike", "locker")
+RELEASES = ("oldest", "all")
+STATE_DIR = Path.home() / ".local" / "state" / "tap"
+
+
+@dataclass(frozen=True, slots=True)
+class BikeSettings:
+    """A bike dock terminal: its docks, their lock controller, the deposit, offline rules."""
+
+    docks: tuple[str, ...] = ("D1",)
+    actuator: str = "simulated:units=D1"
+    unlock_timeout: float = 10.0
+    #: The operator's tariff deposit in minor units of the terminal currency: the amount the
+    #: card is asked for at a tap-on (the acquirer refuses any other: ``deposit_mismatch``).
+    deposit: int | None = None
+    #: Unsettled offline unlocks the dock allows in total (0: never unlock offline).
+    max_offline_rides: int = 5
+    deny_list: Path = STATE_DIR / "deny-list.json"
+    queue: Path = STATE_DIR / "bike-queue.sqlite3"
+
+    def check(self, where: str) -> None:
+        if not self.docks:
+            raise SettingsError(f"bike.docks must name at least one dock {where}")
+        if not 0 < self.unlock_timeout <= 600:
+            raise SettingsError(f"bike.unlock_timeout must be between 0 and 600 s {where}")
+        if self.deposit is not None and self.deposit < 1:
+            raise SettingsError(f"bike.deposit must be a positive number of minor units {where}")
+        if self.max_offline_rides < 0:
+            raise SettingsError(f"bike.max_offline_rides must be 0 or more {where}")
+
+
+@dataclass(frozen=True, slots=True)
+class LockerSettings:
+    """A parcel locker terminal: its door controller, door timings and release policy."""
+
+    actuator: str = "simulated:units=01,02,03,04"
+    door_timeout: float = 10.0
+    left_open_after: float = 60.0
+    release: str = "oldest"
+
+    def check(self, where: str) -> None:
+        for name in ("door_timeout", "left_open_after"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise SettingsError(f"locker.{name} must be between 0 and 3600 s {where}")
+        if self.release not in RELEASES:
+            raise SettingsError(f"locker.release must be one of {', '.join(RELEASES)} {where}")
+
+
+def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise SettingsError(f"{key} has the wrong type {where}")
+    return value
+
+
+def bike_settings(table: dict[str, Any], base: Path, where: str) -> BikeSettings:
+    """``[bike]``: docks, actuator, unlock_timeout, deposit, max_offline_rides, deny_list, queue."""
+    fields: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"bike.{key}"
+        if key == "docks":
+            if not isinstance(value, list) or not all(isinstance(d, str) and d for d in value):
+                raise SettingsError(f"{name} must be a list of dock ids {where}")
+            fields["docks"] = tuple(value)
+        elif key == "actuator":
+            fields[key] = _typed(table, key, str, f"(bike) {where}")
+        elif key == "unlock_timeout":
+            fields[key] = float(_typed(table, key, (int, float), f"(bike) {where}"))
+        elif key in ("deposit", "max_offline_rides"):
+            fields[key] = _typed(table, key, int, f"(bike) {where}")
+        elif key in ("deny_list", "queue"):
+            fields[key] = (base / _typed(table, key, str, f"(bike) {where}")).resolve()
+        else:
+            raise SettingsError(f"unknown setting {name} {where}")
+    settings = BikeSettings(**fields)
+    settings.check(where)
+    return settings
+
+
+def locker_settings(table: dict[str, Any], where: str) -> LockerSettings:
+    """``[locker]``: actuator, door_timeout, left_open_after, release."""
+    fields: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("actuator", "release"):
+            fields[key] = _typed(table, key, str, f"(locker) {where}")
+        elif key in ("door_timeout", "left_open_after"):
+            fields[key] = float(_typed(table, key, (int, float), f"(locker) {where}"))
+        else:
+            raise SettingsError(f"unknown setting locker.{key} {where}")
+        del value
+    settings = LockerSettings(**fields)
+    settings.check(where)
+    return settings
