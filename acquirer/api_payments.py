@@ -5,7 +5,9 @@
 - ``POST /v1/payments/{id}/capture``: completion of a pre-authorization.
 - ``POST /v1/payments/{id}/void``, ``/refunds``, ``/reversals``.
 - ``POST /v1/reversals``: reversal by the idempotency key of the authorization request, for a
-  terminal that timed out waiting for its answer.
+  terminal that timed out waiting for its answer. A reversal that overtakes its original bars
+  the key, so the original is declined when it arrives
+  (:meth:`~acquirer.service.AuthorizationService.bar_key`).
 
 Every POST requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); a replayed
 answer carries ``Idempotent-Replayed: true``. Errors are problem details (RFC 9457).
@@ -21,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from acquirer.auth import TerminalAuthenticator
+from acquirer.errors import PaymentNotFoundError
 from acquirer.payments import OperationOutcome, PaymentService, payment_json
 from acquirer.problems import problem_responses
 from acquirer.schemas import (
@@ -32,6 +35,7 @@ from acquirer.schemas import (
     VoidBody,
     parse_idempotency_key,
 )
+from acquirer.service import AuthorizationService
 from acquirer.store.base import OperationKind
 
 PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
@@ -67,8 +71,16 @@ def _answer(outcome: OperationOutcome) -> Response:
     return Response(outcome.response_json, media_type="application/json", headers=headers)
 
 
-def payments_router(service: PaymentService, authenticator: TerminalAuthenticator) -> APIRouter:
-    """The lifecycle routes, bound to ``service``; requests checked by ``authenticator``."""
+def payments_router(
+    service: PaymentService,
+    authorizations: AuthorizationService,
+    authenticator: TerminalAuthenticator,
+) -> APIRouter:
+    """The lifecycle routes, bound to ``service``; requests checked by ``authenticator``.
+
+    ``authorizations`` bars the key of a reversal that overtook its original
+    (:meth:`~acquirer.service.AuthorizationService.bar_key`).
+    """
     router = APIRouter(tags=["payments"])
 
     def operate(
@@ -175,7 +187,14 @@ def payments_router(service: PaymentService, authenticator: TerminalAuthenticato
     def reverse_by_key(request: Request, body: ReversalBody, key: IdempotencyKeyHeader) -> Response:
         """Reverse the authorization a terminal sent under ``original_idempotency_key``."""
         authenticator.check(authenticator.authenticate(request), body.terminal_id)
-        payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
+        try:
+            payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
+        except PaymentNotFoundError:
+            # Nothing approved under the key yet: make sure nothing ever will be.
+            original = authorizations.bar_key(body.terminal_id, body.original_idempotency_key)
+            if original is None or not original.approved:
+                raise
+            payment_id = original.id
         return operate(
             request, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
         )

@@ -197,7 +197,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         """
         return await handle_authorization(request, body, parse_key_header(idempotency_key))
 
-    app.include_router(payments_router(payments, authenticator))
+    app.include_router(payments_router(payments, service, authenticator))
     app.include_router(
         settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
     )

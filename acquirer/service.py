@@ -50,6 +50,8 @@ currency_mismatch       13    invalid amount: 5F2A differs from the request's cu
 issuer_key_unknown      96    system malfunction: the token exists but no issuer key covers
                               its BIN. This is the acquirer's configuration at fault, not
                               the card, so it is not reported as "14 invalid card number".
+reversed_before_        05    do not honour: the terminal reversed this request (by its
+authorization                 idempotency key) before it arrived; see :meth:`bar_key`
 ======================  ====  ================================================================
 
 Log lines carry the authorization id, masked token, PAR, ATC and reason: never a PAN, a key
@@ -111,6 +113,7 @@ class Reason(enum.StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     CURRENCY_MISMATCH = "currency_mismatch"
     ISSUER_KEY_UNKNOWN = "issuer_key_unknown"
+    REVERSED_BEFORE_AUTHORIZATION = "reversed_before_authorization"
 
     @property
     def response_code(self) -> str:
@@ -135,6 +138,7 @@ RESPONSE_CODES = MappingProxyType(
         Reason.AMOUNT_MISMATCH: "13",
         Reason.CURRENCY_MISMATCH: "13",
         Reason.ISSUER_KEY_UNKNOWN: "96",
+        Reason.REVERSED_BEFORE_AUTHORIZATION: "05",
     }
 )
 
@@ -319,6 +323,64 @@ class AuthorizationService:
                 outcome: AuthorizationOutcome = done.value
                 return outcome
 
+    def bar_key(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
+        """Refuse in advance the authorization a reversal names but the acquirer never saw.
+
+        A terminal that timed out reverses by idempotency key (:mod:`acquirer.api_payments`).
+        When that reversal overtakes its original (a request stuck in a network or a queue),
+        there is nothing to reverse yet, and the original must not be approved when it does
+        arrive: the reversal records a declined authorization under the key, and the late
+        original meets it and is declined (``reversed_before_authorization``), as an issuer
+        matches a reversal advice to an authorization it has not received (ISO 8583 0400/0420
+        before 0100). The key then holds no approval, so the reversal reports nothing to
+        reverse, and that stays true.
+
+        Returns the authorization already recorded under the key if the original arrived
+        first after all (reverse that one), else ``None``. A request still in flight under the
+        key in this process raises :class:`~acquirer.errors.IdempotencyKeyInFlightError`:
+        the terminal retries the reversal once it has been answered.
+        """
+        now = self._clock()
+        reason = Reason.REVERSED_BEFORE_AUTHORIZATION
+        row_id = new_authorization_id(now)
+        body = json.dumps(
+            {
+                "authorization_id": row_id,
+                "approved": False,
+                "response_code": reason.response_code,
+                "reason": reason.value,
+                "issuer_authentication_data": None,
+                "token_masked": "",
+                "par": None,
+                "atc": None,
+                "cryptogram_verified": False,
+                "created_at": format_timestamp(now),
+            },
+            separators=(",", ":"),
+        )
+        row = AuthorizationRow(
+            id=row_id,
+            terminal_id=terminal_id,
+            idempotency_key=idempotency_key,
+            request_hash="",
+            amount=0,
+            currency="XXX",  # ISO 4217 "no currency": no request was ever received
+            token_masked="",
+            par=None,
+            atc=None,
+            approved=False,
+            reason=reason.value,
+            response_code=reason.response_code,
+            response_json=body,
+            created_at=now,
+        )
+        with self._in_flight.claim("authorization", terminal_id, idempotency_key):
+            recorded = self._store.record_authorization(row, None)
+        if recorded.status is RecordStatus.RECORDED:
+            log.info("authorization key barred by an early reversal (%s)", row_id)
+            return None
+        return recorded.existing
+
     def _flow(
         self, request: AuthorizationRequest
     ) -> Generator[_Write, RecordResult, AuthorizationOutcome]:
@@ -353,6 +415,11 @@ class AuthorizationService:
         return outcome
 
     def _replay(self, prior: AuthorizationRow, request_hash: str) -> AuthorizationOutcome:
+        if prior.reason == Reason.REVERSED_BEFORE_AUTHORIZATION:
+            log.info("authorization under a barred key refused (%s)", prior.id)
+            return AuthorizationOutcome(
+                prior.id, False, prior.reason, prior.response_json, replayed=False
+            )
         if prior.request_hash != request_hash:
             raise IdempotencyKeyReusedError(
                 "this idempotency key was already used by this terminal for a different request"

@@ -20,10 +20,12 @@ checkpoint, by default inside the commit that takes the WAL past 1,000 pages (SQ
 documentation, "Write-Ahead Logging", section 6), so one batch in every few dozen waited for
 megabytes of page writes and an fsync of the database file before its requests were
 answered. The store turns that off; the writer instead checkpoints right *after* waking a
-batch's waiters, when the WAL file has grown past :data:`CHECKPOINT_WAL_BYTES`, still
-holding the cross-process lock: with no other writer appending meanwhile, the checkpoint
-completes and the next transaction restarts the WAL from its beginning, so the file stays
-bounded under sustained load (a checkpoint racing constant appends never completes).
+batch's waiters, at most every :data:`CHECKPOINT_INTERVAL` seconds, still holding the
+cross-process lock: with no other writer appending meanwhile, the checkpoint completes and
+the next transaction restarts the WAL from its beginning, so the WAL holds at most one
+interval of commits under sustained load (a checkpoint racing constant appends never
+completes). A time bound rather than a size bound, because the WAL file keeps its size
+when it restarts (SQLite reuses it, and a reused file syncs without metadata changes).
 
 A caller on an event loop uses :meth:`GroupCommitWriter.submit_async` instead: its task waits
 on a future, not a thread on an event, and the writer wakes each loop once per batch. A request
@@ -50,6 +52,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,8 +69,8 @@ log = logging.getLogger("acquirer.store")
 #: Most units of work committed together.
 MAX_BATCH = 512
 
-#: WAL size (bytes) past which the writer checkpoints (SQLite's default: 1,000 pages).
-CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
+#: Seconds between two checkpoints by the writer (while it is writing).
+CHECKPOINT_INTERVAL = 0.5
 
 
 @dataclass(eq=False)
@@ -93,11 +96,12 @@ class GroupCommitWriter:
         conn: sqlite3.Connection,
         *,
         lock_path: Path | None = None,
-        wal_path: Path | None = None,
+        checkpoint_interval: float | None = None,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self._conn = conn
-        self._wal_path = wal_path
+        self._checkpoint_interval = checkpoint_interval
+        self._next_checkpoint = time.monotonic() + (checkpoint_interval or 0.0)
         self._max_batch = max_batch
         self._lock_fd = (
             None if lock_path is None else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -175,14 +179,16 @@ class GroupCommitWriter:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _checkpoint_if_due(self) -> None:
-        """Checkpoint once the WAL has grown past :data:`CHECKPOINT_WAL_BYTES`."""
-        if self._wal_path is None:
+        """Checkpoint if ``checkpoint_interval`` has passed since the last checkpoint."""
+        if self._checkpoint_interval is None:
             return
+        now = time.monotonic()
+        if now < self._next_checkpoint:
+            return
+        self._next_checkpoint = now + self._checkpoint_interval
         try:
-            if os.stat(self._wal_path).st_size < CHECKPOINT_WAL_BYTES:
-                return
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except (OSError, sqlite3.Error) as exc:  # a missed checkpoint is retried next batch
+        except sqlite3.Error as exc:  # a missed checkpoint is made up by the next one
             log.warning("WAL checkpoint failed: %s", exc)
 
     def _commit(self, batch: list[_Unit[Any]]) -> None:

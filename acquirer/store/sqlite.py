@@ -34,7 +34,7 @@ import sqlite_utils
 from acquirer.errors import SchemaVersionError, StoreError
 from acquirer.ledger import Journal
 from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
-from acquirer.store.groupcommit import GroupCommitWriter
+from acquirer.store.groupcommit import CHECKPOINT_INTERVAL, GroupCommitWriter
 from acquirer.store.sql import SqlStore
 from acquirer.store.sql_authorizations import record_authorization_in
 from acquirer.store.sqlbase import Row, Tx
@@ -616,7 +616,7 @@ class SqliteStore(SqlStore):
             conn.execute("PRAGMA wal_autocheckpoint = 0")
             lock_path = path.with_name(path.name + ".writer-lock")
             self._writer = GroupCommitWriter(
-                conn, lock_path=lock_path, wal_path=path.with_name(path.name + "-wal")
+                conn, lock_path=lock_path, checkpoint_interval=CHECKPOINT_INTERVAL
             )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc

@@ -165,6 +165,42 @@ def test_reversal_by_the_original_idempotency_key(life: Lifecycle, any_store: St
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
+def test_a_reversal_that_overtakes_its_original_bars_it(life: Lifecycle, any_store: Store) -> None:
+    # The terminal timed out; its reversal reaches the acquirer before the authorization.
+    _problem(
+        life.post("/v1/reversals", original_idempotency_key="tap-late"), 404, "payment_unknown"
+    )
+    life.atc += 1
+    tap = life.card.tap(amount=1250, atc=life.atc)
+    late = life.api.client.post(
+        "/v1/authorizations",
+        json=life.api.body(tap, amount=1250),
+        headers={"Idempotency-Key": "tap-late"},
+    )
+    assert late.status_code == 200, late.text
+    body = late.json()
+    assert (body["approved"], body["reason"], body["response_code"]) == (
+        False,
+        "reversed_before_authorization",
+        "05",
+    )
+    assert body["issuer_authentication_data"] is None
+    # Nothing was authorized, and the card's ATC is not used up by the refused original.
+    assert any_store.get_payment(body["authorization_id"]) is None
+    assert not any_store.atc_claimed(life.card.token, life.atc)
+    # The reversal's answer stays true when it is retried, and the barred key stays barred.
+    _problem(
+        life.post("/v1/reversals", original_idempotency_key="tap-late"), 404, "payment_unknown"
+    )
+    again = life.api.client.post(
+        "/v1/authorizations",
+        json=life.api.body(tap, amount=1250),
+        headers={"Idempotency-Key": "tap-late"},
+    )
+    assert again.json()["reason"] == "reversed_before_authorization"
+    assert any_store.ledger_totals().journals == {}
+
+
 def test_payments_are_private_to_their_terminal(life: Lifecycle) -> None:
     pid = life.authorize(1250)["authorization_id"]
     _problem(life.post(f"/v1/payments/{pid}/void", terminal="OTHER1"), 404, "payment_unknown")
