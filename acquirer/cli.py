@@ -60,6 +60,7 @@ from acquirer.keys import initialize, load_key_material
 from acquirer.settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
+    LOG_FORMAT,
     REQUIRE_CLIENT_CERTIFICATES_ENV,
     Settings,
 )
@@ -313,7 +314,7 @@ def serve(
         )
         raise typer.Exit(2)
     settings = cli_settings(data_dir, database_url)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     options: dict[str, Any] = {}
     with reported_errors():
         if tls:

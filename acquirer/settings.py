@@ -132,3 +132,7 @@ def settings_from_environment() -> Settings:
         database_url=os.environ.get(DATABASE_URL_ENV) or None,
         require_client_certificates=os.environ.get(REQUIRE_CLIENT_CERTIFICATES_ENV) == "1",
     )
+
+
+#: The log line format of ``tap-acquirer serve`` and of each of its worker processes.
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
