@@ -11,7 +11,8 @@ create offline (``started_at`` in the past: the dock       ``riding``; with a ho
                unlocked without asking; ARQC checked late)  ARQC verification approves, none if not
 start          ``unlocking`` (the lock reported open)      ``riding``, ``started_at`` = now
 cancel         ``unlocking`` (lock timeout, the card       ``cancelled``: the hold voided
-               refused the ARPC, actuator error)            (``release`` journal)
+               refused the ARPC, actuator error, the       (``release`` journal)
+               dock lost the tap-on's answer)
 return         ``unlocking`` or ``riding``                  ``ended``: see below
 =============  ==========================================  ===================================
 
@@ -77,8 +78,10 @@ from acquirer.tariff import fare
 
 log = logging.getLogger("acquirer.rentals")
 
-#: Why a dock cancels an unlock.
-CANCEL_REASONS = ("lock_timeout", "card_rejected_arpc", "actuator_error")
+#: Why a dock cancels an unlock: the lock did not report open in time, the card rejected the
+#: issuer's ARPC (EMV Book 3 6.5.4), the lock controller failed, or the dock never got the
+#: tap-on's answer and undoes the rental it may have opened (a reversal after a time-out).
+CANCEL_REASONS = ("lock_timeout", "card_rejected_arpc", "actuator_error", "answer_lost")
 RENTAL_ACTIVE = "rental_active"
 
 _MESSAGES = {

@@ -33,6 +33,8 @@ EmvData = Annotated[
     ),
 ]
 Moment = Annotated[AwareDatetime, Field(strict=False)]
+#: Why a dock cancels an unlock (:data:`acquirer.rentals.CANCEL_REASONS`).
+CancelReason = Literal["lock_timeout", "card_rejected_arpc", "actuator_error", "answer_lost"]
 
 
 class _Strict(BaseModel):
@@ -101,7 +103,10 @@ class CancelBody(_Strict):
     """``POST /v1/rentals/{id}/cancel``: why the bike never left."""
 
     terminal_id: TerminalId
-    reason: Literal["lock_timeout", "card_rejected_arpc", "actuator_error"]
+    reason: CancelReason = Field(
+        description="lock_timeout, card_rejected_arpc (EMV Book 3 6.5.4), actuator_error, "
+        "or answer_lost: the dock never got the tap-on's answer and undoes it"
+    )
 
 
 class ReturnBody(_Strict):

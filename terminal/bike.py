@@ -9,8 +9,10 @@ Every tap is the one online tap of :mod:`terminal.tap` with the dock's own reque
   ``POST /v1/rentals/{id}/start``. A lock that does not confirm (timeout, jam, silent or
   unknown controller) or a card that rejects the ARPC cancels the rental
   (``POST /v1/rentals/{id}/cancel`` with ``lock_timeout``, ``actuator_error`` or
-  ``card_rejected_arpc``), which voids the hold. Refusals (``par_denied`` with what the rider
-  owes, ``rental_active``, declines) show the acquirer's message.
+  ``card_rejected_arpc``), which voids the hold. A tap-on whose answer was lost is undone
+  later from the queue: replayed under its key, its rental cancelled with ``answer_lost``.
+  Refusals (``par_denied`` with what the rider owes, ``rental_active``, declines) show the
+  acquirer's message.
 - **Return**: a tap-off at any dock of the operator (:meth:`BikeDock.tap_off`: an account
   verification, amount 0, identifies the rider by PAR) or the lock's ``locked`` event with
   the docked bike's id (:meth:`BikeDock.docked`), both ``POST /v1/rentals/returns``; the

@@ -21,7 +21,7 @@ aside (``rejected``), kept for the operator, so it does not block the rest.
 
 ``abandon`` entries undo a tap-on whose answer was lost: the same request is replayed under
 its key (answering what the acquirer did, or doing it now) and the rental it opened is
-cancelled (``actuator_error``), voiding its hold, before any later entry is sent.
+cancelled (``answer_lost``), voiding its hold, before any later entry is sent.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ class RideQueue:
         if rental_id and state == "unlocking":
             cancel_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{entry.idempotency_key}"))
             try:
-                api.cancel(str(rental_id), "actuator_error", cancel_key)
+                api.cancel(str(rental_id), "answer_lost", cancel_key)
             except AcquirerRejectedError as exc:
                 if exc.code != "rental_state_conflict":  # already ended or cancelled
                     raise

@@ -171,8 +171,8 @@ class BikeApi:
         return parsed(doc, lambda d: str(d["state"]))
 
     def cancel(self, rental_id: str, reason: str, key: str) -> str:
-        """The bike never left (``lock_timeout``, ``card_rejected_arpc``, ``actuator_error``):
-        the hold is voided; the rental's new state (``cancelled``)."""
+        """The bike never left (``lock_timeout``, ``card_rejected_arpc``, ``actuator_error``,
+        ``answer_lost``): the hold is voided; the rental's new state (``cancelled``)."""
         body = {"terminal_id": self.terminal_id, "reason": reason}
         doc = self.client.post_json(f"/v1/rentals/{rental_id}/cancel", body, key)
         return parsed(doc, lambda d: str(d["state"]))

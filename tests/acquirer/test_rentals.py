@@ -229,6 +229,19 @@ def test_cancel_voids_the_hold(bikes: Bikes, card: TestCard, any_store: Store) -
     _problem(bikes.post(other, {"terminal_id": OTHER_DOCK}), 404, "rental_unknown")
 
 
+def test_a_dock_that_lost_the_answer_cancels_with_answer_lost(
+    bikes: Bikes, card: TestCard, any_store: Store
+) -> None:
+    created = _ok(bikes.rent(card))
+    path = f"/v1/rentals/{created['rental_id']}/cancel"
+    cancelled = _ok(bikes.post(path, {"terminal_id": DOCK, "reason": "answer_lost"}))
+    assert (cancelled["state"], cancelled["cancel_reason"]) == ("cancelled", "answer_lost")
+    payment = any_store.get_payment(created["authorization_id"])
+    assert payment is not None and payment.status.value == "voided"
+    listed = bikes.get(f"/v1/rentals/{created['rental_id']}", terminal_id=DOCK)
+    assert listed["cancel_reason"] == "answer_lost"
+
+
 def test_fare_above_the_hold_is_incremented_then_captured(
     bikes: Bikes, card: TestCard, any_store: Store
 ) -> None:
