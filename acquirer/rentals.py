@@ -146,6 +146,17 @@ class RentalService:
         """The operator of a registered terminal (:class:`TariffMissingError` if none)."""
         return self._requests.merchant(terminal_id)
 
+    def tariff(self, terminal_id: str) -> dict[str, Any]:
+        """The tariff of the terminal's operator, as a dock shows it and holds its deposit.
+
+        :class:`TariffMissingError` when the operator has none (a dock then cannot rent).
+        """
+        merchant = self._requests.merchant(terminal_id)
+        tariff = self._store.get_tariff(merchant.id)
+        if tariff is None:
+            raise TariffMissingError(f"operator {merchant.id} has no bike tariff")
+        return {"merchant_id": merchant.id, **dataclasses.asdict(tariff)}
+
     def get(self, terminal_id: str, rental_id: str) -> RentalRow:
         """A rental of the terminal's operator; :class:`RentalNotFoundError` otherwise."""
         merchant = self._requests.merchant(terminal_id)

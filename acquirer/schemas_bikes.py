@@ -174,6 +174,36 @@ class RentalBody(BaseModel):
     cancel_reason: str | None
 
 
+class TariffBody(BaseModel):
+    """The operator's bike tariff; amounts in minor units of ``currency``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "merchant_id": "BIKES",
+                "currency": "EUR",
+                "deposit": 5000,
+                "unlock_fee": 100,
+                "per_started_minute": 20,
+                "free_minutes": 30,
+                "daily_cap": 1500,
+                "max_duration_minutes": 4320,
+                "lost_bike_charge": 50000,
+            }
+        }
+    )
+
+    merchant_id: str = Field(description="The operator")
+    currency: str
+    deposit: int = Field(description="The hold a tap-on asks the card for")
+    unlock_fee: int
+    per_started_minute: int
+    free_minutes: int
+    daily_cap: int | None = Field(description="Most charged per started 24 h; null: no cap")
+    max_duration_minutes: int = Field(description="Longer rides are priced as a lost bike")
+    lost_bike_charge: int
+
+
 class RentalPage(BaseModel):
     """One page of rentals; pass ``next_after`` as ``after`` for the next one."""
 
