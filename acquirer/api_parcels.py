@@ -3,6 +3,8 @@
 - ``POST /v1/parcels``: a courier terminal registers a parcel (answer holds the pickup code).
 - ``POST /v1/parcels/pickups``: the locker: a verified tap or a pickup code -> open / pay / refused.
 - ``POST /v1/parcels/{id}/payments``: the locker: the sale for what the parcel owes.
+- ``POST /v1/parcels/{id}/payments/reversals``: the locker: undo that sale by its original
+  ``Idempotency-Key`` (the card rejected the answer, or it was lost) while the door is shut.
 - ``POST /v1/parcels/{id}/door-events``: the locker: opened, closed, jammed, left_open.
 - ``GET  /v1/parcels?terminal_id=&state=&locker_id=&cursor=&limit=``: parcels at the lockers of
   the terminal's merchant, by id, one page (``next_cursor`` names the next one, ``null`` at the end).
@@ -26,6 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from acquirer.api_payments import IdempotencyKeyHeader, idempotency_key
 from acquirer.auth import TerminalAuthenticator
+from acquirer.parcel_reversals import ParcelReversals
 from acquirer.parcel_rules import DoorEvent, PickupAction
 from acquirer.parcels import ParcelOutcome, ParcelService, Registration
 from acquirer.problems import problem_responses
@@ -167,6 +170,45 @@ class ParcelPaymentBody(BaseModel):
     emv_data: EmvData
 
     _currency = field_validator("currency")(_known)
+
+
+class ParcelReversalBody(BaseModel):
+    """``POST /v1/parcels/{id}/payments/reversals``: undo a payment by the key it was sent with."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "terminal_id": "LOCKER01",
+                "original_idempotency_key": "6f1c2a4e-8d0b-4d8e-9a43-5b2f0c1d7e19",
+            }
+        },
+    )
+
+    terminal_id: TerminalId
+    original_idempotency_key: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+            description="The Idempotency-Key of the POST /v1/parcels/{id}/payments to undo",
+        ),
+    ]
+
+
+class ParcelReversalResponseBody(BaseModel):
+    """The parcel is ``waiting`` again; the sale reversed, the storage fee moved back."""
+
+    operation_id: str
+    parcel_id: str
+    state: ParcelState
+    authorization_id: str = Field(description="The reversed sale (its payment id)")
+    reversal_operation_id: str = Field(description="The payment lifecycle's reversal operation")
+    payment_status: str = Field(description="The sale's status after the reversal: reversed")
+    amount: int = Field(description="Reversed, minor units")
+    storage_fee: int = Field(description="Storage-fee part moved back, minor units")
+    currency: str
+    created_at: datetime
 
 
 class DoorEventBody(BaseModel):
@@ -396,5 +438,37 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         """Every action on the parcel: registration, pickups, payments, door events."""
         authenticator.check(authenticator.authenticate(request), terminal_id)
         return _json(service.audit(terminal_id, parcel_id))
+
+    return router
+
+
+def parcel_reversals_router(
+    service: ParcelReversals, authenticator: TerminalAuthenticator
+) -> APIRouter:
+    """The reversal of parcel payments, bound to ``service``."""
+    router = APIRouter(tags=["parcels"])
+
+    @router.post(
+        "/v1/parcels/{parcel_id}/payments/reversals",
+        response_model=ParcelReversalResponseBody,
+        responses=_POST_ERRORS,
+    )
+    def reverse_payment(
+        request: Request, parcel_id: ParcelId, body: ParcelReversalBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Undo the parcel's payment sent under ``original_idempotency_key``: the card
+        rejected the issuer's answer (EMV Book 3 6.5.4) or the answer was lost.
+
+        The sale is reversed, the storage fee moved back and the parcel is ``waiting``
+        again (the next pickup asks for the payment again), in one transaction.
+        ``404 payment_unknown``: no approved payment of the parcel under that key.
+        ``409 parcel_state_conflict``: the door already opened, or already reversed.
+        """
+        authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
+        return _answer(
+            service.reverse(
+                body.terminal_id, idempotency_key(key), parcel_id, body.original_idempotency_key
+            )
+        )
 
     return router

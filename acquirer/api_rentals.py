@@ -3,6 +3,8 @@
 - ``POST /v1/rentals``: a tap at a dock (deposit hold, or an offline unlock with ``started_at``).
 - ``POST /v1/rentals/{id}/start`` | ``/cancel``: the lock opened, or the bike never left.
 - ``POST /v1/rentals/returns``: a tap-off or a docked bike ends the ride.
+- ``GET  /v1/bikes/tariff?terminal_id=``: the tariff of the dock's operator (the deposit a
+  tap-on must hold).
 - ``GET  /v1/rentals?terminal_id=&state=active|unlocking|riding|ended|cancelled``,
   ``GET /v1/rentals/{id}?terminal_id=``: the operator's rentals.
 - ``GET  /v1/debts?terminal_id=&status=open|paid``, ``GET /v1/debts/{id}?terminal_id=``,
@@ -43,6 +45,7 @@ from acquirer.schemas_bikes import (
     RentalPage,
     ReturnBody,
     ReturnResponse,
+    TariffBody,
     TerminalBody,
 )
 from acquirer.service import format_timestamp
@@ -176,6 +179,17 @@ def bikes_router(
                 reason=body.reason,
             )
         )
+
+    @router.get(
+        "/v1/bikes/tariff", response_model=TariffBody, responses=_GET_ERRORS, tags=["rentals"]
+    )
+    def get_tariff(request: Request, terminal_id: TerminalQuery) -> Response:
+        """The tariff of the dock terminal's operator: its deposit is what a tap-on holds.
+
+        ``409 tariff_missing`` when the operator has none.
+        """
+        check(request, terminal_id)
+        return _json(rentals.tariff(terminal_id))
 
     @router.get("/v1/rentals", response_model=RentalPage, responses=_GET_ERRORS, tags=["rentals"])
     def list_rentals(

@@ -36,7 +36,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from acquirer.api_parcels import parcels_router
+from acquirer.api_parcels import parcel_reversals_router, parcels_router
 from acquirer.api_payments import idempotency_key as parse_key_header
 from acquirer.api_payments import payments_router
 from acquirer.api_rentals import bikes_router
@@ -49,6 +49,7 @@ from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
+from acquirer.parcel_reversals import ParcelReversals
 from acquirer.parcel_rules import PickupCodes
 from acquirer.parcels import ParcelService, bound_store
 from acquirer.payments import PaymentService
@@ -226,6 +227,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         in_flight=in_flight,
     )
     app.include_router(parcels_router(parcels, authenticator))
+    app.include_router(
+        parcel_reversals_router(ParcelReversals(parcels, payments, store), authenticator)
+    )
     return app
 
 

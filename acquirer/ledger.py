@@ -36,6 +36,8 @@ Journal kinds and their postings (A: amount; F: the fee on A):
   the debt postings reversed.
 - ``storage_fee`` (the storage-fee part S of a parcel payment, see :mod:`acquirer.parcels`):
   DR merchant_payable S; CR fees:storage:<M> S.
+- ``storage_fee_reversal`` (that parcel payment reversed, :mod:`acquirer.parcel_reversals`):
+  the storage-fee postings reversed.
 
 The fee is ``fee_bps`` basis points of the amount, rounded half up to the minor unit.
 """
@@ -81,6 +83,7 @@ class JournalKind(enum.StrEnum):
     DEBT = "debt"
     DEBT_RECOVERY = "debt_recovery"
     STORAGE_FEE = "storage_fee"
+    STORAGE_FEE_REVERSAL = "storage_fee_reversal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,4 +218,17 @@ def storage_fee(terminal_id: str, merchant_id: str, currency: str, amount: int) 
         JournalKind.STORAGE_FEE,
         currency,
         [(merchant_payable(terminal_id), amount), (storage_fees(merchant_id), -amount)],
+    )
+
+
+def storage_fee_reversal(terminal_id: str, merchant_id: str, currency: str, amount: int) -> Journal:
+    """A reversed parcel sale's storage-fee part, moved back: the storage-fee postings reversed.
+
+    >>> [(p.account, p.amount) for p in storage_fee_reversal("LOCK1", "M1", "EUR", 300).postings]
+    [('fees:storage:M1', 300), ('merchant_payable:LOCK1', -300)]
+    """
+    return _journal(
+        JournalKind.STORAGE_FEE_REVERSAL,
+        currency,
+        [(storage_fees(merchant_id), amount), (merchant_payable(terminal_id), -amount)],
     )

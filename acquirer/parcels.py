@@ -41,8 +41,13 @@ audit events are written in ONE database transaction
 **Idempotency.** Every state-changing request carries an ``Idempotency-Key``; the first
 answer is stored with the parcel operation and replayed byte for byte; the same key with a
 different request is refused; a retry while the first runs is ``409``. The authorization
-inside a pickup or payment is recorded under ``parcel/<key>`` (a key no HTTP client can
-send: ``/`` is outside the header's alphabet).
+inside a pickup or payment is recorded under ``parcel/<key>`` (:func:`authorization_key`: a
+key no HTTP client can send, ``/`` is outside the header's alphabet).
+
+**Reversal.** A payment the card rejected (its ARPC, EMV Book 3 6.5.4) or whose answer the
+locker lost is undone by ``POST /v1/parcels/{id}/payments/reversals`` with the payment's
+original key (:mod:`acquirer.parcel_reversals`): the sale reversed, the storage fee moved
+back, the parcel ``waiting`` again, while its door has not opened.
 
 Log lines carry operation, parcel, locker and terminal ids: never a pickup code, a PAN or
 EMV data.
@@ -197,6 +202,15 @@ class ParcelBoundStore:
             yield
         finally:
             self._pending.reset(token)
+
+
+def authorization_key(idempotency_key: str) -> str:
+    """The key a parcel request's authorization is recorded under, for its terminal.
+
+    >>> authorization_key("k-1")
+    'parcel/k-1'
+    """
+    return f"parcel/{idempotency_key}"
 
 
 def authorization_fields(row: AuthorizationRow | None) -> dict[str, Any]:
@@ -705,6 +719,19 @@ class ParcelService:
             new_id("pop_", now), terminal_id, key, kind, parcel_id, "", now
         )
 
+    def operate(
+        self,
+        kind: str,
+        terminal_id: str,
+        key: str,
+        parcel_id: str | None,
+        fields: dict[str, Any],
+        work: Callable[[ParcelTx, ParcelOperationRequest], str],
+    ) -> ParcelOutcome:
+        """Run ``work`` as one idempotent parcel operation of ``kind`` (one transaction,
+        answer stored under the key and replayed); for steps built outside this class."""
+        return self._operate(kind, terminal_id, key, parcel_id, fields, work)
+
     def _operate(
         self,
         kind: str,
@@ -746,7 +773,7 @@ class ParcelService:
                     self._authorizer.authorize(
                         AuthorizationRequest(
                             terminal_id=terminal_id,
-                            idempotency_key=f"parcel/{key}",
+                            idempotency_key=authorization_key(key),
                             amount=amount,
                             currency=currency,
                             emv_data=emv_data,

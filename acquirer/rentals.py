@@ -11,7 +11,8 @@ create offline (``started_at`` in the past: the dock       ``riding``; with a ho
                unlocked without asking; ARQC checked late)  ARQC verification approves, none if not
 start          ``unlocking`` (the lock reported open)      ``riding``, ``started_at`` = now
 cancel         ``unlocking`` (lock timeout, the card       ``cancelled``: the hold voided
-               refused the ARPC, actuator error)            (``release`` journal)
+               refused the ARPC, actuator error, the       (``release`` journal)
+               dock lost the tap-on's answer)
 return         ``unlocking`` or ``riding``                  ``ended``: see below
 =============  ==========================================  ===================================
 
@@ -77,8 +78,10 @@ from acquirer.tariff import fare
 
 log = logging.getLogger("acquirer.rentals")
 
-#: Why a dock cancels an unlock.
-CANCEL_REASONS = ("lock_timeout", "card_rejected_arpc", "actuator_error")
+#: Why a dock cancels an unlock: the lock did not report open in time, the card rejected the
+#: issuer's ARPC (EMV Book 3 6.5.4), the lock controller failed, or the dock never got the
+#: tap-on's answer and undoes the rental it may have opened (a reversal after a time-out).
+CANCEL_REASONS = ("lock_timeout", "card_rejected_arpc", "actuator_error", "answer_lost")
 RENTAL_ACTIVE = "rental_active"
 
 _MESSAGES = {
@@ -142,6 +145,17 @@ class RentalService:
     def merchant(self, terminal_id: str) -> MerchantRow:
         """The operator of a registered terminal (:class:`TariffMissingError` if none)."""
         return self._requests.merchant(terminal_id)
+
+    def tariff(self, terminal_id: str) -> dict[str, Any]:
+        """The tariff of the terminal's operator, as a dock shows it and holds its deposit.
+
+        :class:`TariffMissingError` when the operator has none (a dock then cannot rent).
+        """
+        merchant = self._requests.merchant(terminal_id)
+        tariff = self._store.get_tariff(merchant.id)
+        if tariff is None:
+            raise TariffMissingError(f"operator {merchant.id} has no bike tariff")
+        return {"merchant_id": merchant.id, **dataclasses.asdict(tariff)}
 
     def get(self, terminal_id: str, rental_id: str) -> RentalRow:
         """A rental of the terminal's operator; :class:`RentalNotFoundError` otherwise."""

@@ -33,6 +33,8 @@ EmvData = Annotated[
     ),
 ]
 Moment = Annotated[AwareDatetime, Field(strict=False)]
+#: Why a dock cancels an unlock (:data:`acquirer.rentals.CANCEL_REASONS`).
+CancelReason = Literal["lock_timeout", "card_rejected_arpc", "actuator_error", "answer_lost"]
 
 
 class _Strict(BaseModel):
@@ -101,7 +103,10 @@ class CancelBody(_Strict):
     """``POST /v1/rentals/{id}/cancel``: why the bike never left."""
 
     terminal_id: TerminalId
-    reason: Literal["lock_timeout", "card_rejected_arpc", "actuator_error"]
+    reason: CancelReason = Field(
+        description="lock_timeout, card_rejected_arpc (EMV Book 3 6.5.4), actuator_error, "
+        "or answer_lost: the dock never got the tap-on's answer and undoes it"
+    )
 
 
 class ReturnBody(_Strict):
@@ -167,6 +172,36 @@ class RentalBody(BaseModel):
     minutes: int | None
     lost: bool
     cancel_reason: str | None
+
+
+class TariffBody(BaseModel):
+    """The operator's bike tariff; amounts in minor units of ``currency``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "merchant_id": "BIKES",
+                "currency": "EUR",
+                "deposit": 5000,
+                "unlock_fee": 100,
+                "per_started_minute": 20,
+                "free_minutes": 30,
+                "daily_cap": 1500,
+                "max_duration_minutes": 4320,
+                "lost_bike_charge": 50000,
+            }
+        }
+    )
+
+    merchant_id: str = Field(description="The operator")
+    currency: str
+    deposit: int = Field(description="The hold a tap-on asks the card for")
+    unlock_fee: int
+    per_started_minute: int
+    free_minutes: int
+    daily_cap: int | None = Field(description="Most charged per started 24 h; null: no cap")
+    max_duration_minutes: int = Field(description="Longer rides are priced as a lost bike")
+    lost_bike_charge: int
 
 
 class RentalPage(BaseModel):

@@ -2,15 +2,23 @@
 
 Every tap is the one online tap of :mod:`terminal.tap` with the dock's own request:
 
-- **Tap-on** (:meth:`BikeDock.tap_on`): the kernel asks the card for the tariff's deposit
-  (``bike.deposit``), the data record goes to ``POST /v1/rentals`` (a pre-authorization),
+- **Deposit** (:meth:`BikeDock.start`): the operator's tariff deposit, from
+  ``GET /v1/bikes/tariff`` when the dock starts, kept in a durable cache (``bike.tariff``)
+  for a start while the acquirer is out of reach; with neither, the dock refuses to start.
+  ``bike.deposit`` overrides it; it must equal the tariff's (the acquirer answers
+  ``deposit_mismatch`` otherwise, and a dock without the override then fetches the tariff
+  again before its next tap-on).
+- **Tap-on** (:meth:`BikeDock.tap_on`): the kernel asks the card for the tariff's deposit,
+  the data record goes to ``POST /v1/rentals`` (a pre-authorization),
   the card verifies the issuer's ARPC (EMV Book 3 6.5.4). Approved, the dock's lock is
   commanded open and must *report* open within ``bike.unlock_timeout``: then
   ``POST /v1/rentals/{id}/start``. A lock that does not confirm (timeout, jam, silent or
   unknown controller) or a card that rejects the ARPC cancels the rental
   (``POST /v1/rentals/{id}/cancel`` with ``lock_timeout``, ``actuator_error`` or
-  ``card_rejected_arpc``), which voids the hold. Refusals (``par_denied`` with what the rider
-  owes, ``rental_active``, declines) show the acquirer's message.
+  ``card_rejected_arpc``), which voids the hold. A tap-on whose answer was lost is undone
+  later from the queue: replayed under its key, its rental cancelled with ``answer_lost``.
+  Refusals (``par_denied`` with what the rider owes, ``rental_active``, declines) show the
+  acquirer's message.
 - **Return**: a tap-off at any dock of the operator (:meth:`BikeDock.tap_off`: an account
   verification, amount 0, identifies the rider by PAR) or the lock's ``locked`` event with
   the docked bike's id (:meth:`BikeDock.docked`), both ``POST /v1/rentals/returns``; the
@@ -36,7 +44,7 @@ from typing import Any
 
 from emvcore.currency import format_minor_units
 from terminal.actuators import Actuator, ActuatorEvent, EventKind
-from terminal.bike_queue import DenyCache, RideQueue
+from terminal.bike_queue import DenyCache, RideQueue, TariffCache
 from terminal.errors import (
     AcquirerRejectedError,
     AcquirerUnavailableError,
@@ -45,7 +53,14 @@ from terminal.errors import (
     SettingsError,
 )
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
-from terminal.online_bikes import BikeApi, RentalDecision, ReturnReceipt, rental_body, return_body
+from terminal.online_bikes import (
+    BikeApi,
+    BikeTariff,
+    RentalDecision,
+    ReturnReceipt,
+    rental_body,
+    return_body,
+)
 from terminal.readers.base import Reader
 from terminal.settings_modes import BikeSettings
 from terminal.tap import Show, go_online, read_card
@@ -126,13 +141,15 @@ class BikeDock:
         currency: str,
         queue: RideQueue,
         deny: DenyCache,
+        tariff: TariffCache | None = None,
         kernel: Kernel | None = None,
         show: Show | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.api, self.actuator, self.settings = api, actuator, settings
         self.currency = currency
-        self.queue, self.deny = queue, deny
+        self.queue, self.deny, self.tariff = queue, deny, tariff
+        self._deposit: int | None = None
         self.kernel = kernel or Kernel()
         self.show: Show = show or (lambda ui: None)
         self.clock = clock
@@ -189,6 +206,8 @@ class BikeDock:
         online = go_online(reader, read, kernel=self.kernel, submit=submit, reverse=lost,
                            show=self.show)  # fmt: skip
         decision = online.decision
+        if online.reason == "acquirer_rejected:deposit_mismatch":
+            self._deposit = None  # the tariff changed: fetch it again before the next tap-on
         if online.reason == "acquirer_unavailable":
             if maybe_delivered:  # whatever the acquirer did under that key is undone later
                 self.queue.add("abandon", "/v1/rentals", sent, maybe_delivered[0])
@@ -258,10 +277,47 @@ class BikeDock:
         self.deny.replace(pars)
         return True
 
+    def start(self) -> int:
+        """Learn the deposit a tap-on holds (see the module docstring) and return it.
+
+        :class:`SettingsError` when it cannot be known: no ``bike.deposit``, the acquirer out
+        of reach and nothing cached, or the acquirer has no tariff for this dock.
+        """
+        if self.settings.deposit is not None:
+            return self.settings.deposit
+        tariff: BikeTariff | None
+        try:
+            tariff = self.api.tariff()
+        except (AcquirerUnavailableError, AcquirerRejectedError) as exc:
+            if isinstance(exc, AcquirerRejectedError) and exc.status < 500:
+                raise SettingsError(
+                    f"the acquirer gives no bike tariff for terminal {self.api.terminal_id} "
+                    f"({exc.code or exc.status}): set the operator's tariff "
+                    "(tap-acquirer bikes tariff set)"
+                ) from None
+            tariff = None if self.tariff is None else self.tariff.load()
+            if tariff is None:
+                raise SettingsError(
+                    "the acquirer is out of reach and no tariff is cached, so the deposit to "
+                    "hold is unknown: start the dock once online, or set bike.deposit"
+                ) from None
+            log.warning("acquirer out of reach (%s): the cached tariff's deposit is used", exc)
+        else:
+            if self.tariff is not None:
+                self.tariff.store(tariff)
+        if tariff.currency != self.currency:
+            raise SettingsError(
+                f"the operator's tariff is in {tariff.currency}, this terminal in "
+                f"{self.currency}: set [terminal] currency"
+            )
+        self._deposit = tariff.deposit
+        return tariff.deposit
+
     def deposit(self) -> int:
-        if self.settings.deposit is None:
-            raise SettingsError("bike.deposit is not set: it must be the operator's tariff deposit")
-        return self.settings.deposit
+        """The deposit a tap-on holds: ``bike.deposit``, else the tariff's (:meth:`start`)."""
+        if self.settings.deposit is not None:
+            return self.settings.deposit
+        return self._deposit if self._deposit is not None else self.start()
 
     # -- inside -------------------------------------------------------------------------------
 

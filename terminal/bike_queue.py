@@ -1,4 +1,5 @@
-"""What an offline dock keeps: the queue of requests still to send, and the cached deny list.
+"""What an offline dock keeps: the queue of requests still to send, the cached deny list
+and the cached tariff (the deposit a tap-on holds).
 
 **Deferred authorization.** Open-loop transit (Mastercard's and Visa's transit models) lets
 a gate or dock act on a tap it cannot authorize now, and authorize later: the risk is bounded
@@ -19,13 +20,17 @@ it, which carries the token (DPAN) the card was issued, never the funding PAN. A
 that refuses an entry for good (a 4xx problem other than a conflict in flight) moves it
 aside (``rejected``), kept for the operator, so it does not block the rest.
 
+**The tariff** (:class:`TariffCache`) is the last ``GET /v1/bikes/tariff`` answer, so a dock
+restarted while the acquirer is out of reach still knows the deposit to ask the card for.
+
 ``abandon`` entries undo a tap-on whose answer was lost: the same request is replayed under
 its key (answering what the acquirer did, or doing it now) and the rental it opened is
-cancelled (``actuator_error``), voiding its hold, before any later entry is sent.
+cancelled (``answer_lost``), voiding its hold, before any later entry is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -39,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, SettingsError
-from terminal.online_bikes import BikeApi
+from terminal.online_bikes import BikeApi, BikeTariff
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +195,7 @@ class RideQueue:
         if rental_id and state == "unlocking":
             cancel_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{entry.idempotency_key}"))
             try:
-                api.cancel(str(rental_id), "actuator_error", cancel_key)
+                api.cancel(str(rental_id), "answer_lost", cancel_key)
             except AcquirerRejectedError as exc:
                 if exc.code != "rental_state_conflict":  # already ended or cancelled
                     raise
@@ -229,11 +234,39 @@ class DenyCache:
     def replace(self, pars: frozenset[str]) -> None:
         """Store a fresh copy durably (temporary file, fsync, rename), then use it."""
         now = datetime.now(UTC).isoformat()
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        private_file(tmp)
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump({"refreshed_at": now, "pars": sorted(pars)}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        write_durably(self.path, {"refreshed_at": now, "pars": sorted(pars)})
         self._pars, self.refreshed_at = pars, now
+
+
+class TariffCache:
+    """The dock's copy of its operator's tariff, a JSON file written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> BikeTariff | None:
+        """The cached tariff, or ``None`` (none yet, or unreadable: logged)."""
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            return BikeTariff.of(doc["tariff"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("tariff cache %s unreadable (%s): ignored", self.path, exc)
+            return None
+
+    def store(self, tariff: BikeTariff) -> None:
+        """Keep ``tariff`` durably (temporary file, fsync, rename)."""
+        now = datetime.now(UTC).isoformat()
+        write_durably(self.path, {"refreshed_at": now, "tariff": dataclasses.asdict(tariff)})
+
+
+def write_durably(path: Path, doc: dict[str, Any]) -> None:
+    """Replace ``path`` with ``doc`` as JSON: a private temporary file, fsync, rename."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    private_file(tmp)
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(doc, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

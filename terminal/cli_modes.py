@@ -26,7 +26,7 @@ from rich.console import Console
 
 from terminal.actuators import Actuator, open_actuator
 from terminal.bike import BikeDock, RideResult
-from terminal.bike_queue import DenyCache, RideQueue
+from terminal.bike_queue import DenyCache, RideQueue, TariffCache
 from terminal.cli_common import acquirer_client, err, fail
 from terminal.display import show_pickup, show_ride, show_ui
 from terminal.errors import ActuatorError, ReaderError, SettingsError
@@ -97,7 +97,8 @@ def _dock(st: Station, json_out: bool) -> BikeDock:
     bike = st.settings.bike
     return BikeDock(BikeApi(st.client, st.settings.terminal_id), st.actuator, bike,
                     currency=st.settings.currency, queue=RideQueue(bike.queue),
-                    deny=DenyCache(bike.deny_list), kernel=st.kernel,
+                    deny=DenyCache(bike.deny_list), tariff=TariffCache(bike.tariff),
+                    kernel=st.kernel,
                     show=None if json_out else partial(show_ui, err))  # fmt: skip
 
 
@@ -184,6 +185,11 @@ def bike_run(
     events (a docked bike ends its ride), until interrupted. Exit status 0, or 2."""
     with station("bike", settings_file, reader, acquirer_url) as st:
         dock = _dock(st, as_json)
+        try:
+            dock.start()  # the deposit: bike.deposit, the acquirer's tariff, or the cached one
+        except SettingsError as exc:
+            dock.queue.close()
+            raise fail(str(exc), 2) from None
         dock.sync()
         stop = threading.Event()
         watcher = threading.Thread(target=dock.watch, args=(stop, partial(_print, json_out=as_json)),

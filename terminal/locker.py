@@ -9,8 +9,11 @@ verification) and sent to ``POST /v1/parcels/pickups`` through the online tap of
 - ``pay`` (cash on delivery, storage fee): while the card is *still in the field* (no new
   presentation) the kernel runs a second transaction for exactly ``amount_due``; the sale
   goes to ``POST /v1/parcels/{id}/payments`` and the card verifies its ARPC (EMV Book 3
-  6.5.4). Only an approval the card accepts opens the door; a decline keeps it shut. With
-  ``release = "all"`` the same card is then asked once more (amount 0) for the rest;
+  6.5.4). Only an approval the card accepts opens the door; a decline keeps it shut. An
+  approval the card rejects, or an answer lost on the way, is reversed
+  (``POST /v1/parcels/{id}/payments/reversals`` by the payment's idempotency key): the door
+  stays shut and the parcel waits for a new payment. With ``release = "all"`` the same card
+  is then asked once more (amount 0) for the rest;
 - ``refused``: the acquirer's message is shown.
 
 **By code** (:meth:`Locker.pickup_by_code`): the 6-digit code goes to the same endpoint;
@@ -78,6 +81,8 @@ class PickupResult:
     currency: str | None = None
     kernel: KernelResult | None = None
     arpc_verified: bool | None = None
+    #: A payment undone: ``reversed``, ``nothing_to_reverse``, ``pending`` (not delivered).
+    reversal: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,6 +109,7 @@ class PickupResult:
             "token_masked": k.masked_pan if k else None,
             "par": k.par if k else None,
             "arpc_verified": self.arpc_verified,
+            "reversal": self.reversal,
         }
 
 
@@ -297,18 +303,39 @@ class Locker:
         if read.outcome is not Outcome.ONLINE_REQUEST:
             return replace(result, outcome="declined", reason=f"payment_{read.reason}",
                            message="Payment not completed: tap again", kernel=read), None  # fmt: skip
-        online = go_online(reader, read, kernel=self.kernel, show=self.show, reverse=None,
-                           submit=lambda rec, key: self.api.pay(parcel, amount, currency, rec, key))  # fmt: skip
+        online = go_online(reader, read, kernel=self.kernel, show=self.show,
+                           submit=lambda rec, key: self.api.pay(parcel, amount, currency, rec, key),
+                           reverse=lambda original: self._reverse(parcel, original))  # fmt: skip
         decision = online.decision
-        base = replace(result, kernel=read, arpc_verified=online.arpc_verified, currency=currency)
+        base = replace(result, kernel=read, arpc_verified=online.arpc_verified, currency=currency,
+                       reversal=online.reversal)  # fmt: skip
         if decision is None:
-            return replace(_unanswered(online.reason, read), currency=currency), None
+            unanswered = _unanswered(online.reason, read)
+            if online.reversal == "reversed":
+                unanswered = replace(unanswered, message="Payment not confirmed and cancelled: "
+                                     "the door stays shut, tap again")  # fmt: skip
+            return replace(unanswered, currency=currency, reversal=online.reversal), None
         if online.outcome is not Outcome.APPROVED or decision.action != "open":
             message = decision.message
             if online.reason == "issuer_authentication_failed":
                 message = "Card could not confirm the payment: the door stays shut"
             return replace(base, outcome="declined", reason=online.reason, message=message), None
         return replace(base, reason="paid", message=decision.message, paid=amount), decision
+
+    def _reverse(self, parcel_id: str, original_key: str) -> str:
+        """Undo the payment sent under ``original_key`` (go_online's ``reverse``): the card
+        rejected the issuer's answer (EMV Book 3 6.5.4) or the answer was lost."""
+        try:
+            self.api.reverse_payment(parcel_id, original_key, str(uuid.uuid4()))
+        except AcquirerRejectedError as exc:
+            if exc.code == "payment_unknown":  # nothing approved under that key
+                return "nothing_to_reverse"
+            log.warning("reversal of the payment for %s refused: %s", parcel_id, exc.code)
+            return "pending"
+        except AcquirerUnavailableError as exc:
+            log.warning("reversal of the payment for %s not delivered: %s", parcel_id, exc)
+            return "pending"
+        return "reversed"
 
     def _open(self, parcel: Opened) -> Door:
         unit = parcel.compartment

@@ -6,6 +6,7 @@
 - ``POST /v1/rentals/{id}/start`` and ``/cancel``: the lock opened, or it did not.
 - ``POST /v1/rentals/returns``: a tap-off (``emv_data``) or a docked bike (``bike_id``).
 - ``GET /v1/deny-list``: the PARs the dock refuses when it is offline.
+- ``GET /v1/bikes/tariff``: the operator's tariff; its deposit is what a tap-on holds.
 
 Every call goes through :class:`~terminal.online.AcquirerClient` (one ``_post`` with its
 idempotency key, one retry when nothing was sent, errors mapped into :mod:`terminal.errors`).
@@ -79,6 +80,45 @@ class RentalDecision:
             deposit=int(doc["deposit"]),
             currency=str(doc["currency"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BikeTariff:
+    """The operator's tariff (``GET /v1/bikes/tariff``); amounts in minor units."""
+
+    merchant_id: str
+    currency: str
+    deposit: int
+    unlock_fee: int
+    per_started_minute: int
+    free_minutes: int
+    daily_cap: int | None
+    max_duration_minutes: int
+    lost_bike_charge: int
+
+    @staticmethod
+    def of(doc: dict[str, Any]) -> BikeTariff:
+        def amount(key: str) -> int:
+            value = doc[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{key} is not a number of minor units")
+            return value
+
+        cap = doc["daily_cap"]
+        tariff = BikeTariff(
+            merchant_id=str(doc["merchant_id"]),
+            currency=str(doc["currency"]),
+            deposit=amount("deposit"),
+            unlock_fee=amount("unlock_fee"),
+            per_started_minute=amount("per_started_minute"),
+            free_minutes=amount("free_minutes"),
+            daily_cap=None if cap is None else amount("daily_cap"),
+            max_duration_minutes=amount("max_duration_minutes"),
+            lost_bike_charge=amount("lost_bike_charge"),
+        )
+        if tariff.deposit < 1:
+            raise ValueError("a deposit of nothing")
+        return tariff
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +211,8 @@ class BikeApi:
         return parsed(doc, lambda d: str(d["state"]))
 
     def cancel(self, rental_id: str, reason: str, key: str) -> str:
-        """The bike never left (``lock_timeout``, ``card_rejected_arpc``, ``actuator_error``):
-        the hold is voided; the rental's new state (``cancelled``)."""
+        """The bike never left (``lock_timeout``, ``card_rejected_arpc``, ``actuator_error``,
+        ``answer_lost``): the hold is voided; the rental's new state (``cancelled``)."""
         body = {"terminal_id": self.terminal_id, "reason": reason}
         doc = self.client.post_json(f"/v1/rentals/{rental_id}/cancel", body, key)
         return parsed(doc, lambda d: str(d["state"]))
@@ -180,6 +220,11 @@ class BikeApi:
     def give_back(self, body: dict[str, Any], key: str) -> ReturnReceipt:
         """``POST /v1/rentals/returns`` with a body from :func:`return_body`."""
         return parsed(self.client.post_json("/v1/rentals/returns", body, key), ReturnReceipt.of)
+
+    def tariff(self) -> BikeTariff:
+        """``GET /v1/bikes/tariff``: the tariff of this dock's operator."""
+        doc = self.client.get_json("/v1/bikes/tariff", {"terminal_id": self.terminal_id})
+        return parsed(doc, BikeTariff.of)
 
     def deny_list(self) -> Iterator[str]:
         """Every PAR on the acquirer's deny list, page after page."""

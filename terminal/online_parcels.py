@@ -4,6 +4,8 @@
   code -> ``open`` (the compartments to open), ``pay`` (a sale for ``amount_due`` first) or
   ``refused``.
 - ``POST /v1/parcels/{id}/payments``: that sale, bound to the parcel -> ``open`` or ``refused``.
+- ``POST /v1/parcels/{id}/payments/reversals``: undo that sale by its idempotency key (the
+  card rejected the ARPC, or the answer was lost) -> the parcel ``waiting`` again.
 - ``POST /v1/parcels/{id}/door-events``: ``opened``, ``closed``, ``jammed``, ``left_open``.
 
 Calls go through :class:`~terminal.online.AcquirerClient` like every other request.
@@ -91,6 +93,12 @@ class ParcelApi:
         body = {"terminal_id": self.terminal_id, "amount": amount, "currency": currency,
                 "emv_data": emv_data.hex().upper()}  # fmt: skip
         return self._answer(f"/v1/parcels/{parcel_id}/payments", body, key)
+
+    def reverse_payment(self, parcel_id: str, original_key: str, key: str) -> str:
+        """Reverse the payment sent under ``original_key``; the parcel's state (``waiting``)."""
+        body = {"terminal_id": self.terminal_id, "original_idempotency_key": original_key}
+        doc = self.client.post_json(f"/v1/parcels/{parcel_id}/payments/reversals", body, key)
+        return parsed(doc, lambda d: str(d["state"]))
 
     def door_event(self, parcel_id: str, event: str, at: datetime, key: str) -> str:
         """Report a door event; the parcel's state after it (``collected`` once closed)."""

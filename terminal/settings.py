@@ -53,11 +53,13 @@ action (``tap-acquirer terminals add --actions bike``)::
     docks = ["D1", "D2"]                  # the docks this terminal serves (actuator units)
     actuator = "mqtt://10.0.0.5:1883/tap/dock7?units=D1,D2"   # see terminal.actuators
     unlock_timeout = 10.0                 # seconds for a lock to report open
-    deposit = 5000                        # the operator's tariff deposit, minor units: the
-                                          # card is asked for exactly this at a tap-on
+    deposit = 5000                        # optional override of the operator's tariff
+                                          # deposit (minor units) the card is asked for at a
+                                          # tap-on; unset: GET /v1/bikes/tariff's, cached
     max_offline_rides = 5                 # unsettled offline unlocks allowed (0: none)
     deny_list = "state/deny-list.json"    # cached GET /v1/deny-list, for offline taps
     queue = "state/bike-queue.sqlite3"    # offline rides and returns waiting to be sent
+    tariff = "state/bike-tariff.json"     # cached GET /v1/bikes/tariff, for offline starts
 
     [locker]
     actuator = "simulated:units=01,02,03,04"   # units are the acquirer's compartment ids

@@ -24,13 +24,15 @@ class BikeSettings:
     docks: tuple[str, ...] = ("D1",)
     actuator: str = "simulated:units=D1"
     unlock_timeout: float = 10.0
-    #: The operator's tariff deposit in minor units of the terminal currency: the amount the
-    #: card is asked for at a tap-on (the acquirer refuses any other: ``deposit_mismatch``).
+    #: An override of the operator's tariff deposit in minor units of the terminal currency:
+    #: the amount the card is asked for at a tap-on (the acquirer refuses any other:
+    #: ``deposit_mismatch``). ``None``: the deposit of ``GET /v1/bikes/tariff``, cached.
     deposit: int | None = None
     #: Unsettled offline unlocks the dock allows in total (0: never unlock offline).
     max_offline_rides: int = 5
     deny_list: Path = STATE_DIR / "deny-list.json"
     queue: Path = STATE_DIR / "bike-queue.sqlite3"
+    tariff: Path = STATE_DIR / "bike-tariff.json"
 
     def check(self, where: str) -> None:
         if not self.docks:
@@ -68,7 +70,8 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
 
 
 def bike_settings(table: dict[str, Any], base: Path, where: str) -> BikeSettings:
-    """``[bike]``: docks, actuator, unlock_timeout, deposit, max_offline_rides, deny_list, queue."""
+    """``[bike]``: docks, actuator, unlock_timeout, deposit, max_offline_rides, deny_list,
+    queue, tariff."""
     fields: dict[str, Any] = {}
     for key, value in table.items():
         name = f"bike.{key}"
@@ -82,7 +85,7 @@ def bike_settings(table: dict[str, Any], base: Path, where: str) -> BikeSettings
             fields[key] = float(_typed(table, key, (int, float), f"(bike) {where}"))
         elif key in ("deposit", "max_offline_rides"):
             fields[key] = _typed(table, key, int, f"(bike) {where}")
-        elif key in ("deny_list", "queue"):
+        elif key in ("deny_list", "queue", "tariff"):
             fields[key] = (base / _typed(table, key, str, f"(bike) {where}")).resolve()
         else:
             raise SettingsError(f"unknown setting {name} {where}")

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from acquirer.ledger import Journal
-from acquirer.store.base import TerminalRow
+from acquirer.store.base import OperationResult, PaymentStep, TerminalRow
 
 
 class CompartmentSize(enum.StrEnum):
@@ -240,4 +240,10 @@ class ParcelTx(Protocol):
         self, payment_id: str, operation_id: str, journals: Sequence[Journal], at: datetime
     ) -> None:
         """Write journals of a payment, numbered within ``operation_id``."""
+        ...
+
+    def apply_payment_step(self, step: PaymentStep) -> OperationResult:
+        """Apply a payment operation prepared by
+        :meth:`~acquirer.payments.PaymentService.prepare` (a reversal of a parcel's sale) in
+        this transaction: the payments' own implementation, the payment row locked first."""
         ...

@@ -23,7 +23,15 @@ from datetime import datetime
 
 from acquirer.errors import IdempotencyKeyReusedError, LockerNotFoundError, StoreError
 from acquirer.ledger import Journal
-from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult, TerminalRow
+from acquirer.store.base import (
+    AtcClaim,
+    AuthorizationRow,
+    OperationResult,
+    PaymentRow,
+    PaymentStep,
+    RecordResult,
+    TerminalRow,
+)
 from acquirer.store.parcel_rows import (
     AuditEventRow,
     CodeGuardRow,
@@ -39,7 +47,7 @@ from acquirer.store.parcel_rows import (
     StorageFeeRow,
 )
 from acquirer.store.sql_authorizations import record_authorization_in
-from acquirer.store.sql_payments import insert_journals
+from acquirer.store.sql_payments import apply_operation_in, insert_journals
 from acquirer.store.sql_registry import terminal_row
 from acquirer.store.sqlbase import Abort, Row, SqlPrimitives, Tx, as_datetime
 
@@ -238,6 +246,12 @@ class SqlParcelTx:
     ) -> None:
         """Write journals of a payment, numbered within ``operation_id``."""
         insert_journals(self._tx, payment_id, operation_id, journals, at)
+
+    def apply_payment_step(self, step: PaymentStep) -> OperationResult:
+        """A payment operation in this transaction (:func:`apply_operation_in`)."""
+        request, decide = step
+        lock = f"SELECT * FROM payments WHERE id = ?{self._lock}"  # noqa: S608 (constant suffix)
+        return apply_operation_in(self._tx, lock, request, decide)
 
 
 class ParcelsMixin(SqlPrimitives):

@@ -312,6 +312,101 @@ def test_nobody_can_open_a_parcel_by_paying_for_it(
     assert lockers.store.count_authorizations() == 0  # the whole transaction rolled back
 
 
+# -- reversals of parcel payments -----------------------------------------------------------
+
+
+def reverse(
+    lockers: Lockers, parcel_id: str, original: str, key: str | None = None
+) -> httpx.Response:
+    body = {"terminal_id": LOCKER, "original_idempotency_key": original}
+    return lockers.post(f"/v1/parcels/{parcel_id}/payments/reversals", body, key)
+
+
+def test_a_reversed_payment_puts_the_parcel_back_and_the_next_tap_pays_again(
+    lockers: Lockers, card: TestCard
+) -> None:
+    par = par_of(lockers.store, card)
+    parcel = ok(lockers.register(recipient_par=par, cod_amount=1990))["parcel_id"]
+    lockers.clock.offset = timedelta(hours=48 + 25)
+    assert ok(lockers.pickup(emv_data=lockers.tap(card)))["amount_due"] == 2290
+    paid = ok(lockers.pay(parcel, card, 2290, key="pay-1"))
+    assert paid["action"] == "open"
+    # The card rejected the ARPC (or the answer was lost): the locker reverses by the key.
+    first = reverse(lockers, parcel, "pay-1", key="rev-1")
+    doc = ok(first)
+    assert (doc["parcel_id"], doc["state"]) == (parcel, "waiting")
+    assert doc["authorization_id"] == paid["authorization_id"]
+    assert (doc["payment_status"], doc["amount"], doc["storage_fee"]) == ("reversed", 2290, 300)
+    replay = reverse(lockers, parcel, "pay-1", key="rev-1")
+    assert replay.content == first.content and replay.headers["Idempotent-Replayed"] == "true"
+    assert_problem(reverse(lockers, parcel, "pick-x", key="rev-1"), 409, "idempotency_key_reused")
+    assert_problem(reverse(lockers, parcel, "pay-1"), 409, "parcel_state_conflict")
+    view = lockers.parcel(parcel)
+    assert (view["state"], view["amount_paid"], view["storage_fee_paid"]) == ("waiting", 0, 0)
+    assert view["payment_id"] is None and view["released_at"] is None
+    payment = lockers.store.get_payment(paid["authorization_id"])
+    assert payment is not None and payment.status.value == "reversed" and payment.captured == 0
+    totals = lockers.store.ledger_totals()
+    assert totals.unbalanced == 0
+    assert totals.journals == {"sale": 1, "storage_fee": 1, "cancel": 1, "storage_fee_reversal": 1}
+    assert set(lockers.store.account_balances().values()) == {0}  # every movement undone
+    assert lockers.audit(parcel)[-1] == "payment_reversed"
+    # The door stayed shut: the next tap asks for the payment again, and charges.
+    again = ok(lockers.pickup(emv_data=lockers.tap(card)))
+    assert (again["action"], again["parcel_id"], again["amount_due"]) == ("pay", parcel, 2290)
+    assert ok(lockers.pay(parcel, card, 2290))["action"] == "open"
+    assert lockers.store.ledger_totals().journals["sale"] == 2
+    assert lockers.parcel(parcel)["amount_paid"] == 2290
+
+
+def test_a_parcel_whose_door_opened_cannot_be_reversed(lockers: Lockers, card: TestCard) -> None:
+    par = par_of(lockers.store, card)
+    parcel = ok(lockers.register(recipient_par=par, cod_amount=700))["parcel_id"]
+    assert ok(lockers.pickup(emv_data=lockers.tap(card)))["action"] == "pay"
+    assert ok(lockers.pay(parcel, card, 700, key="pay-1"))["action"] == "open"
+    assert ok(lockers.door(parcel, "opened"))["state"] == "opened"
+    assert_problem(reverse(lockers, parcel, "pay-1"), 409, "parcel_state_conflict")
+    assert ok(lockers.door(parcel, "closed"))["state"] == "collected"
+    assert_problem(reverse(lockers, parcel, "pay-1"), 409, "parcel_state_conflict")
+    assert lockers.store.ledger_totals().journals == {"sale": 1}
+    assert lockers.parcel(parcel)["amount_paid"] == 700
+
+
+def test_a_jammed_paid_parcel_can_still_be_reversed(lockers: Lockers, card: TestCard) -> None:
+    parcel = ok(lockers.register(recipient_par=par_of(lockers.store, card), cod_amount=400))
+    parcel_id = parcel["parcel_id"]
+    assert ok(lockers.pickup(emv_data=lockers.tap(card)))["action"] == "pay"
+    assert ok(lockers.pay(parcel_id, card, 400, key="pay-1"))["action"] == "open"
+    assert ok(lockers.door(parcel_id, "jammed"))["state"] == "released"  # never opened
+    assert ok(reverse(lockers, parcel_id, "pay-1"))["state"] == "waiting"
+    assert lockers.store.ledger_totals().journals == {"sale": 1, "cancel": 1}
+
+
+def test_only_an_approved_payment_of_that_parcel_is_reversed(
+    lockers: Lockers, card: TestCard
+) -> None:
+    par = par_of(lockers.store, card)
+    parcel = ok(lockers.register(recipient_par=par, cod_amount=900))["parcel_id"]
+    other = ok(lockers.register(recipient_par=par, size="L"))["parcel_id"]
+    assert ok(lockers.pickup(emv_data=lockers.tap(card), key="pick-1"))["action"] == "pay"
+    assert_problem(reverse(lockers, parcel, "never-sent"), 404, "payment_unknown")
+    assert_problem(reverse(lockers, parcel, "pick-1"), 404, "payment_unknown")  # a pickup
+    lockers.store.deny_par(par, "unpaid rental", NOW)
+    refused = ok(lockers.pay(parcel, card, 900, key="pay-declined"))
+    assert refused["action"] == "refused"
+    assert_problem(reverse(lockers, parcel, "pay-declined"), 404, "payment_unknown")
+    lockers.store.allow_par(par)
+    assert ok(lockers.pay(parcel, card, 900, key="pay-1"))["action"] == "open"
+    assert_problem(reverse(lockers, other, "pay-1"), 404, "payment_unknown")  # not its payment
+    courier = lockers.post(
+        f"/v1/parcels/{parcel}/payments/reversals",
+        {"terminal_id": COURIER, "original_idempotency_key": "pay-1"},
+    )
+    assert_problem(courier, 404, "locker_unknown")
+    assert lockers.parcel(parcel)["state"] == "released"
+    assert lockers.store.ledger_totals().journals == {"sale": 1}
+
+
 # -- pickups by code ------------------------------------------------------------------------
 
 
@@ -389,6 +484,7 @@ def test_openapi_documents_the_parcel_routes(lockers: Lockers) -> None:
         "/v1/parcels/pickups",
         "/v1/parcels/{parcel_id}",
         "/v1/parcels/{parcel_id}/payments",
+        "/v1/parcels/{parcel_id}/payments/reversals",
         "/v1/parcels/{parcel_id}/door-events",
         "/v1/parcels/{parcel_id}/audit",
     ):

@@ -229,6 +229,41 @@ def test_cancel_voids_the_hold(bikes: Bikes, card: TestCard, any_store: Store) -
     _problem(bikes.post(other, {"terminal_id": OTHER_DOCK}), 404, "rental_unknown")
 
 
+def test_a_dock_reads_its_operators_tariff(bikes: Bikes, any_store: Store) -> None:
+    tariff = bikes.get("/v1/bikes/tariff", terminal_id=DOCK)
+    assert tariff == {
+        "merchant_id": "BIKES",
+        "currency": "EUR",
+        "deposit": 500,
+        "unlock_fee": 100,
+        "per_started_minute": 10,
+        "free_minutes": 30,
+        "daily_cap": 1500,
+        "max_duration_minutes": 48 * 60,
+        "lost_bike_charge": 30000,
+    }
+    assert bikes.get("/v1/bikes/tariff", terminal_id=FOREIGN)["merchant_id"] == "OTHER"
+    _register(any_store, "NOTARIFF", "7999", ("DOCK9",))
+    _problem(bikes.client.get("/v1/bikes/tariff", params={"terminal_id": "DOCK9"}), 409,
+             "tariff_missing")  # fmt: skip
+    _problem(bikes.client.get("/v1/bikes/tariff"), 422, "request_invalid")
+    paths = bikes.client.get("/openapi.json").json()["paths"]
+    assert "200" in paths["/v1/bikes/tariff"]["get"]["responses"]
+
+
+def test_a_dock_that_lost_the_answer_cancels_with_answer_lost(
+    bikes: Bikes, card: TestCard, any_store: Store
+) -> None:
+    created = _ok(bikes.rent(card))
+    path = f"/v1/rentals/{created['rental_id']}/cancel"
+    cancelled = _ok(bikes.post(path, {"terminal_id": DOCK, "reason": "answer_lost"}))
+    assert (cancelled["state"], cancelled["cancel_reason"]) == ("cancelled", "answer_lost")
+    payment = any_store.get_payment(created["authorization_id"])
+    assert payment is not None and payment.status.value == "voided"
+    listed = bikes.get(f"/v1/rentals/{created['rental_id']}", terminal_id=DOCK)
+    assert listed["cancel_reason"] == "answer_lost"
+
+
 def test_fare_above_the_hold_is_incremented_then_captured(
     bikes: Bikes, card: TestCard, any_store: Store
 ) -> None:

@@ -48,12 +48,14 @@ def luhn(body: str) -> str:
 
 
 class Link(httpx.BaseTransport):
-    """The line to the acquirer: ``down`` (nothing sent) or ``lose_answers`` (sent, no answer)."""
+    """The line to the acquirer: ``down`` (nothing sent) or ``lose_answers`` (sent, no answer);
+    ``lose_answer_of``: lose only the answer of the next request whose path ends so."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.down = False
         self.lose_answers = False
+        self.lose_answer_of: str | None = None
         self.sent: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -62,6 +64,9 @@ class Link(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         response.read()
         self.sent.append(f"{request.method} {request.url.path} {response.status_code}")
+        if self.lose_answer_of is not None and request.url.path.endswith(self.lose_answer_of):
+            self.lose_answer_of = None
+            raise httpx.ReadTimeout("answer lost", request=request)
         if self.lose_answers:
             raise httpx.ReadTimeout("answer lost", request=request)
         return response

@@ -15,7 +15,8 @@ from terminal.actuators.device import Fault, SimulatedDevice
 from terminal.actuators.simdevice import MqttDeviceSimulator
 from terminal.actuators.simulated import SimulatedActuator
 from terminal.bike import BikeDock
-from terminal.bike_queue import DenyCache, RideQueue
+from terminal.bike_queue import DenyCache, RideQueue, TariffCache
+from terminal.errors import SettingsError
 from terminal.online_bikes import BikeApi
 from terminal.readers.emulated import LoopbackReader
 from terminal.settings_modes import BikeSettings
@@ -63,7 +64,8 @@ def make_dock(
         **options,
     )  # fmt: skip
     return BikeDock(BikeApi(acq.client(), terminal), actuator, settings, currency="EUR",
-                    queue=RideQueue(settings.queue), deny=DenyCache(settings.deny_list))  # fmt: skip
+                    queue=RideQueue(settings.queue), deny=DenyCache(settings.deny_list),
+                    tariff=TariffCache(tmp_path / f"{terminal}-tariff.json"))  # fmt: skip
 
 
 def payment(acq: Acquirer, rental_id: str) -> tuple[str, int, int]:
@@ -230,3 +232,76 @@ def test_a_dock_event_without_a_ride_and_foreign_units_are_ignored(
         assert dock.docked(ActuatorEvent("D9", EventKind.LOCKED, bike_id="B")) is None
         nobody = dock.docked(ActuatorEvent("D1", EventKind.LOCKED, bike_id="BIKE-X"))
     assert nobody is not None and nobody.outcome == "no_ride"
+
+
+# -- the deposit: the operator's tariff, fetched at start and cached --------------------------
+
+
+def test_without_bike_deposit_the_dock_holds_the_tariffs_deposit_and_caches_it(
+    acq: Acquirer, tmp_path: Path
+) -> None:
+    with SimulatedActuator(DOCKS) as actuator:
+        dock = make_dock(acq, actuator, tmp_path, deposit=None)
+        assert dock.start() == TARIFF.deposit
+        assert [line for line in acq.link.sent if "tariff" in line] == ["GET /v1/bikes/tariff 200"]
+        on = dock.tap_on(acq.card().reader(), "D1", "BIKE-7", wait=1)
+        assert on.outcome == "unlocked", on
+        assert payment(acq, on.rental_id or "") == ("authorized", TARIFF.deposit, 0)
+        cached = TariffCache(tmp_path / "DOCK1-tariff.json").load()
+        assert cached is not None and (cached.deposit, cached.currency) == (TARIFF.deposit, "EUR")
+        assert (cached.merchant_id, cached.daily_cap) == ("BIKES", TARIFF.daily_cap)
+        # Restarted while the acquirer is out of reach: the cached deposit is used.
+        acq.link.down = True
+        again = make_dock(acq, actuator, tmp_path, deposit=None)
+        assert again.start() == TARIFF.deposit
+        offline = again.tap_on(acq.card().reader(), "D2", "BIKE-8", wait=1)
+        assert offline.outcome == "unlocked_offline", offline
+        assert again.queue.pending()[-1].body["amount"] == TARIFF.deposit
+
+
+def test_offline_without_a_cached_tariff_the_dock_refuses_to_start(
+    acq: Acquirer, tmp_path: Path
+) -> None:
+    acq.link.down = True
+    with SimulatedActuator(DOCKS) as actuator:
+        dock = make_dock(acq, actuator, tmp_path, deposit=None)
+        with pytest.raises(SettingsError, match="no tariff is cached"):
+            dock.start()
+        with pytest.raises(SettingsError, match="no tariff is cached"):
+            dock.tap_on(acq.card().reader(), "D1", "BIKE-7", wait=1)
+        assert actuator.device.log == []
+        # bike.deposit still works offline (an override: no tariff needed to start).
+        assert make_dock(acq, actuator, tmp_path, deposit=TARIFF.deposit).start() == 5000
+
+
+def test_an_operator_without_a_tariff_is_a_set_up_error(acq: Acquirer, tmp_path: Path) -> None:
+    acq.merchant("NOTARIFF")
+    acq.terminal("DOCK9", "NOTARIFF", "bike")
+    with SimulatedActuator(DOCKS) as actuator:
+        dock = make_dock(acq, actuator, tmp_path, "DOCK9", deposit=None)
+        with pytest.raises(SettingsError, match="tariff_missing"):
+            dock.start()
+
+
+def test_a_bike_deposit_override_must_match_the_tariff(acq: Acquirer, tmp_path: Path) -> None:
+    with SimulatedActuator(DOCKS) as actuator:
+        dock = make_dock(acq, actuator, tmp_path, deposit=TARIFF.deposit - 1)
+        assert dock.start() == TARIFF.deposit - 1  # the override is not second-guessed ...
+        on = dock.tap_on(acq.card().reader(), "D1", "BIKE-7", wait=1)
+        assert (on.outcome, on.reason) == ("error", "acquirer_rejected:deposit_mismatch")
+        assert actuator.device.log == []  # ... the acquirer refuses it, nothing unlocks
+    assert acq.store.ledger_totals().journals == {}
+
+
+def test_a_changed_tariff_is_fetched_again_after_a_deposit_mismatch(
+    acq: Acquirer, tmp_path: Path
+) -> None:
+    with SimulatedActuator(DOCKS) as actuator:
+        dock = make_dock(acq, actuator, tmp_path, deposit=None)
+        assert dock.start() == TARIFF.deposit
+        acq.store.put_tariff("BIKES", replace(TARIFF, deposit=3000), acq_now())
+        stale = dock.tap_on(acq.card().reader(), "D1", "BIKE-7", wait=1)
+        assert stale.reason == "acquirer_rejected:deposit_mismatch"
+        fresh = dock.tap_on(acq.card().reader(), "D1", "BIKE-7", wait=1)
+        assert fresh.outcome == "unlocked", fresh
+        assert payment(acq, fresh.rental_id or "") == ("authorized", 3000, 0)

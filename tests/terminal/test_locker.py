@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,16 +123,59 @@ def test_declined_cash_on_delivery_keeps_the_door_shut(acq: Acquirer) -> None:
     assert parcel_state(acq, parcel["parcel_id"]) == "waiting"
 
 
+def parcel_view(acq: Acquirer, parcel_id: str) -> dict[str, Any]:
+    return acq.get(f"/v1/parcels/{parcel_id}", terminal_id="LOCKER1")
+
+
+def sales(acq: Acquirer) -> tuple[int, int]:
+    """(sale journals, cancel journals) in the acquirer's ledger."""
+    journals = acq.store.ledger_totals().journals
+    return journals.get("sale", 0), journals.get("cancel", 0)
+
+
 def test_card_rejecting_the_payment_arpc_keeps_the_door_shut(acq: Acquirer) -> None:
     recipient = acq.card()
-    acq.parcel(recipient, cod=500)
+    parcel = acq.parcel(recipient, cod=500)
     # The card accepts the first ARPC (the verification), refuses the second (the sale).
     card = HostileCard(recipient.applet, [Rule(0x82, status(0x6300), occurrence=2)])
     with SimulatedActuator(UNITS) as actuator:
         locker = make_locker(acq, actuator)
         result = locker.pickup_by_card(LoopbackReader(card), wait=1)
         assert (result.outcome, result.reason) == ("declined", "issuer_authentication_failed")
+        assert result.reversal == "reversed" and result.paid == 0
         assert actuator.device.log == []
+        # The sale was reversed: the parcel waits, nothing paid, and the next tap pays again.
+        body = parcel_view(acq, parcel["parcel_id"])
+        assert (body["state"], body["amount_paid"], body["payment_id"]) == ("waiting", 0, None)
+        assert sales(acq) == (1, 1)
+        again = locker.pickup_by_card(recipient.reader(), wait=1)
+        assert (again.outcome, again.paid) == ("opened", 500), again
+        assert [d.compartment for d in again.doors] == [parcel["compartment"]]
+    assert sales(acq) == (2, 1)
+    assert parcel_view(acq, parcel["parcel_id"])["amount_paid"] == 500
+
+
+def test_lost_payment_answer_is_reversed_and_the_next_tap_pays(acq: Acquirer) -> None:
+    recipient = acq.card()
+    parcel = acq.parcel(recipient, cod=800)
+    with SimulatedActuator(UNITS) as actuator:
+        locker = make_locker(acq, actuator)
+        acq.link.lose_answer_of = "/payments"  # the sale is approved, its answer never arrives
+        lost = locker.pickup_by_card(recipient.reader(), wait=1)
+        assert (lost.outcome, lost.reason, lost.reversal) == (
+            "error",
+            "acquirer_unavailable",
+            "reversed",
+        ), lost
+        assert lost.doors == () and actuator.device.log == []
+        assert parcel_view(acq, parcel["parcel_id"])["state"] == "waiting"
+        assert sales(acq) == (1, 1)
+        again = locker.pickup_by_card(recipient.reader(), wait=1)
+        assert (again.outcome, again.paid, again.reversal) == ("opened", 800, None), again
+    assert sales(acq) == (2, 1)
+    audit = acq.get(f"/v1/parcels/{parcel['parcel_id']}/audit", terminal_id="LOCKER1")
+    actions = [e["action"] for e in audit["events"]]
+    assert actions.count("paid") == 2 and actions.count("payment_reversed") == 1
 
 
 def test_jammed_door_is_retried_without_paying_twice(

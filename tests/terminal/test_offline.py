@@ -115,6 +115,7 @@ def test_lost_answer_is_undone_before_the_offline_ride_is_settled(
     states = sorted(str(r["state"]) for r in rentals(acq))
     assert states == ["cancelled", "riding"]
     cancelled = next(r for r in rentals(acq) if r["state"] == "cancelled")
+    assert cancelled["cancel_reason"] == "answer_lost"  # not an actuator error: no lock moved
     payment = acq.store.get_payment(str(cancelled["payment_id"]))
     assert payment is not None and payment.status.value == "voided"
 

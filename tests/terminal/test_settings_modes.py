@@ -40,6 +40,7 @@ deposit = 5000
 max_offline_rides = 0
 deny_list = "state/deny.json"
 queue = "state/queue.sqlite3"
+tariff = "state/tariff.json"
 [locker]
 release = "all"
 door_timeout = 3
@@ -51,6 +52,7 @@ left_open_after = 30
     assert settings.bike.docks == ("D1", "D2") and settings.bike.deposit == 5000
     assert settings.bike.unlock_timeout == 5.0 and settings.bike.max_offline_rides == 0
     assert settings.bike.queue == (tmp_path / "state" / "queue.sqlite3").resolve()
+    assert settings.bike.tariff == (tmp_path / "state" / "tariff.json").resolve()
     assert (settings.locker.release, settings.locker.door_timeout) == ("all", 3.0)
 
 
