@@ -21,6 +21,7 @@ re-implements them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -193,11 +194,18 @@ class VerifiedArqc:
         )
 
 
+#: ICC master keys kept per process (one entry per card recently seen; ~200 bytes each).
+ICC_MK_CACHE = 65_536
+
+
 class Issuer:
     """Verifies ARQCs with the issuer master keys of one key file."""
 
     def __init__(self, keys: IssuerKeySet) -> None:
         self._keys = keys
+        # A card's ICC master key is fixed (IMK, PAN, PSN): derived once per card, not once
+        # per tap. Holding derived keys in memory exposes nothing the IMK beside them does not.
+        self._icc_mk = functools.lru_cache(maxsize=ICC_MK_CACHE)(_derive_icc_mk)
 
     @property
     def test_keys(self) -> bool:
@@ -218,9 +226,13 @@ class Issuer:
         try:
             if version.cvn_of_iad(card.iad) != version.cvn:
                 return None
-            icc_mk = version.derive_icc_mk(key.imk_ac, card.pan, card.psn)
+            icc_mk = self._icc_mk(version, key.imk_ac, card.pan, card.psn)
             if not version.verify_ac(icc_mk, card.fields, card.arqc):
                 return None
         except CryptoError:
             return None
         return VerifiedArqc(card, version, icc_mk)
+
+
+def _derive_icc_mk(version: CryptogramVersion, imk: bytes, pan: str, psn: str) -> bytes:
+    return version.derive_icc_mk(imk, pan, psn)

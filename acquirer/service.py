@@ -264,7 +264,7 @@ def _in_domain(token: TokenRow, mcc: str | None) -> bool:
 
 def _expired(expiry: str, now: datetime) -> bool:
     """A YYMM expiry is valid through the last day of that month."""
-    return now.strftime("%y%m") > expiry
+    return f"{now.year % 100:02d}{now.month:02d}" > expiry
 
 
 class AuthorizationService:

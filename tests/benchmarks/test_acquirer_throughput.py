@@ -39,6 +39,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,35 @@ def _wrk(url: str, script: Path | None, requests: Path | None, seconds: int) -> 
     return {"stdout": done.stdout, "summary": done.stdout.strip().splitlines()[-1]}
 
 
+def _connections_per_worker(port: int) -> list[int]:
+    """Established connections on ``port`` per server process (how wrk's were spread)."""
+    done = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    counts: dict[str, int] = {}
+    for line in done.stdout.splitlines():
+        pid = line.rpartition("pid=")[2].partition(",")[0]
+        if pid:
+            counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
+class _SplitProbe(threading.Thread):
+    """Looks at the connection spread once wrk has opened its connections."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.split: list[int] = []
+
+    def run(self) -> None:
+        time.sleep(3)
+        self.split = _connections_per_worker(self.port)
+
+
 def _health_rate(output: str) -> float:
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
@@ -123,7 +154,10 @@ def test_acquirer_authorizations_per_second(tmp_path: Path) -> None:
         pytest.skip("wrk is not installed (apt-get install wrk)")
     settings, requests = _prepare(tmp_path)
     with acquirer_process(settings.data_dir, args=["--workers", str(WORKERS)]) as url:
+        probe = _SplitProbe(int(url.rsplit(":", 1)[1]))
+        probe.start()
         result = _wrk(url, LUA, requests, seconds=max(20, REQUESTS // 300))
+        probe.join()
         health = _wrk(f"{url}/v1/health", None, None, seconds=5)
     stats = json.loads(result["summary"])
     store = open_store(settings)
@@ -145,6 +179,7 @@ def test_acquirer_authorizations_per_second(tmp_path: Path) -> None:
         f"  authorizations: {rate:,.0f}/s, p50 {stats['p50_us'] / 1000:.1f} ms, "
         f"p99 {stats['p99_us'] / 1000:.1f} ms, max {stats['max_us'] / 1000:.1f} ms\n"
         f"  trivial endpoint GET /v1/health: {_health_rate(health['stdout']):,.0f}/s\n"
+        f"  wrk's connections per worker process: {'/'.join(map(str, probe.split)) or '?'}\n"
         f"  ({recorded} in {elapsed:.2f} s, the acquirer's first to last timestamp)\n"
         f"  approvals returned {stats['approved']}, declined {stats['declined']}, "
         f"errors {stats['errors']}, socket errors {stats['socket_errors']}\n"
