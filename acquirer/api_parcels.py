@@ -28,9 +28,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from acquirer.api_payments import IdempotencyKeyHeader, idempotency_key
 from acquirer.auth import TerminalAuthenticator
+from acquirer.parcel_core import ParcelOutcome
 from acquirer.parcel_reversals import ParcelReversals
 from acquirer.parcel_rules import DoorEvent, PickupAction
-from acquirer.parcels import ParcelOutcome, ParcelService, Registration
+from acquirer.parcels import ParcelService, Registration
 from acquirer.problems import problem_responses
 from acquirer.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
 from acquirer.store.parcel_rows import CompartmentSize, ParcelState

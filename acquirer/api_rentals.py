@@ -49,7 +49,8 @@ from acquirer.schemas_bikes import (
     TerminalBody,
 )
 from acquirer.service import format_timestamp
-from acquirer.store.base import ACTIVE_RENTAL_STATES, DebtStatus, RentalState, Store
+from acquirer.store.base import Store
+from acquirer.store.rental_rows import ACTIVE_RENTAL_STATES, DebtStatus, RentalState
 
 RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
 DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]

@@ -49,9 +49,10 @@ from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
 from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
+from acquirer.parcel_binding import bound_store
 from acquirer.parcel_reversals import ParcelReversals
 from acquirer.parcel_rules import PickupCodes
-from acquirer.parcels import ParcelService, bound_store
+from acquirer.parcels import ParcelService
 from acquirer.payments import PaymentService
 from acquirer.problems import install_problem_handlers, problem_responses
 from acquirer.rentals import RentalService

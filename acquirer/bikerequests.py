@@ -25,15 +25,9 @@ from typing import Any
 from acquirer.errors import IdempotencyKeyReusedError, TariffMissingError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
-from acquirer.store.base import (
-    BikeRequest,
-    DebtRow,
-    MerchantRow,
-    PaymentRow,
-    RentalChange,
-    Store,
-)
-from acquirer.store.base import RentalRow as RentalRow
+from acquirer.store.base import MerchantRow, PaymentRow, Store
+from acquirer.store.rental_rows import BikeRequest, DebtRow, RentalChange
+from acquirer.store.rental_rows import RentalRow as RentalRow
 from emvcore.currency import format_minor_units
 
 Decide = Callable[[RentalRow | None, PaymentRow | None, DebtRow | None], RentalChange]

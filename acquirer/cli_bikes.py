@@ -28,7 +28,7 @@ from acquirer.cli_common import (
     reported_errors,
 )
 from acquirer.errors import RegistryError
-from acquirer.store.base import ACTIVE_RENTAL_STATES, DebtStatus, RentalState
+from acquirer.store.rental_rows import ACTIVE_RENTAL_STATES, DebtStatus, RentalState
 from acquirer.tariff import Tariff
 from acquirer.vault import utc_now
 from emvcore.currency import currency as iso_currency

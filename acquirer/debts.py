@@ -26,7 +26,8 @@ from acquirer.bikerequests import BikeOutcome, BikeRequests, dumps
 from acquirer.errors import DebtNotFoundError, DebtStateError
 from acquirer.payments import PaymentService
 from acquirer.service import AuthorizationRequest, AuthorizationService, format_timestamp
-from acquirer.store.base import DebtRow, DebtStatus, Intent, OperationKind, RentalChange
+from acquirer.store.base import Intent, OperationKind
+from acquirer.store.rental_rows import DebtRow, DebtStatus, RentalChange
 
 log = logging.getLogger("acquirer.debts")
 

@@ -49,7 +49,9 @@ from acquirer.errors import (
     ParcelStateError,
     PaymentNotFoundError,
 )
-from acquirer.parcels import ParcelOutcome, ParcelService, authorization_key
+from acquirer.parcel_binding import authorization_key
+from acquirer.parcel_core import ParcelOutcome
+from acquirer.parcels import ParcelService
 from acquirer.payments import PaymentService
 from acquirer.service import format_timestamp
 from acquirer.store.base import OperationKind, Store, TerminalRow, TerminalStatus

@@ -41,8 +41,9 @@ audit events are written in ONE database transaction
 **Idempotency.** Every state-changing request carries an ``Idempotency-Key``; the first
 answer is stored with the parcel operation and replayed byte for byte; the same key with a
 different request is refused; a retry while the first runs is ``409``. The authorization
-inside a pickup or payment is recorded under ``parcel/<key>`` (:func:`authorization_key`: a
-key no HTTP client can send, ``/`` is outside the header's alphabet).
+inside a pickup or payment is recorded under ``parcel/<key>``
+(:func:`~acquirer.parcel_binding.authorization_key`: a key no HTTP client can send, ``/`` is
+outside the header's alphabet).
 
 **Reversal.** A payment the card rejected (its ARPC, EMV Book 3 6.5.4) or whose answer the
 locker lost is undone by ``POST /v1/parcels/{id}/payments/reversals`` with the payment's
@@ -58,85 +59,41 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from acquirer import ledger
 from acquirer.errors import (
-    AmountDueMismatchError,
-    IdempotencyKeyReusedError,
-    LockerNotFoundError,
     NoCompartmentFreeError,
     ParcelCurrencyError,
     ParcelNotFoundError,
-    ParcelNotIdentifiedError,
     ParcelStateError,
     StoreError,
     TerminalForbiddenError,
 )
-from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
-from acquirer.ledger import Journal
+from acquirer.parcel_core import CODE_PLACEHOLDER, PICKABLE, ParcelOutcome, active_locker, dumps
+from acquirer.parcel_pickups import ParcelPickups
 from acquirer.parcel_rules import (
-    CODE_ATTEMPTS,
-    CODE_LOCK,
-    PAY_WINDOW,
     DoorEvent,
-    Due,
-    PickupAction,
-    PickupCodes,
-    PickupReason,
     amount_due,
-    message,
 )
-from acquirer.service import AuthorizationRequest, AuthorizationService, format_timestamp
+from acquirer.service import format_timestamp
 from acquirer.store.base import (
-    AtcClaim,
-    AuthorizationRow,
-    Intent,
-    PaymentRow,
-    RecordResult,
-    Store,
     TerminalRow,
     TerminalStatus,
 )
 from acquirer.store.parcel_rows import (
-    CodeGuardRow,
     CompartmentSize,
     ParcelOperationRequest,
-    ParcelOperationRow,
     ParcelRow,
     ParcelState,
     ParcelTx,
 )
-from acquirer.vault import utc_now
 
-log = logging.getLogger("acquirer.parcels")
-
-#: Stands for the pickup code in a stored registration answer; the code is derived again.
-_CODE_PLACEHOLDER = '"pickup_code":"******"'
 #: Parcel ids tried when a new parcel's code equals a waiting one's at the same locker.
 _CODE_TRIES = 8
-#: States a pickup finds (a released parcel whose door jammed is opened again).
-_PICKABLE = (ParcelState.WAITING, ParcelState.RELEASED)
-
-
-def _dumps(body: dict[str, Any]) -> str:
-    return json.dumps(body, separators=(",", ":"))
-
-
-@dataclass(frozen=True, slots=True)
-class ParcelOutcome:
-    """A response body and whether it is a stored one replayed."""
-
-    response_json: str
-    replayed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,75 +111,6 @@ class Registration:
 
 class _CodeCollision(Exception):
     """A new parcel's derived code equals one waiting at the locker: retry with a new id."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    request: ParcelOperationRequest
-    work: Callable[[ParcelTx, AuthorizationRow], str]
-
-
-class ParcelBoundStore:
-    """The store as the parcels' :class:`AuthorizationService` sees it.
-
-    Everything is the real store's, except that while :meth:`binding` is active in this
-    thread (a context variable), :meth:`record_authorization` also runs the parcel step, in
-    the same database transaction (:meth:`Store.record_parcel_authorization`).
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._pending: ContextVar[_Pending | None] = ContextVar("parcel_step", default=None)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def record_authorization(
-        self,
-        row: AuthorizationRow,
-        claim: AtcClaim | None,
-        payment: PaymentRow | None = None,
-        journals: Sequence[Journal] = (),
-    ) -> RecordResult:
-        """The real store's, with the bound parcel step in the same transaction."""
-        pending = self._pending.get()
-        if pending is None:
-            return self._store.record_authorization(row, claim, payment, journals)
-        return self._store.record_parcel_authorization(
-            row, claim, payment, journals, pending.request, lambda ptx: pending.work(ptx, row)
-        )
-
-    @contextmanager
-    def binding(
-        self, request: ParcelOperationRequest, work: Callable[[ParcelTx, AuthorizationRow], str]
-    ) -> Iterator[None]:
-        """Bind a parcel step to the authorizations recorded in this context."""
-        token = self._pending.set(_Pending(request, work))
-        try:
-            yield
-        finally:
-            self._pending.reset(token)
-
-
-def authorization_key(idempotency_key: str) -> str:
-    """The key a parcel request's authorization is recorded under, for its terminal.
-
-    >>> authorization_key("k-1")
-    'parcel/k-1'
-    """
-    return f"parcel/{idempotency_key}"
-
-
-def authorization_fields(row: AuthorizationRow | None) -> dict[str, Any]:
-    """The authorization's part of a pickup or payment answer (tag 91 for the card)."""
-    if row is None:
-        return {"authorization_id": None, "issuer_authentication_data": None, "par": None}
-    answer = json.loads(row.response_json)
-    return {
-        "authorization_id": row.id,
-        "issuer_authentication_data": answer.get("issuer_authentication_data"),
-        "par": row.par,
-    }
 
 
 def parcel_json(parcel: ParcelRow, now: datetime) -> dict[str, Any]:
@@ -256,25 +144,8 @@ def parcel_json(parcel: ParcelRow, now: datetime) -> dict[str, Any]:
     }
 
 
-class ParcelService:
+class ParcelService(ParcelPickups):
     """Applies the parcel rules through a :class:`~acquirer.store.base.Store`."""
-
-    def __init__(
-        self,
-        store: Store,
-        bound: ParcelBoundStore,
-        authorizer: AuthorizationService,
-        codes: PickupCodes,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        in_flight: InFlight | None = None,
-    ) -> None:
-        self._store = store
-        self._bound = bound
-        self._authorizer = authorizer
-        self._codes = codes
-        self._clock = clock
-        self._in_flight = in_flight or InFlight()
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -361,7 +232,7 @@ class ParcelService:
     ) -> str:
         now = op.created_at
         _require(ptx.terminal(op.terminal_id), "courier", op.terminal_id)
-        locker = _locker(ptx.terminal(reg.locker_id), reg.locker_id)
+        locker = active_locker(ptx.terminal(reg.locker_id), reg.locker_id)
         fees = ptx.storage_fees(locker.merchant_id)
         if fees is not None and fees.currency != reg.currency:
             raise ParcelCurrencyError(
@@ -371,8 +242,7 @@ class ParcelService:
         if reg.pickup_code:
             code = self._codes.code_for(parcel_id)
             if any(
-                self._codes.matches(p, code)
-                for p in ptx.parcels_with_code(reg.locker_id, _PICKABLE)
+                self._codes.matches(p, code) for p in ptx.parcels_with_code(reg.locker_id, PICKABLE)
             ):
                 raise _CodeCollision
             salt = os.urandom(16)
@@ -423,221 +293,8 @@ class ParcelService:
             "reference": reg.reference,
             "registered_at": format_timestamp(now),
         }
-        text = _dumps(body)
-        return text.replace('"pickup_code":null', _CODE_PLACEHOLDER) if reg.pickup_code else text
-
-    # -- pickups --------------------------------------------------------------------------
-
-    def pickup_by_code(
-        self, terminal_id: str, key: str, code: str, release_all: bool
-    ) -> ParcelOutcome:
-        """A pickup by code: the code identifies one parcel at this locker."""
-        self._locker(terminal_id)
-        fields = {"terminal_id": terminal_id, "pickup_code": code, "release_all": release_all}
-        return self._operate(
-            "pickup",
-            terminal_id,
-            key,
-            None,
-            fields,
-            lambda ptx, op: self._pickup_code(ptx, op, code),
-        )
-
-    def _pickup_code(self, ptx: ParcelTx, op: ParcelOperationRequest, code: str) -> str:
-        now, locker_id = op.created_at, op.terminal_id
-        guard = ptx.code_guard(locker_id)
-        if guard.locked_until is not None and guard.locked_until > now:
-            self._audit(ptx, op, "pickup_code_refused_locked", locker_id, None, {})
-            return self._refused(op, PickupReason.PICKUP_CODE_LOCKED.value, None)
-        match = next(
-            (
-                p
-                for p in ptx.parcels_with_code(locker_id, _PICKABLE)
-                if self._codes.matches(p, code)
-            ),
-            None,
-        )
-        if match is None:
-            failures = guard.failures + 1
-            locked = failures >= CODE_ATTEMPTS
-            ptx.put_code_guard(
-                CodeGuardRow(
-                    locker_id, 0 if locked else failures, now + CODE_LOCK if locked else None
-                )
-            )
-            self._audit(ptx, op, "pickup_code_rejected", locker_id, None, {"failures": failures})
-            if locked:
-                until = format_timestamp(now + CODE_LOCK)
-                self._audit(ptx, op, "pickup_code_locked", locker_id, None, {"until": until})
-            return self._refused(op, PickupReason.PICKUP_CODE_INVALID.value, None)
-        if guard.failures:
-            ptx.put_code_guard(CodeGuardRow(locker_id, 0, None))
-        return self._release_or_pay(ptx, op, [match], None, "pickup_code")
-
-    def pickup_by_card(
-        self,
-        terminal_id: str,
-        key: str,
-        emv_data: bytes,
-        currency: str | None,
-        release_all: bool,
-    ) -> ParcelOutcome:
-        """A pickup by a verified tap (account verification, amount 0)."""
-        locker = self._locker(terminal_id)
-        if currency is None:
-            merchant = self._store.get_merchant(locker.merchant_id)
-            currency = "EUR" if merchant is None else merchant.currency
-        fields = {
-            "terminal_id": terminal_id,
-            "emv_data": emv_data.hex(),
-            "currency": currency,
-            "release_all": release_all,
-        }
-
-        def work(ptx: ParcelTx, op: ParcelOperationRequest, row: AuthorizationRow) -> str:
-            if not row.approved or row.par is None:
-                detail = {"reason": row.reason, "authorization_id": row.id}
-                self._audit(ptx, op, "pickup_refused", terminal_id, None, detail)
-                return self._refused(op, row.reason, row)
-            parcels = ptx.parcels_of(terminal_id, row.par, _PICKABLE)
-            if not parcels:
-                detail = {
-                    "reason": PickupReason.NO_PARCEL_WAITING.value,
-                    "authorization_id": row.id,
-                }
-                self._audit(ptx, op, "pickup_refused", terminal_id, None, detail)
-                return self._refused(op, PickupReason.NO_PARCEL_WAITING.value, row)
-            selected = parcels if release_all else parcels[:1]
-            return self._release_or_pay(ptx, op, selected, row, "pickup_card")
-
-        return self._with_card(
-            "pickup", terminal_id, key, None, fields, 0, currency, emv_data,
-            Intent.ACCOUNT_VERIFICATION, work,
-        )  # fmt: skip
-
-    def _release_or_pay(
-        self,
-        ptx: ParcelTx,
-        op: ParcelOperationRequest,
-        selected: Sequence[ParcelRow],
-        row: AuthorizationRow | None,
-        how: str,
-    ) -> str:
-        now = op.created_at
-        owing = [(p, amount_due(p, now)) for p in selected]
-        owing = [(p, due) for p, due in owing if due.total > 0]
-        if owing:
-            parcel, due = owing[0]
-            ptx.update_parcel(
-                dataclasses.replace(parcel, pay_armed_until=now + PAY_WINDOW, updated_at=now)
-            )
-            detail = {"by": how, **_due_json(due)}
-            self._audit(ptx, op, "payment_requested", parcel.locker_id, parcel.id, detail)
-            return self._answer(
-                op,
-                PickupAction.PAY,
-                PickupReason.PAYMENT_DUE.value,
-                row,
-                parcel_id=parcel.id,
-                due=due,
-            )
-        for parcel in selected:
-            self._release(ptx, op, parcel, {"by": how})
-        return self._answer(
-            op, PickupAction.OPEN, PickupReason.APPROVED.value, row, opened=selected
-        )
-
-    def _release(
-        self, ptx: ParcelTx, op: ParcelOperationRequest, parcel: ParcelRow, detail: dict[str, Any]
-    ) -> None:
-        now = op.created_at
-        again = parcel.state is ParcelState.RELEASED
-        ptx.update_parcel(
-            dataclasses.replace(
-                parcel,
-                state=ParcelState.RELEASED,
-                released_at=parcel.released_at if again else now,
-                pay_armed_until=None,
-                updated_at=now,
-            )
-        )
-        action = "released_again" if again else "released"
-        self._audit(ptx, op, action, parcel.locker_id, parcel.id, detail)
-
-    # -- payments -------------------------------------------------------------------------
-
-    def pay(
-        self,
-        terminal_id: str,
-        key: str,
-        parcel_id: str,
-        amount: int,
-        currency: str,
-        emv_data: bytes,
-    ) -> ParcelOutcome:
-        """The sale for exactly what a parcel owes, bound to it: approved opens it."""
-        self._locker(terminal_id)
-        fields = {
-            "terminal_id": terminal_id,
-            "parcel_id": parcel_id,
-            "amount": amount,
-            "currency": currency,
-            "emv_data": emv_data.hex(),
-        }
-        prior = self._store.find_parcel_operation(terminal_id, key)
-        if prior is None:  # refuse early what the bound step would refuse anyway
-            parcel = self._store.get_parcel(parcel_id)
-            if parcel is None or parcel.locker_id != terminal_id:
-                raise ParcelNotFoundError("no such parcel at this locker")
-            self._check_payable(parcel, amount, currency, self._clock())
-
-        def work(ptx: ParcelTx, op: ParcelOperationRequest, row: AuthorizationRow) -> str:
-            parcel = ptx.parcel(parcel_id)
-            if parcel is None or parcel.locker_id != terminal_id:
-                raise ParcelNotFoundError("no such parcel at this locker")
-            due = self._check_payable(parcel, amount, currency, op.created_at)
-            armed = parcel.pay_armed_until is not None and parcel.pay_armed_until >= op.created_at
-            if not armed and (row.par is None or row.par != parcel.recipient_par):
-                raise ParcelNotIdentifiedError(
-                    "no pickup asked for this payment: the recipient taps or enters the code first"
-                )
-            if not row.approved:
-                detail = {"reason": row.reason, "authorization_id": row.id}
-                self._audit(ptx, op, "payment_declined", terminal_id, parcel.id, detail)
-                return self._refused(op, row.reason, row)
-            if due.storage_fee:
-                locker = _locker(ptx.terminal(terminal_id), terminal_id)
-                journal = ledger.storage_fee(
-                    terminal_id, locker.merchant_id, currency, due.storage_fee
-                )
-                ptx.post(row.id, op.id, (journal,), op.created_at)
-            paid = dataclasses.replace(
-                parcel, payment_id=row.id, amount_paid=amount, storage_fee_paid=due.storage_fee
-            )
-            detail = {"authorization_id": row.id, **_due_json(due)}
-            self._audit(ptx, op, "paid", terminal_id, parcel.id, detail)
-            self._release(ptx, op, paid, {"by": "payment"})
-            return self._answer(
-                op, PickupAction.OPEN, PickupReason.APPROVED.value, row, opened=[paid]
-            )
-
-        return self._with_card(
-            "payment", terminal_id, key, parcel_id, fields, amount, currency, emv_data,
-            Intent.SALE, work,
-        )  # fmt: skip
-
-    @staticmethod
-    def _check_payable(parcel: ParcelRow, amount: int, currency: str, now: datetime) -> Due:
-        if parcel.state is not ParcelState.WAITING:
-            raise ParcelStateError(
-                f"parcel is {parcel.state.value}: nothing to pay (pick it up again to open it)"
-            )
-        due = amount_due(parcel, now)
-        if due.total == 0 or amount != due.total or currency != due.currency:
-            raise AmountDueMismatchError(
-                f"the amount due for this parcel is {due.total} {due.currency}"
-            )
-        return due
+        text = dumps(body)
+        return text.replace('"pickup_code":null', CODE_PLACEHOLDER) if reg.pickup_code else text
 
     # -- door events ----------------------------------------------------------------------
 
@@ -693,7 +350,7 @@ class ParcelService:
         self._audit(ptx, op, f"door_{event.value}", parcel.locker_id, parcel.id, detail)
         if new.state is ParcelState.COLLECTED:
             self._audit(ptx, op, "collected", parcel.locker_id, parcel.id, {})
-        return _dumps(
+        return dumps(
             {
                 "operation_id": op.id,
                 "parcel_id": parcel.id,
@@ -706,160 +363,6 @@ class ParcelService:
             }
         )
 
-    # -- the common machinery -------------------------------------------------------------
-
-    def _locker(self, terminal_id: str) -> TerminalRow:
-        return _locker(self._store.get_terminal(terminal_id), terminal_id)
-
-    def _operation(
-        self, kind: str, terminal_id: str, key: str, parcel_id: str | None
-    ) -> ParcelOperationRequest:
-        now = self._clock()
-        return ParcelOperationRequest(
-            new_id("pop_", now), terminal_id, key, kind, parcel_id, "", now
-        )
-
-    def operate(
-        self,
-        kind: str,
-        terminal_id: str,
-        key: str,
-        parcel_id: str | None,
-        fields: dict[str, Any],
-        work: Callable[[ParcelTx, ParcelOperationRequest], str],
-    ) -> ParcelOutcome:
-        """Run ``work`` as one idempotent parcel operation of ``kind`` (one transaction,
-        answer stored under the key and replayed); for steps built outside this class."""
-        return self._operate(kind, terminal_id, key, parcel_id, fields, work)
-
-    def _operate(
-        self,
-        kind: str,
-        terminal_id: str,
-        key: str,
-        parcel_id: str | None,
-        fields: dict[str, Any],
-        work: Callable[[ParcelTx, ParcelOperationRequest], str],
-    ) -> ParcelOutcome:
-        request_hash = self._codes.request_hash(kind, fields)
-        op = dataclasses.replace(
-            self._operation(kind, terminal_id, key, parcel_id), request_hash=request_hash
-        )
-        with self._in_flight.claim("parcel", terminal_id, key):
-            result = self._store.run_parcel_operation(op, lambda ptx: work(ptx, op))
-        return self._outcome(result.row, request_hash, op)
-
-    def _with_card(
-        self,
-        kind: str,
-        terminal_id: str,
-        key: str,
-        parcel_id: str | None,
-        fields: dict[str, Any],
-        amount: int,
-        currency: str,
-        emv_data: bytes,
-        intent: Intent,
-        work: Callable[[ParcelTx, ParcelOperationRequest, AuthorizationRow], str],
-    ) -> ParcelOutcome:
-        request_hash = self._codes.request_hash(kind, fields)
-        op = dataclasses.replace(
-            self._operation(kind, terminal_id, key, parcel_id), request_hash=request_hash
-        )
-        with self._in_flight.claim("parcel", terminal_id, key):
-            prior = self._store.find_parcel_operation(terminal_id, key)
-            if prior is None:
-                with self._bound.binding(op, lambda ptx, row: work(ptx, op, row)):
-                    self._authorizer.authorize(
-                        AuthorizationRequest(
-                            terminal_id=terminal_id,
-                            idempotency_key=authorization_key(key),
-                            amount=amount,
-                            currency=currency,
-                            emv_data=emv_data,
-                            intent=intent,
-                        )
-                    )
-                prior = self._store.find_parcel_operation(terminal_id, key)
-                if prior is None:
-                    raise StoreError("the parcel operation was not recorded with its authorization")
-        return self._outcome(prior, request_hash, op)
-
-    def _outcome(
-        self, row: ParcelOperationRow, request_hash: str, op: ParcelOperationRequest
-    ) -> ParcelOutcome:
-        if row.request_hash != request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
-        replayed = row.id != op.id
-        log.info(
-            "parcel %s %s parcel=%s terminal=%s%s",
-            row.kind,
-            row.id,
-            row.parcel_id,
-            row.terminal_id,
-            " (replayed)" if replayed else "",
-        )
-        body = row.response_json
-        if row.parcel_id is not None and _CODE_PLACEHOLDER in body:
-            code = self._codes.code_for(row.parcel_id)
-            body = body.replace(_CODE_PLACEHOLDER, f'"pickup_code":"{code}"')
-        return ParcelOutcome(body, replayed)
-
-    def _audit(
-        self,
-        ptx: ParcelTx,
-        op: ParcelOperationRequest,
-        action: str,
-        locker_id: str,
-        parcel_id: str | None,
-        detail: dict[str, Any],
-    ) -> None:
-        text = _dumps({"operation_id": op.id, **detail})
-        ptx.audit(op.terminal_id, action, locker_id, parcel_id, text)
-
-    def _refused(
-        self, op: ParcelOperationRequest, reason: str, row: AuthorizationRow | None
-    ) -> str:
-        return self._answer(op, PickupAction.REFUSED, reason, row)
-
-    @staticmethod
-    def _answer(
-        op: ParcelOperationRequest,
-        action: PickupAction,
-        reason: str,
-        row: AuthorizationRow | None,
-        *,
-        opened: Sequence[ParcelRow] = (),
-        parcel_id: str | None = None,
-        due: Due | None = None,
-    ) -> str:
-        body: dict[str, Any] = {
-            "operation_id": op.id,
-            "action": action.value,
-            "reason": reason,
-            "message": message(reason),
-            "parcels": [{"parcel_id": p.id, "compartment": p.compartment_id} for p in opened],
-            "parcel_id": parcel_id,
-            "amount_due": None if due is None else due.total,
-            "cod_amount": None if due is None else due.cod_amount,
-            "storage_fee": None if due is None else due.storage_fee,
-            "currency": None if due is None else due.currency,
-            **authorization_fields(row),
-            "created_at": format_timestamp(op.created_at),
-        }
-        return _dumps(body)
-
-
-def _due_json(due: Due) -> dict[str, Any]:
-    return {
-        "amount_due": due.total,
-        "cod_amount": due.cod_amount,
-        "storage_fee": due.storage_fee,
-        "currency": due.currency,
-    }
-
 
 def _require(terminal: TerminalRow | None, action: str, terminal_id: str) -> TerminalRow:
     if terminal is None or terminal.status is not TerminalStatus.ACTIVE:
@@ -867,19 +370,3 @@ def _require(terminal: TerminalRow | None, action: str, terminal_id: str) -> Ter
     if action not in terminal.actions:
         raise TerminalForbiddenError(f"terminal {terminal_id} is not allowed to {action}")
     return terminal
-
-
-def _locker(terminal: TerminalRow | None, locker_id: str) -> TerminalRow:
-    if (
-        terminal is None
-        or terminal.status is not TerminalStatus.ACTIVE
-        or "locker" not in terminal.actions
-    ):
-        raise LockerNotFoundError(f"no active terminal {locker_id} with the action locker")
-    return terminal
-
-
-def bound_store(store: Store) -> tuple[ParcelBoundStore, Store]:
-    """A :class:`ParcelBoundStore` over ``store``, and the same object typed as a Store."""
-    bound = ParcelBoundStore(store)
-    return bound, cast(Store, bound)

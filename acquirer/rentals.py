@@ -60,16 +60,18 @@ from acquirer.issuer import parse_emv_data
 from acquirer.payments import PaymentService
 from acquirer.service import AuthorizationRequest, AuthorizationService, format_timestamp
 from acquirer.store.base import (
-    ACTIVE_RENTAL_STATES,
-    BikeRequest,
-    DebtRow,
-    DebtStatus,
     Intent,
     MerchantRow,
     OperationKind,
     PaymentRow,
     PaymentStatus,
     PaymentStep,
+)
+from acquirer.store.rental_rows import (
+    ACTIVE_RENTAL_STATES,
+    BikeRequest,
+    DebtRow,
+    DebtStatus,
     RentalChange,
     RentalRow,
     RentalState,

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from acquirer.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
-from acquirer.store.base import DebtStatus, RentalState
+from acquirer.store.rental_rows import DebtStatus, RentalState
 from emvcore.currency import currency
 from emvcore.errors import EncodingError
 

@@ -33,6 +33,23 @@ for file in scripts/services/*.sh; do
     SERVICES="$SERVICES $(basename "$file" .sh)"
 done
 
+stop_pidfile() {
+    # stop_pidfile PIDFILE : stop the process of PIDFILE (TERM, then KILL after 5 s); remove it.
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    rm -f "$1"
+    kill -TERM "$pid" 2>/dev/null || return 0
+    n=0
+    while kill -0 "$pid" 2>/dev/null; do
+        n=$((n + 1))
+        if [ "$n" -gt 50 ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+}
+
 apt_install() {
     # apt_install PACKAGE... : install the Debian packages that are not installed yet.
     missing=""

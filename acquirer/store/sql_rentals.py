@@ -29,14 +29,14 @@ from datetime import datetime
 
 from acquirer.errors import RegistryError, RentalStateError, StoreError
 from acquirer.ledger import Journal
-from acquirer.store.base import (
+from acquirer.store.base import PaymentRow
+from acquirer.store.rental_rows import (
     ACTIVE_RENTAL_STATES,
     BikeRequest,
     BikeRequestRow,
     DebtRow,
     DebtStatus,
     DeniedRow,
-    PaymentRow,
     RentalChange,
     RentalResult,
     RentalRow,

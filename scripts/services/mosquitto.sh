@@ -60,18 +60,5 @@ PY
 }
 
 mosquitto_stop() {
-    pidfile="$TAP_SERVICES_DIR/mosquitto/pid"
-    [ -f "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    rm -f "$pidfile"
-    kill -TERM "$pid" 2>/dev/null || return 0
-    n=0
-    while kill -0 "$pid" 2>/dev/null; do
-        n=$((n + 1))
-        if [ "$n" -gt 50 ]; then
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.1
-    done
+    stop_pidfile "$TAP_SERVICES_DIR/mosquitto/pid"
 }

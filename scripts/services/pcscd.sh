@@ -108,18 +108,5 @@ PY
 }
 
 pcscd_stop() {
-    pidfile="$TAP_SERVICES_DIR/pcscd/pid"
-    [ -f "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    rm -f "$pidfile"
-    kill -TERM "$pid" 2>/dev/null || return 0
-    n=0
-    while kill -0 "$pid" 2>/dev/null; do
-        n=$((n + 1))
-        if [ "$n" -gt 50 ]; then
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.1
-    done
+    stop_pidfile "$TAP_SERVICES_DIR/pcscd/pid"
 }

@@ -22,9 +22,8 @@ MQTT, for the demo and the system tests.
 
 from __future__ import annotations
 
-import importlib
-
 from terminal.actuators.base import Actuator, ActuatorEvent, EventKind, UnitState
+from terminal.backends import load_backend
 from terminal.errors import ActuatorUnavailableError
 
 #: name -> ("module:Class", pip extra that provides its library or None).
@@ -37,22 +36,7 @@ BACKENDS: dict[str, tuple[str, str | None]] = {
 
 def backend(name: str) -> type[Actuator]:
     """The actuator class registered as ``name``."""
-    try:
-        target, extra = BACKENDS[name]
-    except KeyError:
-        known = ", ".join(sorted(BACKENDS))
-        raise ActuatorUnavailableError(
-            f"unknown actuator backend {name!r} (known: {known})"
-        ) from None
-    module_name, _, class_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        hint = f"; install it with: pip install 'tap-stack[{extra}]'" if extra else ""
-        raise ActuatorUnavailableError(
-            f"actuator backend {name!r} needs {exc.name}{hint}"
-        ) from None
-    cls: type[Actuator] = getattr(module, class_name)
+    cls: type[Actuator] = load_backend(BACKENDS, name, "actuator", ActuatorUnavailableError)
     return cls
 
 

@@ -15,9 +15,9 @@ for, never an ImportError at start-up.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from terminal.backends import load_backend
 from terminal.errors import ReaderUnavailableError
 from terminal.readers.base import CardInfo, Reader
 
@@ -31,18 +31,7 @@ BACKENDS: dict[str, tuple[str, str | None]] = {
 
 def backend(name: str) -> type[Reader]:
     """The reader class registered as ``name``."""
-    try:
-        target, extra = BACKENDS[name]
-    except KeyError:
-        known = ", ".join(sorted(BACKENDS))
-        raise ReaderUnavailableError(f"unknown reader backend {name!r} (known: {known})") from None
-    module_name, _, class_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        hint = f"; install it with: pip install 'tap-stack[{extra}]'" if extra else ""
-        raise ReaderUnavailableError(f"reader backend {name!r} needs {exc.name}{hint}") from None
-    cls: type[Reader] = getattr(module, class_name)
+    cls: type[Reader] = load_backend(BACKENDS, name, "reader", ReaderUnavailableError)
     return cls
 
 

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from acquirer import SchemaVersionError
 from acquirer.store.base import AuthorizationRow
-from acquirer.store.sqlite import MIGRATIONS, SqliteStore
+from acquirer.store.sqlite import SqliteStore
+from acquirer.store.sqlite_migrations import MIGRATIONS
 from tests.acquirer.testkit import Api, TestCard
 
 

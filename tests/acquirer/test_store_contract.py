@@ -22,15 +22,7 @@ from acquirer.errors import (
     RentalStateError,
 )
 from acquirer.store import AtcClaim, AuthorizationRow, RecordStatus, Store, TokenStatus, open_store
-from acquirer.store.base import (
-    BikeRequest,
-    DebtRow,
-    DebtStatus,
-    MerchantRow,
-    RentalChange,
-    RentalRow,
-    RentalState,
-)
+from acquirer.store.base import MerchantRow
 from acquirer.store.parcel_rows import (
     CompartmentSize,
     CompartmentStatus,
@@ -39,6 +31,14 @@ from acquirer.store.parcel_rows import (
     ParcelState,
     ParcelTx,
     StorageFeeRow,
+)
+from acquirer.store.rental_rows import (
+    BikeRequest,
+    DebtRow,
+    DebtStatus,
+    RentalChange,
+    RentalRow,
+    RentalState,
 )
 from acquirer.store.sql import SqlStore
 from acquirer.tariff import Tariff
