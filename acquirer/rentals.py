@@ -34,7 +34,7 @@ operations, in the rental's transaction:
    ``par_denied`` with the amount owed, until the debt is paid (:mod:`acquirer.debts`).
 
 Refusals of ``create`` are ``200`` answers with ``approved: false``, a ``reason`` (every
-authorization reason of :class:`~acquirer.service.Reason`, and ``rental_active`` when the
+authorization reason of :class:`~acquirer.reasons.Reason`, and ``rental_active`` when the
 account already rides) and a ``message`` for the rider.
 """
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from acquirer.service import Reason
+from acquirer.reasons import Reason
 from acquirer.store.base import Intent, OperationKind, PaymentStatus
 from emvcore.currency import currency
 from emvcore.errors import EncodingError
