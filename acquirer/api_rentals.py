@@ -87,16 +87,16 @@ def bikes_router(
 ) -> APIRouter:
     """The rental, debt and deny-list routes."""
     router = APIRouter()
+    # What the routes share, so each decorator states only its path and answer.
+    post_rental = partial(router.post, responses=_POST_ERRORS, tags=["rentals"])
+    get_rentals = partial(router.get, responses=_GET_ERRORS, tags=["rentals"])
+    post_debt = partial(router.post, responses=_POST_ERRORS, tags=["debts"])
+    get_debts = partial(router.get, responses=_GET_ERRORS, tags=["debts"])
 
     def check(request: Request, terminal_id: str, action: str | None = "bike") -> None:
         authenticator.check(authenticator.authenticate(request), terminal_id, action)
 
-    @router.post(
-        "/v1/rentals",
-        response_model=RentalCreateResponse,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals", response_model=RentalCreateResponse)
     def create_rental(
         request: Request, body: RentalCreateBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -120,12 +120,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/returns",
-        response_model=ReturnResponse,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/returns", response_model=ReturnResponse)
     def return_bike(request: Request, body: ReturnBody, key: IdempotencyKeyHeader) -> Response:
         """End the tapping rider's or the docked bike's ride, at any dock of the operator.
 
@@ -144,12 +139,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/{rental_id}/start",
-        response_model=RentalBody,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/{rental_id}/start", response_model=RentalBody)
     def start_rental(
         request: Request, rental_id: RentalId, body: TerminalBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -163,12 +153,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/{rental_id}/cancel",
-        response_model=RentalBody,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/{rental_id}/cancel", response_model=RentalBody)
     def cancel_rental(
         request: Request, rental_id: RentalId, body: CancelBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -183,9 +168,7 @@ def bikes_router(
             )
         )
 
-    @router.get(
-        "/v1/bikes/tariff", response_model=TariffBody, responses=_GET_ERRORS, tags=["rentals"]
-    )
+    @get_rentals("/v1/bikes/tariff", response_model=TariffBody)
     def get_tariff(request: Request, terminal_id: TerminalQuery) -> Response:
         """The tariff of the dock terminal's operator: its deposit is what a tap-on holds.
 
@@ -194,7 +177,7 @@ def bikes_router(
         check(request, terminal_id)
         return _json(rentals.tariff(terminal_id))
 
-    @router.get("/v1/rentals", response_model=RentalPage, responses=_GET_ERRORS, tags=["rentals"])
+    @get_rentals("/v1/rentals", response_model=RentalPage)
     def list_rentals(
         request: Request,
         terminal_id: TerminalQuery,
@@ -215,18 +198,13 @@ def bikes_router(
         fetch = partial(store.list_rentals, merchant_id=merchant.id, states=states)
         return _json(read_page(fetch, cursor=cursor, limit=limit, render=rental_json, key=_id))
 
-    @router.get(
-        "/v1/rentals/{rental_id}",
-        response_model=RentalBody,
-        responses=_GET_ERRORS,
-        tags=["rentals"],
-    )
+    @get_rentals("/v1/rentals/{rental_id}", response_model=RentalBody)
     def get_rental(request: Request, rental_id: RentalId, terminal_id: TerminalQuery) -> Response:
         """One rental of the terminal's operator."""
         check(request, terminal_id, None)
         return _json(rental_json(rentals.get(terminal_id, rental_id)))
 
-    @router.get("/v1/debts", response_model=DebtPage, responses=_GET_ERRORS, tags=["debts"])
+    @get_debts("/v1/debts", response_model=DebtPage)
     def list_debts(
         request: Request,
         terminal_id: TerminalQuery,
@@ -240,20 +218,13 @@ def bikes_router(
         fetch = partial(store.list_debts, merchant_id=merchant.id, status=status)
         return _json(read_page(fetch, cursor=cursor, limit=limit, render=debt_json, key=_id))
 
-    @router.get(
-        "/v1/debts/{debt_id}", response_model=DebtBody, responses=_GET_ERRORS, tags=["debts"]
-    )
+    @get_debts("/v1/debts/{debt_id}", response_model=DebtBody)
     def get_debt(request: Request, debt_id: DebtId, terminal_id: TerminalQuery) -> Response:
         """One debt owed to the terminal's operator."""
         check(request, terminal_id, None)
         return _json(debt_json(debts.get(terminal_id, debt_id)))
 
-    @router.post(
-        "/v1/debts/{debt_id}/payments",
-        response_model=DebtPaymentResponse,
-        responses=_POST_ERRORS,
-        tags=["debts"],
-    )
+    @post_debt("/v1/debts/{debt_id}/payments", response_model=DebtPaymentResponse)
     def pay_debt(
         request: Request, debt_id: DebtId, body: DebtPaymentBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -270,7 +241,7 @@ def bikes_router(
             )
         )
 
-    @router.get("/v1/deny-list", response_model=DenyListPage, responses=_GET_ERRORS, tags=["debts"])
+    @get_debts("/v1/deny-list", response_model=DenyListPage)
     def deny_list(
         request: Request, terminal_id: TerminalQuery, cursor: Cursor = None, limit: Limit = 100
     ) -> Response:
