@@ -7,7 +7,7 @@
   ``Idempotency-Key`` (the card rejected the answer, or it was lost) while the door is shut.
 - ``POST /v1/parcels/{id}/door-events``: the locker: opened, closed, jammed, left_open.
 - ``GET  /v1/parcels?terminal_id=&state=&locker_id=&cursor=&limit=``: parcels at the lockers of
-  the terminal's merchant, by id, one page (``next_cursor`` names the next one, ``null`` at the end).
+  the terminal's merchant, by id, one page as :mod:`acquirer.pagination` says.
 - ``GET  /v1/parcels/{id}?terminal_id=`` and ``/v1/parcels/{id}/audit?terminal_id=``.
 
 Every POST requires ``Idempotency-Key`` and is replayed byte for byte
@@ -28,6 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from acquirer.api_payments import IdempotencyKeyHeader, idempotency_key
 from acquirer.auth import TerminalAuthenticator
+from acquirer.pagination import Cursor, Limit, Page
 from acquirer.parcel_core import ParcelOutcome
 from acquirer.parcel_reversals import ParcelReversals
 from acquirer.parcel_rules import DoorEvent, PickupAction
@@ -289,11 +290,8 @@ class ParcelBody(BaseModel):
     collected_at: datetime | None
 
 
-class ParcelPageBody(BaseModel):
+class ParcelPageBody(Page[ParcelBody]):
     """One page of parcels, oldest first."""
-
-    items: list[ParcelBody]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null: last")
 
 
 class AuditEventBody(BaseModel):
@@ -418,8 +416,8 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         terminal_id: TerminalQuery,
         state: ParcelState | None = None,
         locker_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,16}$")] = None,
-        cursor: Annotated[str | None, Query(pattern=PARCEL_ID_PATTERN)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        cursor: Cursor = None,
+        limit: Limit = 100,
     ) -> Response:
         """Parcels at the lockers of the terminal's merchant (e.g. ``state=waiting``), by id."""
         authenticator.check(authenticator.authenticate(request), terminal_id)

@@ -12,13 +12,15 @@
 - ``GET  /v1/deny-list?terminal_id=``: the PARs the docks refuse when offline.
 
 Every POST requires ``Idempotency-Key`` and replays its first answer byte for byte (with
-``Idempotent-Replayed: true``). Lists are pages in id order: ``limit`` (1-200) and ``after``
-(the ``next_after`` of the previous page; ``null`` on the last page).
+``Idempotent-Replayed: true``). Lists are pages in id order (by PAR for the deny list), as
+:mod:`acquirer.pagination` says: ``limit`` and ``cursor`` in, ``next_cursor`` out.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -28,6 +30,7 @@ from acquirer.api_payments import IdempotencyKeyHeader, idempotency_key
 from acquirer.auth import TerminalAuthenticator
 from acquirer.bikerequests import BikeOutcome
 from acquirer.debts import DebtService, debt_json
+from acquirer.pagination import Cursor, Limit, read_page
 from acquirer.problems import problem_responses
 from acquirer.rentals import RentalService, rental_json
 from acquirer.schemas_bikes import (
@@ -50,21 +53,16 @@ from acquirer.schemas_bikes import (
 )
 from acquirer.service import format_timestamp
 from acquirer.store.base import Store
-from acquirer.store.rental_rows import ACTIVE_RENTAL_STATES, DebtStatus, RentalState
+from acquirer.store.rental_rows import ACTIVE_RENTAL_STATES, DebtStatus, DeniedRow, RentalState
 
 RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
 DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-After = Annotated[
-    str | None,
-    Query(
-        pattern=r"^[A-Za-z0-9_]{1,64}$", description="next_after of the previous page (omit: first)"
-    ),
-]
 _POST_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 _GET_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _JSON = "application/json"
+_id = attrgetter("id")
+_par = attrgetter("par")
 
 
 def _answer(outcome: BikeOutcome) -> Response:
@@ -76,8 +74,12 @@ def _json(body: Any) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), media_type=_JSON)
 
 
-def _page(items: list[dict[str, Any]], key: str, limit: int) -> Response:
-    return _json({"items": items, "next_after": items[-1][key] if len(items) == limit else None})
+def _denied_json(denied: DeniedRow) -> dict[str, Any]:
+    return {
+        "par": denied.par,
+        "reason": denied.reason,
+        "created_at": format_timestamp(denied.created_at),
+    }
 
 
 def bikes_router(
@@ -85,16 +87,16 @@ def bikes_router(
 ) -> APIRouter:
     """The rental, debt and deny-list routes."""
     router = APIRouter()
+    # What the routes share, so each decorator states only its path and answer.
+    post_rental = partial(router.post, responses=_POST_ERRORS, tags=["rentals"])
+    get_rentals = partial(router.get, responses=_GET_ERRORS, tags=["rentals"])
+    post_debt = partial(router.post, responses=_POST_ERRORS, tags=["debts"])
+    get_debts = partial(router.get, responses=_GET_ERRORS, tags=["debts"])
 
     def check(request: Request, terminal_id: str, action: str | None = "bike") -> None:
         authenticator.check(authenticator.authenticate(request), terminal_id, action)
 
-    @router.post(
-        "/v1/rentals",
-        response_model=RentalCreateResponse,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals", response_model=RentalCreateResponse)
     def create_rental(
         request: Request, body: RentalCreateBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -118,12 +120,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/returns",
-        response_model=ReturnResponse,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/returns", response_model=ReturnResponse)
     def return_bike(request: Request, body: ReturnBody, key: IdempotencyKeyHeader) -> Response:
         """End the tapping rider's or the docked bike's ride, at any dock of the operator.
 
@@ -142,12 +139,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/{rental_id}/start",
-        response_model=RentalBody,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/{rental_id}/start", response_model=RentalBody)
     def start_rental(
         request: Request, rental_id: RentalId, body: TerminalBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -161,12 +153,7 @@ def bikes_router(
             )
         )
 
-    @router.post(
-        "/v1/rentals/{rental_id}/cancel",
-        response_model=RentalBody,
-        responses=_POST_ERRORS,
-        tags=["rentals"],
-    )
+    @post_rental("/v1/rentals/{rental_id}/cancel", response_model=RentalBody)
     def cancel_rental(
         request: Request, rental_id: RentalId, body: CancelBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -181,9 +168,7 @@ def bikes_router(
             )
         )
 
-    @router.get(
-        "/v1/bikes/tariff", response_model=TariffBody, responses=_GET_ERRORS, tags=["rentals"]
-    )
+    @get_rentals("/v1/bikes/tariff", response_model=TariffBody)
     def get_tariff(request: Request, terminal_id: TerminalQuery) -> Response:
         """The tariff of the dock terminal's operator: its deposit is what a tap-on holds.
 
@@ -192,14 +177,14 @@ def bikes_router(
         check(request, terminal_id)
         return _json(rentals.tariff(terminal_id))
 
-    @router.get("/v1/rentals", response_model=RentalPage, responses=_GET_ERRORS, tags=["rentals"])
+    @get_rentals("/v1/rentals", response_model=RentalPage)
     def list_rentals(
         request: Request,
         terminal_id: TerminalQuery,
         state: Annotated[
             Literal["active", "unlocking", "riding", "ended", "cancelled"] | None, Query()
         ] = None,
-        after: After = None,
+        cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Response:
         """The rentals of the terminal's operator, oldest first."""
@@ -210,48 +195,36 @@ def bikes_router(
             if state == "active"
             else (() if state is None else (RentalState(state),))
         )
-        rows = store.list_rentals(merchant_id=merchant.id, states=states, after=after, limit=limit)
-        return _page([rental_json(r) for r in rows], "rental_id", limit)
+        fetch = partial(store.list_rentals, merchant_id=merchant.id, states=states)
+        return _json(read_page(fetch, cursor=cursor, limit=limit, render=rental_json, key=_id))
 
-    @router.get(
-        "/v1/rentals/{rental_id}",
-        response_model=RentalBody,
-        responses=_GET_ERRORS,
-        tags=["rentals"],
-    )
+    @get_rentals("/v1/rentals/{rental_id}", response_model=RentalBody)
     def get_rental(request: Request, rental_id: RentalId, terminal_id: TerminalQuery) -> Response:
         """One rental of the terminal's operator."""
         check(request, terminal_id, None)
         return _json(rental_json(rentals.get(terminal_id, rental_id)))
 
-    @router.get("/v1/debts", response_model=DebtPage, responses=_GET_ERRORS, tags=["debts"])
+    @get_debts("/v1/debts", response_model=DebtPage)
     def list_debts(
         request: Request,
         terminal_id: TerminalQuery,
         status: Annotated[DebtStatus | None, Query()] = None,
-        after: After = None,
+        cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Response:
         """Debts owed to the terminal's operator, oldest first."""
         check(request, terminal_id, None)
         merchant = rentals.merchant(terminal_id)
-        rows = store.list_debts(merchant_id=merchant.id, status=status, after=after, limit=limit)
-        return _page([debt_json(d) for d in rows], "debt_id", limit)
+        fetch = partial(store.list_debts, merchant_id=merchant.id, status=status)
+        return _json(read_page(fetch, cursor=cursor, limit=limit, render=debt_json, key=_id))
 
-    @router.get(
-        "/v1/debts/{debt_id}", response_model=DebtBody, responses=_GET_ERRORS, tags=["debts"]
-    )
+    @get_debts("/v1/debts/{debt_id}", response_model=DebtBody)
     def get_debt(request: Request, debt_id: DebtId, terminal_id: TerminalQuery) -> Response:
         """One debt owed to the terminal's operator."""
         check(request, terminal_id, None)
         return _json(debt_json(debts.get(terminal_id, debt_id)))
 
-    @router.post(
-        "/v1/debts/{debt_id}/payments",
-        response_model=DebtPaymentResponse,
-        responses=_POST_ERRORS,
-        tags=["debts"],
-    )
+    @post_debt("/v1/debts/{debt_id}/payments", response_model=DebtPaymentResponse)
     def pay_debt(
         request: Request, debt_id: DebtId, body: DebtPaymentBody, key: IdempotencyKeyHeader
     ) -> Response:
@@ -268,17 +241,15 @@ def bikes_router(
             )
         )
 
-    @router.get("/v1/deny-list", response_model=DenyListPage, responses=_GET_ERRORS, tags=["debts"])
+    @get_debts("/v1/deny-list", response_model=DenyListPage)
     def deny_list(
-        request: Request, terminal_id: TerminalQuery, after: After = None, limit: Limit = 100
+        request: Request, terminal_id: TerminalQuery, cursor: Cursor = None, limit: Limit = 100
     ) -> Response:
         """The accounts (PARs) docks refuse, for their offline cache, by PAR."""
         check(request, terminal_id)
-        rows = store.list_denied(after=after, limit=limit)
-        items = [
-            {"par": d.par, "reason": d.reason, "created_at": format_timestamp(d.created_at)}
-            for d in rows
-        ]
-        return _page(items, "par", limit)
+        page = read_page(
+            store.list_denied, cursor=cursor, limit=limit, render=_denied_json, key=_par
+        )
+        return _json(page)
 
     return router

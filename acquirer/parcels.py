@@ -73,6 +73,7 @@ from acquirer.errors import (
     TerminalForbiddenError,
 )
 from acquirer.ids import new_id
+from acquirer.pagination import read_page
 from acquirer.parcel_core import CODE_PLACEHOLDER, PICKABLE, ParcelOutcome, active_locker, dumps
 from acquirer.parcel_pickups import ParcelPickups
 from acquirer.parcel_rules import (
@@ -181,17 +182,20 @@ class ParcelService(ParcelPickups):
         terminal = self._store.get_terminal(terminal_id)
         if terminal is None:
             raise TerminalForbiddenError(f"terminal {terminal_id} is not registered")
-        rows = self._store.list_parcels(
+        fetch = functools.partial(
+            self._store.list_parcels,
             state=state,
             locker_id=locker_id,
             merchant_id=terminal.merchant_id,
-            after=cursor,
-            limit=limit + 1,
         )
         now = self._clock()
-        items = [parcel_json(row, now) for row in rows[:limit]]
-        next_cursor = rows[limit - 1].id if len(rows) > limit else None
-        return {"items": items, "next_cursor": next_cursor}
+        return read_page(
+            fetch,
+            cursor=cursor,
+            limit=limit,
+            render=lambda row: parcel_json(row, now),
+            key=lambda row: row.id,
+        )
 
     def _visible(self, terminal_id: str, parcel_id: str) -> ParcelRow:
         parcel = self._store.get_parcel(parcel_id)

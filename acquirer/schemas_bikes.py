@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from acquirer.pagination import Page
 from acquirer.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
 from acquirer.store.rental_rows import DebtStatus, RentalState
 from emvcore.currency import currency
@@ -204,11 +205,8 @@ class TariffBody(BaseModel):
     lost_bike_charge: int
 
 
-class RentalPage(BaseModel):
-    """One page of rentals; pass ``next_after`` as ``after`` for the next one."""
-
-    items: list[RentalBody]
-    next_after: str | None
+class RentalPage(Page[RentalBody]):
+    """One page of rentals, oldest first."""
 
 
 class DebtPaymentBody(_Strict):
@@ -249,11 +247,8 @@ class DebtBody(BaseModel):
     payment_id: str | None
 
 
-class DebtPage(BaseModel):
-    """One page of debts."""
-
-    items: list[DebtBody]
-    next_after: str | None
+class DebtPage(Page[DebtBody]):
+    """One page of debts, oldest first."""
 
 
 class DeniedBody(BaseModel):
@@ -264,8 +259,5 @@ class DeniedBody(BaseModel):
     created_at: str
 
 
-class DenyListPage(BaseModel):
+class DenyListPage(Page[DeniedBody]):
     """One page of the deny list, by PAR."""
-
-    items: list[DeniedBody]
-    next_after: str | None

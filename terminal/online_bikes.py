@@ -228,14 +228,14 @@ class BikeApi:
 
     def deny_list(self) -> Iterator[str]:
         """Every PAR on the acquirer's deny list, page after page."""
-        after: str | None = None
+        cursor: str | None = None
         while True:
             params: dict[str, str | int] = {"terminal_id": self.terminal_id, "limit": 200}
-            if after is not None:
-                params["after"] = after
+            if cursor is not None:
+                params["cursor"] = cursor
             doc = self.client.get_json("/v1/deny-list", params)
-            items, after = parsed(doc, lambda d: ([str(i["par"]) for i in d["items"]],
-                                                  d["next_after"]))  # fmt: skip
+            items, cursor = parsed(doc, lambda d: ([str(i["par"]) for i in d["items"]],
+                                                   d["next_cursor"]))  # fmt: skip
             yield from items
-            if after is None:
+            if cursor is None:
                 return

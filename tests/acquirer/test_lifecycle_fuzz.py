@@ -94,7 +94,7 @@ def test_junk_paths_and_queries_never_500(client: TestClient, segment: str, term
         f"/v1/parcels/{segment}/audit",
         "/v1/parcels",
     ):
-        _never_500(client.get(path, params={"terminal_id": terminal, "after": segment}))
+        _never_500(client.get(path, params={"terminal_id": terminal, "cursor": segment}))
 
 
 def _json(value: Any) -> bytes:

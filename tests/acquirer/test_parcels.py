@@ -463,6 +463,8 @@ def test_parcels_are_listed_by_page_for_the_lockers_operator(lockers: Lockers) -
         )
     )
     assert [p["parcel_id"] for p in rest["items"]] == ids[2:] and rest["next_cursor"] is None
+    full = ok(lockers.client.get("/v1/parcels", params={"terminal_id": LOCKER, "limit": 3}))
+    assert [p["parcel_id"] for p in full["items"]] == ids and full["next_cursor"] is None
     elsewhere = ok(lockers.client.get("/v1/parcels", params={"terminal_id": OTHER}))
     assert elsewhere["items"] == []  # another merchant's terminal sees none
     assert_problem(

@@ -395,7 +395,30 @@ def test_lists_are_paginated(bikes: Bikes, any_new_card: Callable[..., TestCard]
     ]
     first = bikes.get("/v1/rentals", terminal_id=DOCK, limit=2)
     assert [r["rental_id"] for r in first["items"]] == ids[:2]
-    rest = bikes.get("/v1/rentals", terminal_id=DOCK, limit=2, after=first["next_after"])
-    assert [r["rental_id"] for r in rest["items"]] == ids[2:] and rest["next_after"] is None
+    rest = bikes.get("/v1/rentals", terminal_id=DOCK, limit=2, cursor=first["next_cursor"])
+    assert [r["rental_id"] for r in rest["items"]] == ids[2:] and rest["next_cursor"] is None
+    full = bikes.get("/v1/rentals", terminal_id=DOCK, limit=3)  # exactly full: no next page
+    assert [r["rental_id"] for r in full["items"]] == ids and full["next_cursor"] is None
     assert bikes.get("/v1/rentals", terminal_id=DOCK, state="ended")["items"] == []
     assert bikes.get("/v1/rentals", terminal_id=FOREIGN)["items"] == []
+
+
+def test_exactly_full_pages_end_without_a_next_cursor(bikes: Bikes, any_store: Store) -> None:
+    """Paging the deny list 2 by 2 through 4 PARs: the second, full, page is the last."""
+    for n in range(4):
+        any_store.deny_par(f"PAR{n}", "test", NOW)
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"terminal_id": DOCK, "limit": 2}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = bikes.get("/v1/deny-list", **params)
+        pages.append([d["par"] for d in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [["PAR0", "PAR1"], ["PAR2", "PAR3"]]
+    for limit in (0, 501):
+        response = bikes.client.get("/v1/deny-list", params={"terminal_id": DOCK, "limit": limit})
+        assert response.status_code == 422, response.text

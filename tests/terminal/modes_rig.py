@@ -29,13 +29,47 @@ from acquirer.store.sqlite import SqliteStore
 from acquirer.tariff import Tariff
 from acquirer.vault import TokenVault
 from card_emulation import EmvApplet, personalize
+from terminal.actuators import Actuator, open_actuator
+from terminal.actuators.device import SimulatedDevice
+from terminal.actuators.simdevice import MqttDeviceSimulator
+from terminal.actuators.simulated import SimulatedActuator
 from terminal.online import AcquirerClient
 from terminal.readers.emulated import LoopbackReader
+from tests.actuators.rigs import mqtt_prefix_url
+from tests.services import service_env
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TARIFF = Tariff("EUR", deposit=5000, unlock_fee=100, per_started_minute=20, free_minutes=30,
                 daily_cap=1500, max_duration_minutes=4320, lost_bike_charge=50000)  # fmt: skip
 PANS = (f"411111111{n:06d}" for n in itertools.count(11))
+
+
+def acq_now() -> datetime:
+    """The acquirer's present (its stores stamp rows with the wall clock)."""
+    return datetime.now(UTC)
+
+
+@contextmanager
+def controller(kind: str, units: tuple[str, ...]) -> Iterator[tuple[SimulatedDevice, Actuator]]:
+    """A simulated controller of ``units`` and the actuator driving it: ``simulated``
+    in-process, or ``mqtt`` behind the real Mosquitto (``TAP_MQTT_URL``)."""
+    device = SimulatedDevice(units)
+    if kind == "simulated":
+        actuator: Actuator = SimulatedActuator(units, device=device)
+        try:
+            yield device, actuator
+        finally:
+            actuator.close()
+            device.close()
+        return
+    sim = MqttDeviceSimulator(device, mqtt_prefix_url(service_env("TAP_MQTT_URL")), timeout=10)
+    actuator = open_actuator(f"{sim.url}?units={','.join(units)}&timeout=10")
+    try:
+        yield device, actuator
+    finally:
+        actuator.close()
+        sim.close()
+        device.close()
 
 
 def luhn(body: str) -> str:

@@ -12,7 +12,6 @@ import pytest
 from card_emulation.faults import HostileCard, Rule, status
 from terminal.actuators import Actuator, ActuatorEvent, EventKind
 from terminal.actuators.device import Fault, SimulatedDevice
-from terminal.actuators.simdevice import MqttDeviceSimulator
 from terminal.actuators.simulated import SimulatedActuator
 from terminal.bike import BikeDock
 from terminal.bike_queue import DenyCache, RideQueue, TariffCache
@@ -20,9 +19,7 @@ from terminal.errors import SettingsError
 from terminal.online_bikes import BikeApi
 from terminal.readers.emulated import LoopbackReader
 from terminal.settings_modes import BikeSettings
-from tests.actuators.rigs import mqtt_prefix_url
-from tests.services import service_env
-from tests.terminal.modes_rig import TARIFF, Acquirer, acquirer
+from tests.terminal.modes_rig import TARIFF, Acquirer, acq_now, acquirer, controller
 
 DOCKS = ("D1", "D2")
 
@@ -37,21 +34,8 @@ def acq(tmp_path: Path) -> Iterator[Acquirer]:
 @pytest.fixture(params=["simulated", "mqtt"])
 def device(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedDevice, Actuator]]:
     """The dock controller, in-process or behind the real Mosquitto."""
-    device = SimulatedDevice(DOCKS)
-    if request.param == "simulated":
-        actuator: Actuator = SimulatedActuator(DOCKS, device=device)
-        yield device, actuator
-        actuator.close()
-        device.close()
-        return
-    sim = MqttDeviceSimulator(device, mqtt_prefix_url(service_env("TAP_MQTT_URL")), timeout=10)
-    from terminal.actuators import open_actuator
-
-    actuator = open_actuator(f"{sim.url}?units={','.join(DOCKS)}&timeout=10")
-    yield device, actuator
-    actuator.close()
-    sim.close()
-    device.close()
+    with controller(request.param, DOCKS) as pair:
+        yield pair
 
 
 def make_dock(
@@ -215,12 +199,6 @@ def test_declined_completion_makes_a_debt_and_paying_it_lifts_the_deny_list(
         acq.store.set_mcc_limit("7999", None)
         ride = dock.tap_on(rider.reader(), "D1", "BIKE-2", wait=1)
         assert ride.outcome == "unlocked", ride
-
-
-def acq_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def test_a_dock_event_without_a_ride_and_foreign_units_are_ignored(

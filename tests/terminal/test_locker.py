@@ -11,17 +11,14 @@ from typing import Any
 import pytest
 
 from card_emulation.faults import HostileCard, Rule, status
-from terminal.actuators import Actuator, open_actuator
+from terminal.actuators import Actuator
 from terminal.actuators.device import Fault, SimulatedDevice
-from terminal.actuators.simdevice import MqttDeviceSimulator
 from terminal.actuators.simulated import SimulatedActuator
 from terminal.locker import Locker
 from terminal.online_parcels import ParcelApi
 from terminal.readers.emulated import LoopbackReader
 from terminal.settings_modes import LockerSettings
-from tests.actuators.rigs import mqtt_prefix_url
-from tests.services import service_env
-from tests.terminal.modes_rig import Acquirer, acquirer
+from tests.terminal.modes_rig import Acquirer, acquirer, controller
 
 UNITS = ("01", "02", "03", "04")
 
@@ -36,19 +33,8 @@ def acq(tmp_path: Path) -> Iterator[Acquirer]:
 @pytest.fixture(params=["simulated", "mqtt"])
 def bank(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedDevice, Actuator]]:
     """The compartment doors' controller, in-process or behind the real Mosquitto."""
-    device = SimulatedDevice(UNITS)
-    if request.param == "simulated":
-        actuator: Actuator = SimulatedActuator(UNITS, device=device)
-        yield device, actuator
-        actuator.close()
-        device.close()
-        return
-    sim = MqttDeviceSimulator(device, mqtt_prefix_url(service_env("TAP_MQTT_URL")), timeout=10)
-    actuator = open_actuator(f"{sim.url}?units={','.join(UNITS)}&timeout=10")
-    yield device, actuator
-    actuator.close()
-    sim.close()
-    device.close()
+    with controller(request.param, UNITS) as pair:
+        yield pair
 
 
 def make_locker(acq: Acquirer, actuator: Actuator, **options: object) -> Locker:

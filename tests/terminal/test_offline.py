@@ -12,7 +12,7 @@ import pytest
 from terminal.actuators.device import Fault
 from terminal.actuators.simulated import SimulatedActuator
 from terminal.bike_queue import RideQueue
-from tests.terminal.modes_rig import TARIFF, Acquirer, acquirer
+from tests.terminal.modes_rig import TARIFF, Acquirer, acq_now, acquirer
 from tests.terminal.test_bike import DOCKS, make_dock
 
 
@@ -136,9 +136,3 @@ def test_return_after_the_link_is_back_waits_for_the_ride(
     result = dock.docked(event)
     assert result is not None and result.outcome == "returned", result
     assert [r["state"] for r in rentals(acq)] == ["ended"]
-
-
-def acq_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
