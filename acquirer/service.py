@@ -265,22 +265,19 @@ class AuthorizationService:
         """
         now = self._clock()
         reason = Reason.REVERSED_BEFORE_AUTHORIZATION
-        row_id = new_authorization_id(now)
-        body = json.dumps(
-            {
-                "authorization_id": row_id,
-                "approved": False,
-                "response_code": reason.response_code,
-                "reason": reason.value,
-                "issuer_authentication_data": None,
-                "token_masked": "",
-                "par": None,
-                "atc": None,
-                "cryptogram_verified": False,
-                "created_at": format_timestamp(now),
-            },
-            separators=(",", ":"),
+        result = AuthorizationResult(
+            authorization_id=new_authorization_id(now),
+            approved=False,
+            response_code=reason.response_code,
+            reason=reason.value,
+            issuer_authentication_data=None,
+            token_masked="",  # no request, so no card, was ever received
+            par=None,
+            atc=None,
+            cryptogram_verified=False,
+            created_at=now,
         )
+        row_id = result.authorization_id
         row = AuthorizationRow(
             id=row_id,
             terminal_id=terminal_id,
@@ -294,7 +291,7 @@ class AuthorizationService:
             approved=False,
             reason=reason.value,
             response_code=reason.response_code,
-            response_json=body,
+            response_json=result.to_json(),
             created_at=now,
         )
         with self._in_flight.claim("authorization", terminal_id, idempotency_key):
