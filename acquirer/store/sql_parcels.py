@@ -49,7 +49,7 @@ from acquirer.store.parcel_rows import (
 from acquirer.store.sql_authorizations import record_authorization_in
 from acquirer.store.sql_payments import apply_operation_in, insert_journals
 from acquirer.store.sql_registry import terminal_row
-from acquirer.store.sqlbase import Abort, Row, SqlPrimitives, Tx, as_datetime
+from acquirer.store.sqlbase import Abort, Row, SqlPrimitives, Tx, as_datetime, as_optional_datetime
 
 _PARCEL_COLUMNS = (
     "id",
@@ -210,9 +210,7 @@ class SqlParcelTx:
         if row is None:
             raise StoreError("the locker's code guard could not be read back")
         locked = row["locked_until"]
-        return CodeGuardRow(
-            locker_id, int(row["failures"]), None if locked is None else as_datetime(locked)
-        )
+        return CodeGuardRow(locker_id, int(row["failures"]), as_optional_datetime(locked))
 
     def put_code_guard(self, row: CodeGuardRow) -> None:
         """Write the locker's wrong-code counter."""
@@ -459,10 +457,6 @@ class ParcelsMixin(SqlPrimitives):
         return {r["locker_id"]: int(r["n"]) for r in rows}
 
 
-def _time(value: str | datetime | None) -> datetime | None:
-    return None if value is None else as_datetime(value)
-
-
 def _bytes(value: bytes | memoryview | None) -> bytes | None:
     return None if value is None else bytes(value)
 
@@ -487,10 +481,10 @@ def parcel_row(row: Row) -> ParcelRow:
         state=ParcelState(row["state"]),
         registered_at=as_datetime(row["registered_at"]),
         updated_at=as_datetime(row["updated_at"]),
-        pay_armed_until=_time(row["pay_armed_until"]),
-        released_at=_time(row["released_at"]),
-        opened_at=_time(row["opened_at"]),
-        collected_at=_time(row["collected_at"]),
+        pay_armed_until=as_optional_datetime(row["pay_armed_until"]),
+        released_at=as_optional_datetime(row["released_at"]),
+        opened_at=as_optional_datetime(row["opened_at"]),
+        collected_at=as_optional_datetime(row["collected_at"]),
         payment_id=row["payment_id"],
         amount_paid=int(row["amount_paid"]),
         storage_fee_paid=int(row["storage_fee_paid"]),

@@ -43,7 +43,7 @@ from acquirer.store.rental_rows import (
     RentalState,
 )
 from acquirer.store.sql_payments import apply_operation_in, payment_row
-from acquirer.store.sqlbase import Abort, Row, SqlPrimitives, Tx, as_datetime
+from acquirer.store.sqlbase import Abort, Row, SqlPrimitives, Tx, as_datetime, as_optional_datetime
 from acquirer.tariff import Tariff
 
 _RENTAL_COLUMNS = (
@@ -374,10 +374,6 @@ def _insert_debt_journals(
             )
 
 
-def _optional_time(value: str | datetime | None) -> datetime | None:
-    return None if value is None else as_datetime(value)
-
-
 def _optional_int(value: object) -> int | None:
     return None if value is None else int(str(value))
 
@@ -400,8 +396,8 @@ def rental_row(row: Row) -> RentalRow:
         offline=bool(row["offline"]),
         created_at=as_datetime(row["created_at"]),
         updated_at=as_datetime(row["updated_at"]),
-        started_at=_optional_time(row["started_at"]),
-        ended_at=_optional_time(row["ended_at"]),
+        started_at=as_optional_datetime(row["started_at"]),
+        ended_at=as_optional_datetime(row["ended_at"]),
         end_terminal_id=row["end_terminal_id"],
         end_dock_id=row["end_dock_id"],
         fare=_optional_int(row["fare"]),
@@ -424,7 +420,7 @@ def debt_row(row: Row) -> DebtRow:
         currency=row["currency"],
         status=DebtStatus(row["status"]),
         created_at=as_datetime(row["created_at"]),
-        paid_at=_optional_time(row["paid_at"]),
+        paid_at=as_optional_datetime(row["paid_at"]),
         payment_id=row["payment_id"],
     )
 

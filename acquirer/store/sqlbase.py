@@ -75,6 +75,11 @@ def as_datetime(value: str | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+def as_optional_datetime(value: str | datetime | None) -> datetime | None:
+    """:func:`as_datetime` of a nullable timestamp column."""
+    return None if value is None else as_datetime(value)
+
+
 def join_codes(values: tuple[str, ...] | None) -> str | None:
     return None if values is None else ",".join(values)
 
