@@ -122,14 +122,19 @@ def _connections_per_worker(port: int) -> list[int]:
     )
     counts: dict[str, int] = {}
     for line in done.stdout.splitlines():
-        pid = line.rpartition("pid=")[2].partition(",")[0]
-        if pid:
+        # A connection still in the accept queue belongs to no process yet: not counted.
+        if "pid=" in line:
+            pid = line.rpartition("pid=")[2].partition(",")[0]
             counts[pid] = counts.get(pid, 0) + 1
     return sorted(counts.values(), reverse=True)
 
 
 class _SplitProbe(threading.Thread):
-    """Looks at the connection spread once wrk has opened its connections."""
+    """Records the connection spread as soon as a worker has accepted each of wrk's connections.
+
+    Polls ``ss`` until ``CONNECTIONS`` connections belong to a worker (for at most 30 s, after which the
+    spread is reported as seen, or ``?`` if none was).
+    """
 
     def __init__(self, port: int) -> None:
         super().__init__(daemon=True)
@@ -137,8 +142,12 @@ class _SplitProbe(threading.Thread):
         self.split: list[int] = []
 
     def run(self) -> None:
-        time.sleep(3)
-        self.split = _connections_per_worker(self.port)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self.split = _connections_per_worker(self.port)
+            if sum(self.split) >= CONNECTIONS:
+                return
+            time.sleep(0.1)  # between two looks at the kernel's socket table
 
 
 def _health_rate(output: str) -> float:
