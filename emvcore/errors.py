@@ -14,6 +14,11 @@ from deep inside a parser::
      ├── EncodingError            a numeric (n, cn) field with non-digits or too many digits
      ├── ApduError                malformed command or response APDU
      ├── CryptoError              wrong key length, wrong block length, unknown CVN
+     │    └── DukptError              a KSN or counter DUKPT refuses (X9.24-1, X9.24-3)
+     │         └── DukptExhaustedError    the device has used its last transaction counter
+     ├── KeyImportError           a key offered for import fails a check
+     │    ├── KeyComponentError       a component, or the key they make, fails its KCV or parity
+     │    └── KeyBlockError           a TR-31 key block: malformed, bad MAC, not the key expected
      ├── KeyFileError             a key file that is missing, malformed, or fails its KCV
      │    └── IssuerKeyNotFoundError  no issuer key covers a PAN's BIN range
      ├── TokenRecordError         a token provisioning record that is missing or malformed
@@ -83,6 +88,50 @@ class ApduError(EmvError):
 
 class CryptoError(EmvError):
     """Wrong key or block length, unsupported cryptogram version, bad parameter."""
+
+
+class DukptError(CryptoError):
+    """A key serial number or transaction counter DUKPT refuses (ANSI X9.24-1, X9.24-3).
+
+    Raised for a KSN of the wrong length, a counter with more one-bits than the standard
+    allows, or a working key stronger than the key it would be derived from.
+    """
+
+
+class DukptExhaustedError(DukptError):
+    """The device has used its last transaction counter and must be given a new initial key."""
+
+
+class KeyImportError(EmvError):
+    """A key offered for import (components, a TR-31 key block) fails one of its checks."""
+
+
+class KeyComponentError(KeyImportError):
+    """A key component, or the key the components combine to, fails its KCV or parity check.
+
+    ``component`` is the 1-based number of the failing component, or ``None`` when the
+    combined key (or the set of components as a whole) is what failed. The message names
+    the component, never its value.
+    """
+
+    def __init__(self, message: str, *, component: int | None = None) -> None:
+        super().__init__(message)
+        self.component = component
+
+
+class KeyBlockError(KeyImportError):
+    """A TR-31 key block is malformed, fails its MAC, or is not the key that was expected.
+
+    ``field`` names what failed: ``"format"`` (header or block layout), ``"kbpk"`` (the
+    key block protection key cannot be used for this block), ``"mac"`` (wrong KBPK or a
+    tampered block), ``"key"`` (the key inside has the wrong length for its algorithm), or
+    the header field that is not the expected one: ``"key_usage"``, ``"algorithm"``,
+    ``"mode_of_use"``. Messages carry header fields only, never key data.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class KeyFileError(EmvError):
