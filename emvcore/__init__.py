@@ -11,7 +11,9 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
 - :mod:`emvcore.currency`     ISO 4217 codes and minor units
 - :mod:`emvcore.contactless`  TTQ/CTQ bits and the signals cards and kernels share
-- :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC
+- :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC;
+                              DUKPT (:mod:`emvcore.crypto.dukpt`, AES X9.24-3 and TDES X9.24-1)
+- :mod:`emvcore.keys`         key import: KCVs, key components, TR-31 key blocks
 - :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
 - :mod:`emvcore.keyfile`      issuer master key files
 - :mod:`emvcore.provisioning` token provisioning records
@@ -22,10 +24,15 @@ from emvcore.errors import (
     ApduError,
     CryptoError,
     DolError,
+    DukptError,
+    DukptExhaustedError,
     EmvError,
     EncodingError,
     IssuerKeyNotFoundError,
+    KeyBlockError,
+    KeyComponentError,
     KeyFileError,
+    KeyImportError,
     OdaError,
     TlvError,
     TokenRecordError,
@@ -35,10 +42,15 @@ __all__ = [
     "ApduError",
     "CryptoError",
     "DolError",
+    "DukptError",
+    "DukptExhaustedError",
     "EmvError",
     "EncodingError",
     "IssuerKeyNotFoundError",
+    "KeyBlockError",
+    "KeyComponentError",
     "KeyFileError",
+    "KeyImportError",
     "OdaError",
     "TlvError",
     "TokenRecordError",

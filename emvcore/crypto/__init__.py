@@ -13,6 +13,8 @@ Modules, from the bottom up:
 - :mod:`~emvcore.crypto.cryptogram`  ARQC/TC/AAC generation and verification (8.1)
 - :mod:`~emvcore.crypto.arpc`        ARPC methods 1 and 2 (8.2)
 - :mod:`~emvcore.crypto.cvn`         one :class:`CryptogramVersion` per CVN tying them together
+- :mod:`~emvcore.crypto.aes`         AES ECB/CBC/CMAC, for DUKPT and AES key check values
+- :mod:`~emvcore.crypto.dukpt`       DUKPT: AES (ANSI X9.24-3-2017) and TDES (X9.24-1-2009)
 
 The usual entry point is a cryptogram version::
 
