@@ -1,6 +1,8 @@
 """A fake acquirer over real HTTP for the outbox tests: idempotent POSTs, counted per key.
 
-Each POST is answered 200 with ``{"ok": true, "key": K, "effect": n}``; a repeated key replays
+``POST /v1/authorizations`` approves; ``POST /v1/reversals`` reverses by original key, or bars a
+key it never saw (404 ``payment_unknown``, as ``bar_key`` does); any other POST is answered
+200 with ``{"ok": true, "key": K, "effect": n}``. A repeated key replays
 the stored answer (``Idempotent-Replayed: true``) without a new effect, as the real acquirer
 does. ``posts[K]`` counts the requests that arrived with key K, ``effects[K]`` what was done.
 Paths under ``/refuse/`` answer 422 (a permanent refusal); ``/busy/`` answers 409 once per key.
@@ -27,11 +29,45 @@ class FakeAcquirer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.posts: Counter[str] = Counter()
         self.effects: Counter[str] = Counter()
-        self.answers: dict[str, dict[str, Any]] = {}
+        self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
+        #: Authorization keys whose approval was reversed.
+        self.reversed: set[str] = set()
         self.hold_first = hold_first
         self.first_key: str | None = None
         self.other_arrived = threading.Event()
         self.overlapped = False
+
+    def act(self, path: str, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """What a first request does (under the lock): authorizations approve, reversals
+        reverse by original key or bar a key never seen, anything else just answers."""
+        effect = sum(self.effects.values())
+        if path == "/v1/authorizations":
+            return 200, {"approved": True, "authorization_id": f"A-{effect}", "reason": "approved",
+                         "issuer_authentication_data": None}  # fmt: skip
+        if path == "/v1/reversals":
+            original = str(body["original_idempotency_key"])
+            if original not in self.answers:  # overtook its original: bar the key
+                self.answers[original] = (200, {"approved": False, "authorization_id": "A-bar",
+                                                "reason": "reversed_before_authorization"})  # fmt: skip
+            if self.answers[original][1].get("approved") is True:
+                self.reversed.add(original)
+                return 200, {"state": "reversed"}
+            return 404, {"code": "payment_unknown"}
+        return 200, {"ok": True, "key": key, "path": path, "body": body, "effect": effect}
+
+    def charged(self, key: str) -> bool:
+        """Whether money is held or captured under authorization key ``key``."""
+        with self.lock:
+            answer = self.answers.get(key)
+            return bool(answer and answer[1].get("approved") is True and key not in self.reversed)
+
+    def status(self, kind: str, key: str) -> dict[str, Any]:
+        """``GET /v1/status/{kind}/{key}`` as the acquirer will answer it."""
+        with self.lock:
+            answer = self.answers.get(key)
+        return {"terminal_id": "T-0001", "kind": kind, "idempotency_key": key,
+                "status": "processed" if answer else "not_found",
+                "answer": answer[1] if answer else None}  # fmt: skip
 
     @property
     def url(self) -> str:
@@ -44,6 +80,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        parts = self.path.split("?")[0].split("/")
+        if len(parts) == 5 and parts[1:3] == ["v1", "status"]:
+            return self._answer(200, self.server.status(parts[3], parts[4]))
+        self._answer(404, {"code": "not_found"})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
@@ -67,10 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
             replayed = key in srv.answers
             if not replayed:
                 srv.effects[key] += 1
-                srv.answers[key] = {"ok": True, "key": key, "path": self.path, "body": body,
-                                    "effect": sum(srv.effects.values())}
-            answer = srv.answers[key]
-        self._answer(200, answer, replayed)
+                srv.answers[key] = srv.act(self.path, key, body)
+            status, answer = srv.answers[key]
+        self._answer(status, answer, replayed)
 
     def _answer(self, status: int, doc: dict[str, Any], replayed: bool = False) -> None:
         data = json.dumps(doc).encode()

@@ -71,7 +71,7 @@ def test_two_forwarders_in_two_processes_send_each_item_exactly_once(tmp_path: P
         assert all(n == 1 for n in acquirer.effects.values())
         # Order per kind held: within each kind, effects happened in the order stored.
         for kind in KINDS:
-            order = [acquirer.answers[f"{kind}-{n}"]["effect"] for n in range(20)]
+            order = [acquirer.answers[f"{kind}-{n}"][1]["effect"] for n in range(20)]
             assert order == sorted(order)
     with Outbox(path) as box:
         assert box.pending().count == 0
