@@ -2,6 +2,12 @@
 
     TerminalError
      ├── SettingsError                 the settings file is unreadable or a value is invalid
+     ├── JournalError                  the journal or the outbox cannot do what was asked
+     │    ├── JournalUnavailableError      a journal or outbox file cannot be opened, read or written
+     │    ├── IllegalTransitionError       a state change the journal's state machine does not allow
+     │    ├── UnknownRecordError           no journal transaction or outbox item with that id
+     │    ├── CardDataRefusedError         a value to record looks like a PAN (only tokens, masked)
+     │    └── StatusUnavailableError       the acquirer's status lookup gave no usable answer
      ├── ReaderError                   a reader backend failed
      │    ├── ReaderUnavailableError       backend library missing, or no such reader
      │    ├── NoCardError                  no card was presented within the wait
@@ -39,6 +45,30 @@ class TerminalError(Exception):
 
 class SettingsError(TerminalError):
     """The settings file cannot be read or holds an invalid value."""
+
+
+class JournalError(TerminalError):
+    """The journal or the outbox (the terminal's durable records) cannot do what was asked."""
+
+
+class JournalUnavailableError(JournalError):
+    """A journal or outbox file cannot be created, opened, read or written."""
+
+
+class IllegalTransitionError(JournalError):
+    """A journal state change that the transaction state machine does not allow."""
+
+
+class UnknownRecordError(JournalError):
+    """No journal transaction or outbox item has that id (or idempotency key)."""
+
+
+class CardDataRefusedError(JournalError):
+    """A value to record holds what looks like a full PAN: the journal keeps masked ones only."""
+
+
+class StatusUnavailableError(JournalError):
+    """The acquirer's status lookup could not be reached or gave an answer that is not one."""
 
 
 class ReaderError(TerminalError):

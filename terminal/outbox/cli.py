@@ -1,0 +1,133 @@
+"""``tap-terminal outbox``: what the terminal still owes the acquirer, and sending it now.
+
+``outbox [--json]`` shows what is pending per kind, the money at risk per currency, and the
+items parked because the acquirer refused them (they need the operator); ``outbox flush``
+forwards what is due now. Exit status: 0 nothing left owed (flush: everything due was
+delivered), 1 items still pending or parked, 2 the outbox or the settings cannot be used.
+
+``flush`` does not run journal recovery: that belongs to the terminal's own start, since a
+running terminal's transactions in progress are not interrupted ones.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emvcore.currency import format_minor_units
+from terminal.cli_common import err, fail
+from terminal.errors import JournalError, SettingsError
+from terminal.online import tls_context
+from terminal.outbox.followups import cancel_abandoned_rental
+from terminal.outbox.forwarder import Forwarder, OnDone, http_sender
+from terminal.outbox.items import ItemState
+from terminal.outbox.store import Backlog, Outbox
+from terminal.settings import load_settings
+
+__all__ = ["default_outbox_path", "outbox_app"]
+
+outbox_app = typer.Typer(help="What the terminal owes the acquirer: reversals, offline payments, "
+                         "rides, door events.", invoke_without_command=True)  # fmt: skip
+
+OutboxOption = Annotated[
+    Path | None, typer.Option("--outbox", help="Outbox file (default: the terminal's)", dir_okay=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON")]
+
+
+def default_outbox_path() -> Path:
+    """Where the terminal keeps its outbox unless told otherwise."""
+    return Path.home() / ".local" / "state" / "tap" / "outbox.sqlite3"
+
+
+def _open(path: Path | None) -> Outbox:
+    try:
+        return Outbox(path or default_outbox_path())
+    except JournalError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def _money(amounts: dict[str, int]) -> str:
+    return ", ".join(format_minor_units(v, c) for c, v in sorted(amounts.items())) or "none"
+
+
+def render(console: Console, backlog: Backlog, outbox: Outbox) -> None:
+    """Draw the backlog: pending per kind, money at risk, the parked items and their problem."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    grid.add_row("Pending", str(backlog.count))
+    for kind, n in sorted(backlog.by_kind.items()):
+        grid.add_row(f"  {kind}", str(n))
+    grid.add_row("At risk", _money(backlog.at_risk))
+    grid.add_row("Refused (parked)", str(backlog.failed))
+    if backlog.failed:
+        grid.add_row("Refused at risk", _money(backlog.failed_at_risk))
+    console.print(grid)
+    parked = outbox.items([ItemState.FAILED])
+    if parked:
+        table = Table("Seq", "Kind", "Request", "Amount", "Problem", title="Refused by the acquirer")
+        for item in parked:
+            amount = format_minor_units(item.amount, item.currency) if item.currency else "-"
+            table.add_row(str(item.seq), item.kind, f"{item.method} {item.path}", amount,
+                          item.last_error or "")  # fmt: skip
+        console.print(table)
+
+
+@outbox_app.callback()
+def _outbox(ctx: typer.Context, outbox: OutboxOption = None, as_json: JsonOption = False) -> None:
+    """Show what is pending: the count per kind and the money at risk per currency."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _open(outbox) as box:
+        backlog = box.pending()
+        if as_json:
+            typer.echo(json.dumps(backlog.to_dict()))
+        else:
+            render(Console(), backlog, box)
+    raise typer.Exit(0 if backlog.count == 0 and backlog.failed == 0 else 1)
+
+
+def flush(box: Outbox, http: httpx.Client, on_done: OnDone | None = None) -> int:
+    """Forward what is due over ``http``; the exit status (0: nothing left owed)."""
+    report = Forwarder(box, http_sender(http), on_done=on_done,
+                       follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
+    backlog = box.pending()
+    err.print(f"{report.delivered} delivered, {report.deferred} to retry, {report.failed} refused; "
+              f"{backlog.count} pending, at risk {_money(backlog.at_risk)}")  # fmt: skip
+    for line in report.errors:
+        err.print(f"  {line}")
+    return 0 if backlog.count == 0 and backlog.failed == 0 else 1
+
+
+@outbox_app.command("flush")
+def flush_command(
+    outbox: OutboxOption = None,
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="Settings file (TOML)", dir_okay=False)
+    ] = None,
+    acquirer_url: Annotated[
+        str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
+    ] = None,
+) -> None:
+    """Forward everything due now, in order per kind."""
+    try:
+        settings = load_settings(settings_file)
+        url = (acquirer_url or settings.acquirer_url).rstrip("/")
+        verify: ssl.SSLContext | bool = True
+        if url.startswith("https:"):
+            verify = tls_context(settings.acquirer_ca, settings.acquirer_certificate,
+                                 settings.acquirer_key)  # fmt: skip
+    except SettingsError as exc:
+        raise fail(str(exc), 2) from None
+    with _open(outbox) as box, httpx.Client(base_url=url, verify=verify,
+                                           timeout=settings.acquirer_timeout) as http:  # fmt: skip
+        status = flush(box, http)
+    raise typer.Exit(status)
