@@ -9,8 +9,9 @@ a correctness bound on a card that hangs or stalls, not a benchmark.
 
 Default terminal: floor limit 0, so every C-2 purchase carries "floor limit exceeded";
 CVM Required Limit 50.00 and Contactless Transaction Limit 500.00 EUR. Read-record
-occurrences: visa #1 (SFI 1 rec 1, signed for fDDA) and #2 (certificates); mastercard #1
-(SFI 1 rec 1, track 2), #2 and #3 (SFI 2, signed for CDA), #4 (certificates).
+occurrences: visa #1 (SFI 1 rec 1, signed for fDDA), #2 (issuer certificate) and #3 (ICC
+certificate); mastercard #1 (SFI 1 rec 1, track 2), #2 and #3 (SFI 2, signed for CDA), #4
+(issuer certificate), #5 (ICC certificate).
 
 Unknown tags: EMV has no "critical" flag; a terminal ignores data objects it does not know
 (Book 3 Annex B; Book 1 11.3.4 for FCI data). The cases assert that an unknown tag, a
@@ -256,7 +257,7 @@ case("missing-8F-c2", C2, ONLINE, "online_request", (MISSING, "CDA_FAILED", FLOO
 case("missing-issuer-certificate-c3", C3, DECLINED, "fdda_failed:issuer_cert_missing",
      (MISSING, "DDA_FAILED"), rules=on(READ_RECORD, drop_tag(0x90), 2))  # fmt: skip
 case("missing-icc-certificate-c2", C2, ONLINE, "online_request", (MISSING, "CDA_FAILED", FLOOR),
-     rules=on(READ_RECORD, drop_tag(0x9F46), 4))  # fmt: skip
+     rules=on(READ_RECORD, drop_tag(0x9F46), 5))  # fmt: skip
 case("missing-sdad-in-cda-response-c2", C2, DECLINED, "cda_failed:sdad_missing",
      (MISSING, "CDA_FAILED", FLOOR), rules=on(GENERATE_AC, drop_tag(0x9F4B)))  # fmt: skip
 # A C-3 card that returns no SDAD with an ARQC does not offer fDDA: ODA not performed.
