@@ -11,9 +11,19 @@ State machine (EMV Book 3 section 10 and Book C-2/C-3 card behaviour)::
     CRYPTOGRAM_ISSUED --EXTERNAL AUTHENTICATE--> FINISHED
     (qVSDC: GPO itself issues the ARQC, INITIATED carries it)
 
-A command out of order answers ``6985`` (conditions of use not satisfied), an inconsistent
-length ``6700``, bad P1/P2 ``6A86``, an unknown instruction ``6D00`` and an unknown class
-``6E00``. Nothing raises out of ``process_apdu``.
+Status words (ISO/IEC 7816-4 5.1.3, EMV Book 3 6.3.5 and 6.5): a class byte the card does
+not use answers ``6E00``, an unknown instruction ``6D00``, bad P1/P2 ``6A86``, an
+inconsistent Lc or data field ``6700``, a command out of order ``6985`` (conditions of use
+not satisfied), READ RECORD of an SFI the card does not have ``6A82`` and of a missing
+record in one it has ``6A83``, GET DATA of an object it does not hold ``6A88``.
+
+Le is honoured (ISO/IEC 7816-4 5.1 and 5.3.4, EMV Book 1 9.2.2.3): a response never carries
+more than Ne bytes. When Le asks for fewer bytes than the response has, the card answers
+``6Cxx`` with the exact length and the command leaves the transaction state as it found it,
+so the terminal can re-send it with Le = xx (the ATC, once moved, stays moved: a real
+card's counter never goes back). A command with data to return and no Le field at all
+(Ne = 0) is answered ``61xx`` and its data is fetched with GET RESPONSE. Nothing raises out
+of ``process_apdu``.
 """
 
 from __future__ import annotations
@@ -88,8 +98,24 @@ class State(Enum):
     FINISHED = auto()
 
 
+#: The class bytes this card answers to (interindustry 00, proprietary 80; no secure
+#: messaging, no logical channels): any other is ``6E00`` whatever the instruction.
+_CLASSES = frozenset({0x00, 0x80})
+#: What a command may change of the transaction, restored when it is refused with ``6Cxx``.
+_TRANSACTION_FIELDS = (
+    "state", "_terminal_data", "_pdol_data", "_ac_data", "_arqc", "holder_verified",
+)  # fmt: skip
+#: Most data one response can carry: Ne 256 for a short Le '00' (ISO/IEC 7816-4 5.1).
+_SHORT_NE = 256
+
+
 def _sw(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")
+
+
+def _more(remaining: int) -> bytes:
+    """``61xx``: xx more bytes to fetch with GET RESPONSE ('00' meaning 256 or more)."""
+    return bytes([0x61, min(remaining, _SHORT_NE) & 0xFF])
 
 
 class EmvApplet:
@@ -120,25 +146,48 @@ class EmvApplet:
         self._arqc: bytes | None = None
         #: A phone's holder has unlocked it (cleared once a CDCVM transaction used it).
         self.holder_verified = False
+        #: Response data waiting for GET RESPONSE after a ``61xx``.
+        self._pending = b""
 
     # -- the one entry point -------------------------------------------------------------
 
     def process_apdu(self, apdu: bytes) -> bytes:
         """Answer one command APDU with a response APDU (data || SW1 SW2)."""
+        pending, self._pending = self._pending, b""
         try:
             command = CommandApdu.decode(bytes(apdu))
         except EmvError:
             return _sw(SW.WRONG_LENGTH)
+        if command.cla not in _CLASSES:
+            return _sw(SW.CLA_NOT_SUPPORTED)
+        if command.ins == Ins.GET_RESPONSE and command.cla == 0x00:
+            return self._get_response(command, pending)
         handler = self._handlers.get(command.ins)
         if handler is None:
             return _sw(SW.INS_NOT_SUPPORTED)
         expected_cla, method = handler
         if command.cla != expected_cla:
             return _sw(SW.CLA_NOT_SUPPORTED)
+        saved = self._transaction_state()
         try:
-            return method(self, command)
+            response = method(self, command)
         except EmvError:
-            return _sw(SW.WRONG_DATA)
+            response = _sw(SW.WRONG_DATA)
+        data, sw = response[:-2], response[-2:]
+        if not data:
+            return response
+        if command.le is None:
+            # Ne = 0: no data may come back in this response; announce it (ISO/IEC 7816-4 5.1).
+            self._pending = data
+            return _more(len(data))
+        if len(data) > command.le:
+            if len(data) > _SHORT_NE:
+                self._pending = data[command.le :]
+                return data[: command.le] + _more(len(self._pending))
+            # Wrong Le: the command is refused, the state restored, the exact length given.
+            self._restore(saved)
+            return bytes([0x6C, len(data) & 0xFF])
+        return data + sw
 
     def reset(self) -> None:
         """Power-on or field reset: the transaction state goes, the ATC stays."""
@@ -147,6 +196,34 @@ class EmvApplet:
         self._pdol_data = b""
         self._ac_data = {}
         self._arqc = None
+        self._pending = b""
+
+    def _transaction_state(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in _TRANSACTION_FIELDS}
+
+    def _restore(self, saved: dict[str, object]) -> None:
+        """Undo a refused command's effect on the transaction (never on the ATC)."""
+        for name, value in saved.items():
+            setattr(self, name, value)
+
+    def _get_response(self, command: CommandApdu, pending: bytes) -> bytes:
+        """GET RESPONSE (ISO/IEC 7816-4 7.6.1): the next part of data announced by ``61xx``."""
+        if command.p1 or command.p2:
+            self._pending = pending
+            return _sw(SW.INCORRECT_P1P2)
+        if command.data:
+            self._pending = pending
+            return _sw(SW.WRONG_LENGTH)
+        if not pending:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        ne = command.le or 0
+        if ne >= len(pending):
+            return _sw(SW.OK, pending)
+        if ne == 0:
+            self._pending = pending
+            return _more(len(pending))
+        self._pending = pending[ne:]
+        return pending[:ne] + _more(len(self._pending))
 
     # -- commands ------------------------------------------------------------------------
 
@@ -155,6 +232,8 @@ class EmvApplet:
         if command.p1 != 0x04 or command.p2 not in (0x00, 0x02):
             return _sw(SW.INCORRECT_P1P2)
         name = command.data
+        if len(name) > 16:
+            return _sw(SW.WRONG_LENGTH)  # a DF name is 1 to 16 bytes (ISO/IEC 7816-4 8.2.1.2)
         if name == PPSE_NAME and command.p2 == 0x00:
             self.reset()
             self.state = State.PPSE_SELECTED
@@ -173,6 +252,8 @@ class EmvApplet:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         if command.p1 != 0 or command.p2 != 0:
             return _sw(SW.INCORRECT_P1P2)
+        if not command.data:
+            return _sw(SW.WRONG_LENGTH)  # a case 4 command: the 83 template is mandatory
         template = tlv.decode_one(command.data)
         if template.tag != 0x83:
             return _sw(SW.WRONG_DATA)
@@ -211,9 +292,16 @@ class EmvApplet:
         """READ RECORD (Book 3 6.5.11) of a record the AFL names."""
         if self.state not in (State.INITIATED, State.CRYPTOGRAM_ISSUED):
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
-        if command.p2 & 0x07 != 0x04:
-            return _sw(SW.INCORRECT_P1P2)
-        record = self._records.get((command.p2 >> 3, command.p1))
+        if command.data:
+            return _sw(SW.WRONG_LENGTH)  # a case 2 command: no data field
+        sfi = command.p2 >> 3
+        if command.p2 & 0x07 != 0x04 or sfi == 31:
+            return _sw(SW.INCORRECT_P1P2)  # only "record P1" of an SFI; SFI 31 is RFU
+        if sfi == 0:
+            return _sw(SW.COMMAND_NOT_ALLOWED)  # "current EF": this card selects none
+        if not any(key[0] == sfi for key in self._records):
+            return _sw(SW.FILE_NOT_FOUND)
+        record = self._records.get((sfi, command.p1))
         if record is None:
             return _sw(SW.RECORD_NOT_FOUND)
         return _sw(SW.OK, record)
@@ -260,6 +348,8 @@ class EmvApplet:
         """GET DATA (Book 3 6.5.7): the ATC; other proprietary objects are not held."""
         if self.state is State.IDLE:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if command.data:
+            return _sw(SW.WRONG_LENGTH)  # a case 2 command: no data field
         if (command.p1 << 8) | command.p2 == Tag.ATC:
             return _sw(SW.OK, tlv.encode(Tag.ATC, self.card.atc.to_bytes(2, "big")))
         return _sw(SW.REFERENCED_DATA_NOT_FOUND)

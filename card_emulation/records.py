@@ -5,13 +5,18 @@ data authentication) and the applet (which serves them with READ RECORD) build r
 here, so the certified data and the served data cannot drift apart.
 
 Layouts (SFI, record): the account data sits in a record marked for ODA; the certificate
-record is never marked for ODA (its contents cannot certify themselves).
+records are never marked for ODA (their contents cannot certify themselves). The certificate
+data is split over two records, the issuer's (8F, 90, 9F32, 92) and the ICC's (9F46, 9F47,
+9F48): a short READ RECORD (Le '00') asks for at most 256 bytes (ISO/IEC 7816-4 5.1, EMV
+Book 1 9.4), and the seven data objects together are about 380 bytes with these key sizes.
+:func:`build_records` refuses a record longer than that.
 """
 
 from __future__ import annotations
 
 import calendar
 
+from card_emulation.errors import PersonalizationError
 from card_emulation.image import CardImage, Fault
 from card_emulation.profiles import Profile
 from emvcore import tlv
@@ -20,6 +25,9 @@ from emvcore.pan import encode_track2
 from emvcore.tags import Tag
 
 Records = dict[tuple[int, int], bytes]
+
+#: Most response data a short command can ask for: Le '00' means Ne = 256 (ISO/IEC 7816-4 5.1).
+MAX_RECORD_LENGTH = 256
 
 
 def expiry_date(yymm: str) -> bytes:
@@ -53,7 +61,8 @@ def _risk(prof: Profile) -> list[tuple[int, bytes]]:
     ]
 
 
-def _certificates(card: CardImage) -> list[tuple[int, bytes]]:
+def _certificates(card: CardImage) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
+    """The issuer's certificate record (8F, 90, 9F32, 92) and the ICC's (9F46, 9F47, 9F48)."""
     oda = card.oda
     assert oda is not None
     issuer_cert, icc_cert = oda.issuer_certificate, oda.icc_certificate
@@ -62,31 +71,33 @@ def _certificates(card: CardImage) -> list[tuple[int, bytes]]:
     if Fault.TAMPER_ICC_CERTIFICATE in card.faults:
         icc_cert = icc_cert[:20] + bytes([icc_cert[20] ^ 0x01]) + icc_cert[21:]
     ca_index = 0xEE if Fault.UNKNOWN_CA_INDEX in card.faults else oda.ca_index
-    items: list[tuple[int, bytes]] = [
+    issuer: list[tuple[int, bytes]] = [
         (Tag.CA_PUBLIC_KEY_INDEX, bytes([ca_index])),
         (Tag.ISSUER_PUBLIC_KEY_CERTIFICATE, issuer_cert),
         (Tag.ISSUER_PUBLIC_KEY_EXPONENT, oda.issuer_exponent),
+    ]
+    if oda.issuer_remainder:
+        issuer.append((Tag.ISSUER_PUBLIC_KEY_REMAINDER, oda.issuer_remainder))
+    icc: list[tuple[int, bytes]] = [
         (Tag.ICC_PUBLIC_KEY_CERTIFICATE, icc_cert),
         (Tag.ICC_PUBLIC_KEY_EXPONENT, oda.icc_exponent),
     ]
-    if oda.issuer_remainder:
-        items.append((Tag.ISSUER_PUBLIC_KEY_REMAINDER, oda.issuer_remainder))
     if oda.icc_remainder:
-        items.append((Tag.ICC_PUBLIC_KEY_REMAINDER, oda.icc_remainder))
-    return items
+        icc.append((Tag.ICC_PUBLIC_KEY_REMAINDER, oda.icc_remainder))
+    return issuer, icc
 
 
 def layout(card: CardImage, prof: Profile) -> dict[tuple[int, int], list[tuple[int, bytes]]]:
     """The data objects of each record, by (SFI, record number).
 
-    The certificate record exists once the card has been certified; personalization builds
-    the ODA records (which never include it) before that, to certify them.
+    The certificate records exist once the card has been certified; personalization builds
+    the ODA records (which never include them) before that, to certify them.
     """
     with_oda = prof.oda and card.oda is not None
     if prof.cryptogram_in_gpo:
         contents = {(1, 1): _account(card, prof)}
         if with_oda:
-            contents[(1, 2)] = _certificates(card)
+            contents[(1, 2)], contents[(1, 3)] = _certificates(card)
         return contents
     contents = {
         (1, 1): [(Tag.TRACK2, encode_track2(card.token, card.expiry))],
@@ -94,18 +105,18 @@ def layout(card: CardImage, prof: Profile) -> dict[tuple[int, int], list[tuple[i
         (2, 2): _risk(prof),
     }
     if with_oda:
-        contents[(3, 1)] = _certificates(card)
+        contents[(3, 1)], contents[(3, 2)] = _certificates(card)
     return contents
 
 
 def afl(prof: Profile) -> bytes:
     """Application File Locator 94: SFI, first, last, records for ODA (Book 3 10.2)."""
     if prof.cryptogram_in_gpo:
-        entries = [(1, 1, 2, 1)] if prof.oda else [(1, 1, 1, 0)]
+        entries = [(1, 1, 3, 1)] if prof.oda else [(1, 1, 1, 0)]
     else:
         entries = [(1, 1, 1, 0), (2, 1, 2, 2 if prof.oda else 0)]
         if prof.oda:
-            entries.append((3, 1, 1, 0))
+            entries.append((3, 1, 2, 0))
     return b"".join(bytes([sfi << 3, first, last, oda]) for sfi, first, last, oda in entries)
 
 
@@ -114,6 +125,12 @@ def build_records(card: CardImage, prof: Profile) -> Records:
     records = {
         key: tlv.encode(0x70, tlv.encode_many(items)) for key, items in layout(card, prof).items()
     }
+    for (sfi, number), record in records.items():
+        if len(record) > MAX_RECORD_LENGTH:
+            raise PersonalizationError(
+                f"record {number} of SFI {sfi} is {len(record)} bytes; a short READ RECORD "
+                f"returns at most {MAX_RECORD_LENGTH}"
+            )
     if Fault.TAMPER_STATIC_DATA in card.faults:
         # Change the issuer country after certification: the static data no longer match.
         key = (1, 1) if prof.cryptogram_in_gpo else (2, 1)

@@ -4,8 +4,9 @@ After GET PROCESSING OPTIONS and the records, the terminal does the EMV work its
 
 1. offline data authentication: CDA when the AIP offers it (b1) and the terminal supports
    it; the issuer and ICC keys are recovered before GENERATE AC, the signature checked on
-   its response (Book 2 6.6). A failure before GENERATE AC sets "CDA failed" and CDA is not
-   requested; a failure on the response declines;
+   its response (Book 2 6.6). A failure before GENERATE AC sets "CDA failed", CDA is not
+   requested and terminal action analysis decides (Book 4 6.3.2.1): the shipped TAC-Denial
+   asks for an AAC, declined as ``cda_failed:<failure>``; a failure on the response declines;
 2. processing restrictions: expiry and effective dates (Book 3 10.4);
 3. cardholder verification: on-device CVM for a phone above the CVM Required Limit (AIP
    byte 1 b2), otherwise the CVM List (Book 3 10.5), with the terminal's CVM capability
@@ -53,7 +54,7 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
     session.read_records()
     session.require(Tag.PAN, Tag.APPLICATION_EXPIRATION_DATE, Tag.CDOL1)
     aip = session.card[Tag.AIP]
-    icc_key = _prepare_cda(session, aip)
+    icc_key, oda_failure = _prepare_cda(session, aip)
     session.check_dates()
     cvm = _cardholder_verification(session, aip)
     if session.indicators.floor_limit_exceeded:
@@ -75,22 +76,24 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
         pcii = card.get(TAG_POS_CARDHOLDER_INTERACTION, b"")
         if len(pcii) >= 2 and pcii[1] & PCII_SEE_PHONE_MASK:
             raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True)
+        if requested is CryptogramType.AAC and oda_failure is not None:
+            raise KernelStop(Outcome.DECLINED, f"cda_failed:{oda_failure}")
     elif _RANK[kind] > _RANK[requested]:
         raise card_error("unexpected_cryptogram")  # a card may not return more than asked
     return kind, cvm
 
 
-def _prepare_cda(session: CardSession, aip: bytes) -> RecoveredKey | None:
-    """Recover the ICC key for CDA, or record why ODA is not done (Book 2 6.6, Book 3 10.3)."""
+def _prepare_cda(session: CardSession, aip: bytes) -> tuple[RecoveredKey | None, str | None]:
+    """The ICC key for CDA, or None and why ODA failed, if it did (Book 2 6.6, Book 3 10.3)."""
     if not (aip[0] & AIP_CDA and session.config.cda_supported):
         session.tvr.set(TvrBit.ODA_NOT_PERFORMED)
-        return None
+        return None, None
     try:
-        return icc_public_key(session)
+        return icc_public_key(session), None
     except OdaError as exc:
         record_failure(session, exc, TvrBit.CDA_FAILED)
         session.tsi.set(TsiBit.ODA_PERFORMED)
-        return None
+        return None, str(exc.failure)
 
 
 def _cardholder_verification(session: CardSession, aip: bytes) -> Cvm:

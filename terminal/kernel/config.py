@@ -4,6 +4,34 @@ Values come from the terminal's settings file (see :mod:`terminal.settings`); th
 describe an attended, online-only contactless merchant terminal with no PIN pad (a
 shopkeeper's console): signature and "no CVM" are its cardholder verification methods,
 CDCVM is accepted from phones, DDA/fDDA and CDA are supported.
+
+Terminal Action Codes shipped (TVR-shaped, Book 3 Annex C5 bit names; used by the C-2 path,
+whose terminal action analysis is Book 3 10.7; the C-3 path decides from the CTQ instead):
+
+============  ==============  ==============================================================
+code          value           bits set, and why
+============  ==============  ==============================================================
+TAC-Denial    ``4C00000000``  byte 1: SDA failed, DDA failed, CDA failed. An offline data
+                              authentication that failed before GENERATE AC (forged,
+                              expired or unknown-CA certificate, static data that do not
+                              match) makes terminal action analysis ask for an AAC: the tap
+                              is declined offline, as Book C-3 5.8 declines the same faults
+                              on the Visa-style path (CTQ without "online if ODA fails").
+                              Book 2 6.6 and Book 4 6.3.2.1 leave the request to terminal
+                              action analysis; this is the acquirer's policy (Book 3 10.7:
+                              TAC-Denial, "conditions that cause the denial of a transaction
+                              without attempting to go online"), chosen so that no card
+                              failing ODA reaches an issuer that may not read the TVR.
+TAC-Online    ``F45084800C``  the Mastercard acceptance values most contactless readers
+TAC-Default   ``F45084800C``  carry (DF8122 / DF8120): ODA not performed, SDA failed, ICC
+                              data missing, exception file, CDA failed; expired application,
+                              service not allowed; CVM failed, online PIN entered; floor
+                              limit exceeded; byte 5 b3-b2 (C-2: relay resistance). An
+                              online-only terminal (9F35 x1/x4) asks for an ARQC anyway.
+============  ==============  ==============================================================
+
+A failure found after GENERATE AC (a bad signature on the card's CDA response) declines
+whatever the codes say (Book 2 6.6.2, Book 4 6.3.2.1).
 """
 
 from __future__ import annotations
@@ -78,8 +106,9 @@ class KernelConfig:
     #: Offline data authentication the terminal can do (9F33 byte 3).
     dda_supported: bool = True
     cda_supported: bool = True
-    #: Terminal Action Codes (Book 3 10.7), TVR-shaped: denial, online, default.
-    tac_denial: bytes = bytes.fromhex("0000000000")
+    #: Terminal Action Codes (Book 3 10.7), TVR-shaped: denial, online, default (see the
+    #: table in the module docstring for what they hold and why).
+    tac_denial: bytes = bytes.fromhex("4C00000000")
     tac_online: bytes = bytes.fromhex("F45084800C")
     tac_default: bytes = bytes.fromhex("F45084800C")
     #: Interface Device Serial Number 9F1E (an 8).

@@ -122,7 +122,8 @@ def test_visa_full_sequence(visa_card: CardImage) -> None:
     # fDDA: the Signed Dynamic Application Data (9F4B) and 9F69 come with the cryptogram.
     assert set(gpo) == {0x82, 0x94, 0x57, 0x9F27, 0x9F36, 0x9F26, 0x9F10, 0x9F6C, 0x9F4B, 0x9F69}
     assert gpo[0x82] == bytes.fromhex("2000")
-    assert gpo[0x94] == bytes.fromhex("08010201")  # SFI 1 records 1-2, record 1 for ODA
+    # SFI 1 records 1-3 (account; issuer certificate; ICC certificate), record 1 for ODA.
+    assert gpo[0x94] == bytes.fromhex("08010301")
     assert gpo[0x57] == encode_track2(visa_card.token, "2912")
     assert gpo[0x9F27] == b"\x80"
     assert gpo[0x9F36] == b"\x00\x01"
@@ -141,8 +142,10 @@ def test_visa_full_sequence(visa_card: CardImage) -> None:
         0x9F24: PAR.encode(),
         0x9F4A: b"\x82",  # SDA Tag List: the AIP is signed too
     }
-    certificates = tlv.flatten(tlv.decode_one(ok(applet, read_record(1, 2))).value)
-    assert {0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47} <= set(certificates)
+    issuer = tlv.flatten(tlv.decode_one(ok(applet, read_record(1, 2))).value)
+    assert set(issuer) == {0x8F, 0x90, 0x9F32, 0x92}
+    icc = tlv.flatten(tlv.decode_one(ok(applet, read_record(1, 3))).value)
+    assert set(icc) == {0x9F46, 0x9F47, 0x9F48}
     assert ok(applet, GET_DATA_ATC) == bytes.fromhex("9F36020001")
 
     tag_91 = version.issuer_authentication_data(
@@ -158,10 +161,10 @@ def test_mastercard_full_sequence(mastercard_card: CardImage) -> None:
     version = cryptogram_version("mastercard-cvn17")
     gpo = initiate(applet)
     # AIP: cardholder verification, terminal risk management, CDA; AFL: SFI 1, SFI 2 (both
-    # records for ODA), SFI 3 the certificates.
+    # records for ODA), SFI 3 the issuer's and the ICC's certificates.
     assert gpo == {
         0x82: bytes.fromhex("1980"),
-        0x94: bytes.fromhex("080101001001020218010100"),
+        0x94: bytes.fromhex("080101001001020218010200"),
     }
     assert mastercard_card.atc == 0 and applet.card.atc == 0  # no cryptogram yet
 
@@ -360,17 +363,17 @@ def test_bad_p1_p2_is_6a86(mastercard_card: CardImage) -> None:
     assert send(applet, bytes.fromhex("00820100080000000000000000"))[1] == 0x6A86
 
 
-def test_record_not_in_the_afl_is_6a83(applet: EmvApplet) -> None:
+def test_record_not_in_the_afl_is_6a83_and_an_unknown_sfi_6a82(applet: EmvApplet) -> None:
     initiate(applet)
-    assert send(applet, read_record(1, 3)) == (b"", 0x6A83)
-    assert send(applet, read_record(4, 1)) == (b"", 0x6A83)
-    assert send(applet, bytes.fromhex("00B2000400"))[1] == 0x6A83  # SFI 0
+    assert send(applet, read_record(1, 4)) == (b"", 0x6A83)  # SFI 1 exists, record 4 not
+    assert send(applet, read_record(4, 1)) == (b"", 0x6A82)  # ISO/IEC 7816-4: file not found
+    assert send(applet, bytes.fromhex("00B2000400"))[1] == 0x6986  # SFI 0: no current EF
 
 
 def test_visa_has_no_sfi_2(visa_card: CardImage) -> None:
     applet = EmvApplet(visa_card)
     initiate(applet)
-    assert send(applet, read_record(2, 1))[1] == 0x6A83
+    assert send(applet, read_record(2, 1))[1] == 0x6A82
 
 
 @pytest.mark.parametrize(

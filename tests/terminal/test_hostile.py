@@ -9,8 +9,9 @@ a correctness bound on a card that hangs or stalls, not a benchmark.
 
 Default terminal: floor limit 0, so every C-2 purchase carries "floor limit exceeded";
 CVM Required Limit 50.00 and Contactless Transaction Limit 500.00 EUR. Read-record
-occurrences: visa #1 (SFI 1 rec 1, signed for fDDA) and #2 (certificates); mastercard #1
-(SFI 1 rec 1, track 2), #2 and #3 (SFI 2, signed for CDA), #4 (certificates).
+occurrences: visa #1 (SFI 1 rec 1, signed for fDDA), #2 (issuer certificate) and #3 (ICC
+certificate); mastercard #1 (SFI 1 rec 1, track 2), #2 and #3 (SFI 2, signed for CDA), #4
+(issuer certificate), #5 (ICC certificate).
 
 Unknown tags: EMV has no "critical" flag; a terminal ignores data objects it does not know
 (Book 3 Annex B; Book 1 11.3.4 for FCI data). The cases assert that an unknown tag, a
@@ -251,12 +252,12 @@ case("missing-9F10-in-cda-response-c2", C2, DECLINED, "cda_failed:sdad_hash", ("
      rules=on(GENERATE_AC, drop_tag(0x9F10)))  # fmt: skip
 case("missing-8F-c3", C3, DECLINED, "fdda_failed:ca_key_missing", (MISSING, "DDA_FAILED"),
      rules=on(READ_RECORD, drop_tag(0x8F), 2))  # fmt: skip
-case("missing-8F-c2", C2, ONLINE, "online_request", (MISSING, "CDA_FAILED", FLOOR),
+case("missing-8F-c2", C2, DECLINED, "cda_failed:ca_key_missing", (MISSING, "CDA_FAILED", FLOOR),
      rules=on(READ_RECORD, drop_tag(0x8F), 4))  # fmt: skip
 case("missing-issuer-certificate-c3", C3, DECLINED, "fdda_failed:issuer_cert_missing",
      (MISSING, "DDA_FAILED"), rules=on(READ_RECORD, drop_tag(0x90), 2))  # fmt: skip
-case("missing-icc-certificate-c2", C2, ONLINE, "online_request", (MISSING, "CDA_FAILED", FLOOR),
-     rules=on(READ_RECORD, drop_tag(0x9F46), 4))  # fmt: skip
+case("missing-icc-certificate-c2", C2, DECLINED, "cda_failed:icc_cert_missing",
+     (MISSING, "CDA_FAILED", FLOOR), rules=on(READ_RECORD, drop_tag(0x9F46), 5))  # fmt: skip
 case("missing-sdad-in-cda-response-c2", C2, DECLINED, "cda_failed:sdad_missing",
      (MISSING, "CDA_FAILED", FLOOR), rules=on(GENERATE_AC, drop_tag(0x9F4B)))  # fmt: skip
 # A C-3 card that returns no SDAD with an ARQC does not offer fDDA: ODA not performed.
@@ -293,15 +294,16 @@ case("unknown-tag-in-generate-ac-without-cda-c2", C2, ONLINE, "online_request",
      config=no_cda)  # fmt: skip
 case("unknown-tag-in-signed-record-c3", C3, DECLINED, "fdda_failed:icc_cert_hash", ("DDA_FAILED",),
      rules=on(READ_RECORD, add_tag(0xDF7F, b"\x01")))  # fmt: skip
-case("unknown-tag-in-signed-record-c2", C2, ONLINE, "online_request", ("CDA_FAILED", FLOOR),
-     rules=on(READ_RECORD, add_tag(0xDF7F, b"\x01"), 2))  # fmt: skip
+case("unknown-tag-in-signed-record-c2", C2, DECLINED, "cda_failed:icc_cert_hash",
+     ("CDA_FAILED", FLOOR), rules=on(READ_RECORD, add_tag(0xDF7F, b"\x01"), 2))  # fmt: skip
 case("unknown-tag-in-cda-response-c2", C2, DECLINED, "cda_failed:sdad_hash", ("CDA_FAILED", FLOOR),
      rules=on(GENERATE_AC, add_tag(0xDF7F, b"\x01")))  # fmt: skip
 
 # Bad certificates and signatures. C-3: fDDA fails; with CTQ 0000 (neither "online if ODA
 # fails" nor "switch interface") the reader declines (Book C-3 5.8). C-2: a failure before
-# GENERATE AC sets "CDA failed" and the TACs decide (online here); a bad signature on the
-# GENERATE AC response declines (Book 2 6.6.2, Book C-2).
+# GENERATE AC sets "CDA failed" and the TACs decide (Book 4 6.3.2.1): the shipped TAC-Denial
+# holds "CDA failed", so the terminal asks for an AAC and declines (terminal.kernel.config);
+# a bad signature on the GENERATE AC response declines (Book 2 6.6.2, Book C-2).
 ODA_FAULTS: dict[Fault, str] = {
     Fault.TAMPER_ISSUER_CERTIFICATE: "issuer_cert_format",
     Fault.TAMPER_ICC_CERTIFICATE: "icc_cert_format",
@@ -313,7 +315,7 @@ ODA_FAULTS: dict[Fault, str] = {
 for fault, failure in ODA_FAULTS.items():
     case(f"{fault.value}-c3", C3, DECLINED, f"fdda_failed:{failure}", ("DDA_FAILED",),
          faults=frozenset({fault}))  # fmt: skip
-    case(f"{fault.value}-c2", C2, ONLINE, "online_request", ("CDA_FAILED", FLOOR),
+    case(f"{fault.value}-c2", C2, DECLINED, f"cda_failed:{failure}", ("CDA_FAILED", FLOOR),
          faults=frozenset({fault}))  # fmt: skip
 case("tamper-signature-c3", C3, DECLINED, "fdda_failed:sdad_format", ("DDA_FAILED",),
      faults=frozenset({Fault.TAMPER_SIGNATURE}))  # fmt: skip
@@ -324,7 +326,7 @@ case("tamper-cryptogram-c3", C3, ONLINE, "online_request",
      faults=frozenset({Fault.TAMPER_CRYPTOGRAM}))  # fmt: skip
 case("revoked-ca-key-c3", C3, DECLINED, "fdda_failed:ca_key_revoked", ("DDA_FAILED",),
      config=revoked(VISA_AID[:5]))  # fmt: skip
-case("revoked-ca-key-c2", C2, ONLINE, "online_request", ("CDA_FAILED", FLOOR),
+case("revoked-ca-key-c2", C2, DECLINED, "cda_failed:ca_key_revoked", ("CDA_FAILED", FLOOR),
      config=revoked(MASTERCARD_AID[:5]))  # fmt: skip
 # A changed CID under CDA: the signature covers it (Book 2 6.6.2 step 5).
 case("cid-changed-under-cda-c2", C2, DECLINED, "cda_failed:cda_mismatch", ("CDA_FAILED", FLOOR),

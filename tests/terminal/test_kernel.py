@@ -62,8 +62,8 @@ def test_online_request_visa(visa_card: CardImage, transaction: Transaction) -> 
     data = ac_data(record, record[0x82], record[0x9F36], record[0x9F10])
     assert cryptogram_version("visa-cvn18").verify_ac(visa_card.icc_mk, data, record[0x9F26])
     assert record[0x9F26] == result.card_data[0x9F26]
-    # qVSDC: no GENERATE AC; records (1,1) account data and (1,2) certificates.
-    assert reader.instructions == [SELECT, SELECT, GPO, READ_RECORD, READ_RECORD]
+    # qVSDC: no GENERATE AC; records (1,1) account data, (1,2) and (1,3) certificates.
+    assert reader.instructions == [SELECT, SELECT, GPO, READ_RECORD, READ_RECORD, READ_RECORD]
 
 
 def test_online_request_mastercard(mastercard_card: CardImage, transaction: Transaction) -> None:
@@ -93,6 +93,7 @@ def test_online_request_mastercard(mastercard_card: CardImage, transaction: Tran
         SELECT,
         SELECT,
         GPO,
+        READ_RECORD,
         READ_RECORD,
         READ_RECORD,
         READ_RECORD,
@@ -357,7 +358,7 @@ def _gpo(*items: tuple[int, str]) -> bytes:
         (GPO, _gpo((0x82, "2000"), (0x94, "08020100")), "afl_malformed"),  # last < first
         (GPO, _gpo((0x82, "2000"), (0x94, "08010102")), "afl_malformed"),  # ODA > records
         (GPO, _gpo((0x82, "2000"), (0x94, "0801FF00")), "afl_malformed"),  # 255 records
-        (GPO, _gpo((0x82, "2000"), (0x94, "08010300")), "read_record_failed"),  # record 2: 6A83
+        (GPO, _gpo((0x82, "2000"), (0x94, "08010400")), "read_record_failed"),  # record 4: 6A83
         (READ_RECORD, tlv.encode(0x77, bytes.fromhex("5A0100")), "record_malformed"),  # not 70
         (READ_RECORD, tlv.encode(0x70, bytes.fromhex("5A01")), "record_malformed"),  # truncated
     ],

@@ -8,10 +8,12 @@ import time
 import pytest
 
 from card_emulation import EmvApplet
+from emvcore.dol import dol_data_length, parse_dol
 from terminal.errors import CardRemovedError, NoCardError, ReaderError, ReaderUnavailableError
 from terminal.readers import BACKENDS, backend, open_reader
 from terminal.readers.base import MAX_GET_RESPONSE, CardInfo
 from terminal.readers.emulated import EMULATED_ATR, EmulatedReader, LoopbackReader
+from tests.card_emulation.support import gpo_command
 from tests.terminal.support import ScriptedReader
 
 GET_DATA = bytes.fromhex("80CA9F3600")
@@ -151,3 +153,19 @@ def test_backend_without_from_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BACKENDS, "base", ("terminal.readers.base:Reader", None))
     with pytest.raises(ReaderUnavailableError, match="cannot be opened from a spec"):
         open_reader("base:x")
+
+
+@pytest.mark.parametrize("le", ["05", "01", None], ids=["le-05", "le-01", "no-le"])
+def test_the_emulated_card_s_6cxx_and_61xx_meet_the_reader_s_rules(
+    applet: EmvApplet, le: str | None
+) -> None:
+    """The applet honours Le (6Cxx) and Ne = 0 (61xx); ``transceive`` gets the whole record."""
+    reader = LoopbackReader(applet)
+    reader.transceive(bytes.fromhex("00A404000E325041592E5359532E444446303100"))
+    reader.transceive(bytes.fromhex("00A4040007") + applet.profile.aid + b"\x00")
+    pdol_data = bytes(dol_data_length(parse_dol(applet.profile.pdol)))
+    assert reader.transceive(gpo_command(pdol_data))[-2:] == b"\x90\x00"
+    full = reader.transceive(bytes.fromhex("00B2010C00"))
+    command = bytes.fromhex("00B2010C" + (le or ""))
+    assert applet.process_apdu(command)[-2] in (0x6C, 0x61)  # the card alone refuses
+    assert reader.transceive(command) == full  # the reader's rules recover the record
