@@ -108,11 +108,6 @@ WELCOME = UiRequest(MessageId.WELCOME, Status.IDLE)
 #: Book B 3.2.1.1: the UI request at protocol activation (Start A, or Start B without a UI
 #: Request on Restart): Present Card, Ready to Read.
 PRESENT_CARD = UiRequest(MessageId.PRESENT_CARD, Status.READY_TO_READ)
-#: The Start each outcome implies when the kernel does not say (Book A 6.5, Book B 3.5).
-DEFAULT_START: dict[Outcome, Start] = {
-    Outcome.TRY_AGAIN: Start.B,
-    Outcome.SELECT_NEXT: Start.C,
-}
 
 
 @dataclass(frozen=True, slots=True)
