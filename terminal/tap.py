@@ -129,6 +129,8 @@ def read_card(
         except ReaderError:
             return _no_read(read, "reader_error")
         read = kernel.run(reader, transaction, prepared=prepared, restart_flag=restarted)
+        if read.field_off_request_ms is not None:  # Book A 6.2: the outcome asks for it
+            reader.field_off(read.field_off_request_ms)
         if not read.restart:
             return read
         restarted = True

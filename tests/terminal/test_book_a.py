@@ -132,6 +132,24 @@ def test_book_a_6_2_c3_try_another_interface_prefers_contact_chip() -> None:
     )
 
 
+def test_book_a_6_2_field_off_request_is_passed_to_the_reader() -> None:
+    class FieldReader(ScriptedReader):
+        def __init__(self, frames: list[bytes]) -> None:
+            super().__init__(frames)
+            self.field_offs: list[tuple[int, int]] = []
+
+        def field_off(self, hold_ms: int) -> bool:
+            self.field_offs.append((hold_ms, len(self.sent)))
+            return True
+
+    first = answer(Outcome.TRY_AGAIN, start=Start.B, field_off_ms=1300)
+    reader = FieldReader(tap(first, answer(Outcome.APPROVED)))
+    with registered():
+        result = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=0.1, show=lambda ui: None)
+    assert result.outcome is Outcome.APPROVED
+    assert reader.field_offs == [(1300, 3)]  # after the first activation, before the second
+
+
 # -- 6.5 / Book B 3.5: restarts ----------------------------------------------------------------
 
 
