@@ -204,6 +204,13 @@ class Reader(ABC):
         """
         return False
 
+    def field_off(self, hold_ms: int) -> bool:
+        """Switch the RF field off for ``hold_ms`` (Book A 6.2 "Field Off Request").
+
+        Returns whether the reader did; the default reader cannot switch its field.
+        """
+        return False
+
     def transceive(self, apdu: bytes) -> bytes:
         """Send a command APDU, return the complete response (data || SW1 SW2)."""
         response = self._exchange(apdu)
