@@ -22,7 +22,12 @@ from deep inside a parser::
      ├── KeyFileError             a key file that is missing, malformed, or fails its KCV
      │    └── IssuerKeyNotFoundError  no issuer key covers a PAN's BIN range
      ├── TokenRecordError         a token provisioning record that is missing or malformed
-     └── OdaError                 offline data authentication failed (``failure`` says which check)
+     ├── OdaError                 offline data authentication failed (``failure`` says which check)
+     └── TapModeError             a Tap! tag link or NDEF message refused (``reason``, a stable code)
+          ├── TapLinkFormatError      not a link of a known version and shape
+          ├── TapLinkForgedError      the MAC does not verify under the terminal's key
+          ├── TapLinkReplayedError    the link's nonce was used before
+          └── TapMessageError         an NDEF message that is neither a Tap! message nor idle
 
 Messages name what was wrong and where; they never contain key material or a PAN.
 """
@@ -161,3 +166,37 @@ class OdaError(EmvError):
 
     def __reduce__(self) -> tuple[type[OdaError], tuple[OdaFailure, str]]:
         return (type(self), (self.failure, str(self)))
+
+
+class TapModeError(EmvError):
+    """A Tap! tag link or NDEF message was refused (:mod:`emvcore.tapmode`).
+
+    ``reason`` is a stable, machine-readable code per subclass, for the acquirer's reason
+    codes and the wallet's logs; the message says what was wrong, never a key.
+    """
+
+    reason = "tap-refused"
+
+
+class TapLinkFormatError(TapModeError):
+    """Not a tag link of a known version and shape (strict parsing of the URI)."""
+
+    reason = "link-malformed"
+
+
+class TapLinkForgedError(TapModeError):
+    """The link's MAC does not verify under its terminal's link key (or no such terminal)."""
+
+    reason = "link-forged"
+
+
+class TapLinkReplayedError(TapModeError):
+    """The link's per-tap nonce was used before."""
+
+    reason = "link-replayed"
+
+
+class TapMessageError(TapModeError):
+    """An NDEF message that is neither a Tap! message nor the idle message."""
+
+    reason = "ndef-malformed"
