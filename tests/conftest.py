@@ -9,6 +9,7 @@ secret itself is never printed.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     roots = scan_roots(session.config)
     if not roots:
         return
+    start = time.monotonic()
     findings, files, secrets = scan_run(roots, pans_in_sources([TESTS]))
+    took = time.monotonic() - start
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    lines = [f"secret scan: {files} files, {secrets} secrets, {len(findings)} found"]
+    lines = [
+        f"secret scan: {files} files searched for {secrets} secrets in {took:.1f} s: "
+        f"{len(findings)} found"
+    ]
     lines += [f"secret scan: FOUND {finding}" for finding in findings[:50]]
     if reporter is not None:
         for line in lines:

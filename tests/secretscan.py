@@ -39,13 +39,13 @@ import ahocorasick_rs
 from emvcore.keyfile import TEST_RANGES
 from emvcore.pan import is_luhn_valid, mask_pan
 
-#: Key file formats (the ``format`` field of their JSON) and where each keeps its keys:
-#: a dotted path, ``[]`` for every element of a list.
+#: Key file formats (the ``format`` field of their JSON, any version: ``tap-card/0`` is a
+#: card file too) and where each keeps its keys: a dotted path, ``[]`` for every element.
 KEY_FILE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "tap-issuer-keys/1": (("issuer master key", "issuers.[].imk_ac"),),
-    "tap-vault-key/1": (("vault key", "key"),),
-    "tap-card/1": (("ICC master key", "icc_mk"),),
-    "tap-test-ca/1": (),
+    "tap-issuer-keys": (("issuer master key", "issuers.[].imk_ac"),),
+    "tap-vault-key": (("vault key", "key"),),
+    "tap-card": (("ICC master key", "icc_mk"),),
+    "tap-test-ca": (),
 }
 _PAN_LITERAL = re.compile(rb"""["']([2-6][0-9]{12,18})["']""")
 _CHUNK = 64 << 20
@@ -189,6 +189,15 @@ def _values(document: object, dotted: str) -> Iterator[object]:
             yield item
 
 
+def is_key_like(key: bytes) -> bool:
+    """Whether ``key`` could be a real key: 16, 24 or 32 bytes, not mostly one value.
+
+    >>> is_key_like(bytes(range(16))), is_key_like(bytes(16)), is_key_like(bytes(range(8)))
+    (True, False, False)
+    """
+    return len(key) in (16, 24, 32) and len(set(key)) >= len(key) // 2
+
+
 def key_file_secrets(path: Path) -> list[Secret] | None:
     """The keys a key file holds, or None when ``path`` is not a key file."""
     if path.suffix == ".pem":
@@ -200,15 +209,20 @@ def key_file_secrets(path: Path) -> list[Secret] | None:
         document = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError, OSError):
         return None
-    if not isinstance(document, dict) or document.get("format") not in KEY_FILE_FIELDS:
+    if not isinstance(document, dict):
+        return None
+    family = str(document.get("format", "")).partition("/")[0]
+    if family not in KEY_FILE_FIELDS:
         return None
     secrets: list[Secret] = []
-    for kind, dotted in KEY_FILE_FIELDS[str(document["format"])]:
+    for kind, dotted in KEY_FILE_FIELDS[family]:
         for value in _values(document, dotted):
             try:
                 key = bytes.fromhex(str(value))
             except ValueError:
                 continue
+            if not is_key_like(key):
+                continue  # a broken key file a test wrote on purpose ("00" * 8) holds no secret
             secrets.append(Secret.key(kind, f"of {path.name} ({dotted})", key))
     return secrets
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,18 @@ def test_the_pan_list_holds_the_funding_pans_and_no_tokens() -> None:
     pans = pans_in_sources([TESTS])
     assert {"4111111111111111", "5555555555554444", PAN} <= pans
     assert not any(p.startswith(("48953700", "53998300")) for p in pans)
+
+
+def test_a_card_file_of_another_format_version_is_still_a_key_file(tmp_path: Path) -> None:
+    card = tmp_path / "old-card.json"
+    icc_mk = bytes(range(16))
+    card.write_text(json.dumps({"format": "tap-card/0", "icc_mk": icc_mk.hex()}))
+    copy = tmp_path / "copy.log"
+    copy.write_bytes(icc_mk.hex().encode())
+    try:
+        findings, files, secrets = scan_run([tmp_path], [])
+        assert (files, secrets) == (1, 1)
+        assert [(f.path, f.kind) for f in findings] == [(copy, "ICC master key")]
+    finally:
+        card.unlink()
+        copy.unlink()
