@@ -38,12 +38,20 @@ def replace_tag(data: bytes, tag: int, value: bytes) -> bytes:
     return b"".join(out)
 
 
-def card_with(keys: IssuerKeySet, profile: str, tag: int, value: bytes) -> PatchedCard:
+def card_with(
+    keys: IssuerKeySet, profile: str, tag: int, value: bytes, **more: bytes
+) -> PatchedCard:
+    """The genuine card, with ``tag`` (and each ``T9F6C=...``) given another value."""
+    changes = {tag: value, **{int(name[1:], 16): v for name, v in more.items()}}
+
     def patch(command: bytes, response: bytes) -> bytes:
+        data = response[:-2]
         try:
-            return replace_tag(response[:-2], tag, value) + response[-2:]
+            for changed, new in changes.items():
+                data = replace_tag(data, changed, new)
         except TlvError:
             return response
+        return data + response[-2:]
 
     return PatchedCard(EmvApplet(make_card(keys, profile)), patch)
 
@@ -72,3 +80,12 @@ def test_a_dol_asking_for_more_than_a_short_command_carries_is_a_card_error(
     if corpus is not None:
         target, name = corpus.split("/")
         assert (TARGETS[target].corpus / name).is_file()
+
+
+def test_an_empty_ctq_after_a_failed_fdda_is_read_as_no_ctq() -> None:
+    # Kernel crash-908c6c34...: fDDA failed, and the CTQ (9F6C) the card returned was empty;
+    # the C-3 path read its first byte and raised IndexError out of Kernel.run. A CTQ that is
+    # not 2 bytes counts as absent, as in CVM selection: no "online if ODA fails", declined.
+    card = card_with(_issuer_keys(), "visa", 0x9F6C, b"", T9F4B=bytes(8))
+    assert tap(card) == (Outcome.DECLINED, "fdda_failed:sdad_format")
+    assert (TARGETS["kernel"].corpus / "908c6c34c2d15188f501b8874c874e26987f9ebb").is_file()
