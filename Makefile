@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench lint clean install-udev
+.PHONY: venv demo test soak bench lint clean install-udev
 
 venv: $(STAMP)
 
@@ -23,6 +23,15 @@ demo: $(STAMP)
 # missing, started privately on loopback for the run, stopped afterwards even on failure.
 test: $(STAMP)
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
+
+# Long runs: each fuzz target under atheris for FUZZ_SECONDS (tests/fuzz/run.py); new
+# interesting inputs collect in build/fuzz/corpus/, crashes in build/fuzz/crashes/. The
+# long fault runs join here.
+FUZZ_SECONDS ?= 300
+soak: $(STAMP)
+	for target in $$($(BIN)/python -c 'from tests.fuzz.targets import TARGETS; print(*TARGETS)'); do \
+		$(BIN)/python -m tests.fuzz.run $$target --seconds $(FUZZ_SECONDS) || exit 1; \
+	done
 
 # Benchmarks print figures; the reader-stack ones run through the same private pcscd.
 bench: $(STAMP)
