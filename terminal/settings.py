@@ -88,7 +88,7 @@ from terminal.kernel.config import (
     KernelConfig,
     ReaderLimits,
 )
-from terminal.settings_modes import (
+from terminal.modes.settings import (
     MODES,
     BikeSettings,
     LockerSettings,

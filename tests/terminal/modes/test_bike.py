@@ -13,13 +13,13 @@ from card_emulation.faults import HostileCard, Rule, status
 from terminal.actuators import Actuator, ActuatorEvent, EventKind
 from terminal.actuators.device import Fault, SimulatedDevice
 from terminal.actuators.simulated import SimulatedActuator
-from terminal.bike import BikeDock
-from terminal.bike_queue import DenyCache, RideQueue, TariffCache
 from terminal.errors import SettingsError
-from terminal.online_bikes import BikeApi
+from terminal.modes.bike.dock import BikeDock
+from terminal.modes.bike.queue import DenyCache, RideQueue, TariffCache
+from terminal.modes.settings import BikeSettings
+from terminal.online.bikes import BikeApi
 from terminal.readers.emulated import LoopbackReader
-from terminal.settings_modes import BikeSettings
-from tests.terminal.modes_rig import TARIFF, Acquirer, acq_now, acquirer, controller
+from tests.terminal.modes.rig import TARIFF, Acquirer, acq_now, acquirer, controller
 
 DOCKS = ("D1", "D2")
 

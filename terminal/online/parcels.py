@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from terminal.online import AcquirerClient
-from terminal.online_bikes import parsed, tag91
+from terminal.online.bikes import parsed, tag91
+from terminal.online.client import AcquirerClient
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, SettingsError
-from terminal.online_bikes import BikeApi, BikeTariff
+from terminal.online.bikes import BikeApi, BikeTariff
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from emvcore.crypto.cvn import cryptogram_version
 from emvcore.keyfile import IssuerKeySet
 from terminal.kernel import Cvm, Kernel, Outcome, Transaction, UiRequest
 from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, SEE_PHONE
+from terminal.modes.pay.payment import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, pay
 from terminal.online import AcquirerClient
-from terminal.payment import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, pay
 from terminal.readers.emulated import LoopbackReader
 from tests.card_emulation.support import ac_data, make_card
 from tests.terminal.support import RecordingReader

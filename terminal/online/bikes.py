@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from terminal.errors import AcquirerRejectedError
-from terminal.online import AcquirerClient
+from terminal.online.client import AcquirerClient
 
 T = TypeVar("T")
 

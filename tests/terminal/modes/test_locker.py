@@ -14,11 +14,11 @@ from card_emulation.faults import HostileCard, Rule, status
 from terminal.actuators import Actuator
 from terminal.actuators.device import Fault, SimulatedDevice
 from terminal.actuators.simulated import SimulatedActuator
-from terminal.locker import Locker
-from terminal.online_parcels import ParcelApi
+from terminal.modes.locker.locker import Locker
+from terminal.modes.settings import LockerSettings
+from terminal.online.parcels import ParcelApi
 from terminal.readers.emulated import LoopbackReader
-from terminal.settings_modes import LockerSettings
-from tests.terminal.modes_rig import Acquirer, acquirer, controller
+from tests.terminal.modes.rig import Acquirer, acquirer, controller
 
 UNITS = ("01", "02", "03", "04")
 

@@ -63,7 +63,7 @@ from terminal.kernel.outcome import ONE_CARD_ONLY, SEE_PHONE
 from terminal.kernel.tvr import tvr_names
 from terminal.readers.emulated import LoopbackReader
 from tests.card_emulation.support import make_card
-from tests.terminal.hostile import (
+from tests.terminal.kernel.hostile import (
     CARD_TIMEOUT,
     SLACK,
     UN,

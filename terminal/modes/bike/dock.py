@@ -24,7 +24,7 @@ Every tap is the one online tap of :mod:`terminal.tap` with the dock's own reque
   the docked bike's id (:meth:`BikeDock.docked`), both ``POST /v1/rentals/returns``; the
   answer is the fare, what the hold paid and any debt.
 - **Offline** (no connection, or no answer in time): transit's deferred authorization,
-  see :mod:`terminal.bike_queue`. The dock unlocks for a PAR not on its cached deny list,
+  see :mod:`terminal.modes.bike.queue`. The dock unlocks for a PAR not on its cached deny list,
   within ``bike.max_offline_rides`` and one unsettled ride per account, and queues the ride;
   returns are queued too, and :meth:`BikeDock.sync` sends them in order once online.
 
@@ -44,7 +44,6 @@ from typing import Any
 
 from emvcore.currency import format_minor_units
 from terminal.actuators import Actuator, ActuatorEvent, EventKind
-from terminal.bike_queue import DenyCache, RideQueue, TariffCache
 from terminal.errors import (
     AcquirerRejectedError,
     AcquirerUnavailableError,
@@ -53,7 +52,9 @@ from terminal.errors import (
     SettingsError,
 )
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
-from terminal.online_bikes import (
+from terminal.modes.bike.queue import DenyCache, RideQueue, TariffCache
+from terminal.modes.settings import BikeSettings
+from terminal.online.bikes import (
     BikeApi,
     BikeTariff,
     RentalDecision,
@@ -62,7 +63,6 @@ from terminal.online_bikes import (
     return_body,
 )
 from terminal.readers.base import Reader
-from terminal.settings_modes import BikeSettings
 from terminal.tap import Show, go_online, read_card
 
 log = logging.getLogger(__name__)

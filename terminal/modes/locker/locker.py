@@ -48,9 +48,9 @@ from terminal.errors import (
     ActuatorTimeoutError,
 )
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
-from terminal.online_parcels import Opened, ParcelApi, PickupAnswer
+from terminal.modes.settings import LockerSettings
+from terminal.online.parcels import Opened, ParcelApi, PickupAnswer
 from terminal.readers.base import Reader
-from terminal.settings_modes import LockerSettings
 from terminal.tap import Show, go_online, read_card
 
 log = logging.getLogger(__name__)

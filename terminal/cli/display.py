@@ -13,11 +13,11 @@ from rich.panel import Panel
 from rich.table import Table
 
 from emvcore.currency import format_minor_units
-from terminal.bike import RideResult
 from terminal.kernel import Outcome
 from terminal.kernel.ui import Tone, UiRequest
-from terminal.locker import PickupResult
-from terminal.payment import PaymentResult
+from terminal.modes.bike.dock import RideResult
+from terminal.modes.locker.locker import PickupResult
+from terminal.modes.pay.payment import PaymentResult
 
 _LIGHT = {"on": "[green]●[/]", "flash": "[yellow]◐[/]", "off": "[dim]○[/]"}
 _STYLE = {

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 import terminal.cli
-import terminal.cli_common
+import terminal.cli.common
 from card_emulation import CardStore
 from emvcore.keyfile import IssuerKeySet
-from terminal.cli import app
+from terminal.cli.root import app
 from terminal.online import AcquirerClient
 from tests.card_emulation.support import make_card
-from tests.terminal.test_payment import FakeAcquirer
+from tests.terminal.modes.test_pay import FakeAcquirer
 
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1", "TERM": "dumb"}
 
@@ -103,7 +103,7 @@ def _with_fake_acquirer(monkeypatch: pytest.MonkeyPatch, acquirer: FakeAcquirer)
         urls.append(base_url)
         return AcquirerClient(base_url, transport=httpx.MockTransport(acquirer), **options)
 
-    monkeypatch.setattr(terminal.cli_common, "AcquirerClient", make_client)
+    monkeypatch.setattr(terminal.cli.common, "AcquirerClient", make_client)
     return urls
 
 

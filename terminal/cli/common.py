@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from terminal.online import AcquirerClient, tls_context
+from terminal.online.client import AcquirerClient, tls_context
 from terminal.settings import TerminalSettings
 
 err = Console(stderr=True)

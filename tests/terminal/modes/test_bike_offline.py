@@ -11,9 +11,9 @@ import pytest
 
 from terminal.actuators.device import Fault
 from terminal.actuators.simulated import SimulatedActuator
-from terminal.bike_queue import RideQueue
-from tests.terminal.modes_rig import TARIFF, Acquirer, acq_now, acquirer
-from tests.terminal.test_bike import DOCKS, make_dock
+from terminal.modes.bike.queue import RideQueue
+from tests.terminal.modes.rig import TARIFF, Acquirer, acq_now, acquirer
+from tests.terminal.modes.test_bike import DOCKS, make_dock
 
 
 @pytest.fixture

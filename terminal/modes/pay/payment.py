@@ -26,7 +26,7 @@ from terminal.kernel.cvm import Cvm
 from terminal.kernel.outcome import DEFAULT_UI
 from terminal.kernel.tvr import tvr_names
 from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
-from terminal.online import AcquirerClient, AuthorizationResponse
+from terminal.online.client import AcquirerClient, AuthorizationResponse
 from terminal.readers.base import Reader
 from terminal.tap import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, go_online, read_card
 

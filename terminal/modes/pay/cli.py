@@ -1,4 +1,4 @@
-"""``tap-terminal``: the shopkeeper's command line."""
+"""``tap-terminal pay``: one payment at a shop's terminal (registered by :mod:`terminal.cli.root`)."""
 
 from __future__ import annotations
 
@@ -13,29 +13,16 @@ from rich.console import Console
 
 from emvcore.currency import format_minor_units, to_minor_units
 from emvcore.errors import EncodingError
-from terminal.cli_common import acquirer_client, err
-from terminal.cli_common import fail as _fail
-from terminal.cli_modes import bike_app, locker_app
-from terminal.display import show_payment, show_ui
+from terminal.cli.common import acquirer_client, err
+from terminal.cli.common import fail as _fail
+from terminal.cli.display import show_payment, show_ui
 from terminal.errors import ReaderError, SettingsError
 from terminal.kernel import Kernel, Outcome, Transaction
-from terminal.payment import pay
+from terminal.modes.pay.payment import pay
 from terminal.readers import open_reader
 from terminal.settings import kernel_config, load_settings
 
-app = typer.Typer(
-    help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 
-
-@app.callback()
-def _root() -> None:
-    """Tap terminal: take contactless payments with a USB NFC reader or an emulated card."""
-
-
-@app.command("pay")
 def pay_command(
     amount: Annotated[str, typer.Argument(help="Amount to charge, e.g. 12.50")],
     reader: Annotated[
@@ -94,30 +81,3 @@ def pay_command(
     else:
         show_payment(Console(), result)
     raise typer.Exit(0 if result.outcome is Outcome.APPROVED else 1)
-
-
-@app.command("doctor")
-def doctor_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON")] = False,
-) -> None:
-    """Check readers, pcscd, USB permissions and kernel drivers; print the fix for each problem.
-
-    Exit status: 0 when nothing blocks a payment, 1 when something does.
-    """
-    from terminal.doctor import diagnose, render
-
-    report = diagnose()
-    if as_json:
-        typer.echo(json.dumps(report.to_dict()))
-    else:
-        render(report, Console())
-    raise typer.Exit(0 if report.healthy else 1)
-
-
-app.add_typer(bike_app, name="bike")
-app.add_typer(locker_app, name="locker")
-
-
-def main() -> None:
-    """Console script entry point."""
-    app()

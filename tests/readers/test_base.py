@@ -8,13 +8,21 @@ import time
 import pytest
 
 from card_emulation import EmvApplet
+from emvcore.keyfile import IssuerKeySet
 from terminal.errors import CardRemovedError, NoCardError, ReaderError, ReaderUnavailableError
 from terminal.readers import BACKENDS, backend, open_reader
 from terminal.readers.base import MAX_GET_RESPONSE, CardInfo
 from terminal.readers.emulated import EMULATED_ATR, EmulatedReader, LoopbackReader
+from tests.card_emulation.support import make_card
 from tests.terminal.support import ScriptedReader
 
 GET_DATA = bytes.fromhex("80CA9F3600")
+
+
+@pytest.fixture(params=["visa", "mastercard"])
+def applet(request: pytest.FixtureRequest, keys: IssuerKeySet) -> EmvApplet:
+    """Both profiles in the loopback reader (the conformance suite's ``applet`` is one visa)."""
+    return EmvApplet(make_card(keys, request.param))
 
 
 def test_plain_response_passes_through() -> None:
