@@ -8,7 +8,7 @@
      │    ├── CardRemovedError             the card left the field during an exchange
      │    ├── CardCollisionError           more than one card in the field
      │    └── CardTimeoutError             the card did not answer within the card timeout
-     ├── AcquirerError                 the online authorization could not be completed
+     ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
      └── ActuatorError                 a dock lock or locker door controller failed
@@ -65,11 +65,15 @@ class CardTimeoutError(ReaderError):
     """The card did not answer within the card timeout."""
 
 
-class AcquirerError(TerminalError):
-    """The online authorization could not be completed."""
+class OnlineError(TerminalError):
+    """A request to the acquirer (an authorization, a rental, a pickup) could not be completed.
+
+    The terminal's side of the wire; the acquirer service's own tree is rooted at
+    ``acquirer.errors.AcquirerError``, a different class for a different package.
+    """
 
 
-class AcquirerUnavailableError(AcquirerError):
+class AcquirerUnavailableError(OnlineError):
     """No connection to the acquirer, or no answer within the timeout.
 
     ``maybe_delivered`` is False only when the request certainly never left (no
@@ -81,7 +85,7 @@ class AcquirerUnavailableError(AcquirerError):
         self.maybe_delivered = maybe_delivered
 
 
-class AcquirerRejectedError(AcquirerError):
+class AcquirerRejectedError(OnlineError):
     """The acquirer answered with a problem (HTTP 4xx/5xx) instead of a decision."""
 
     def __init__(self, message: str, *, status: int, code: str | None) -> None:

@@ -41,11 +41,11 @@ from typing import Any
 
 from terminal.actuators import Actuator, ActuatorEvent, EventKind
 from terminal.errors import (
-    AcquirerError,
     AcquirerRejectedError,
     AcquirerUnavailableError,
     ActuatorError,
     ActuatorTimeoutError,
+    OnlineError,
 )
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
 from terminal.modes.settings import LockerSettings
@@ -171,7 +171,7 @@ class Locker:
         """A recipient enters a pickup code; what is due is paid with a tap on ``reader``."""
         try:
             answer = self.api.pickup_by_code(code, self.settings.release, str(uuid.uuid4()))
-        except AcquirerError as exc:
+        except OnlineError as exc:
             return _unanswered(_acquirer_reason(exc), None)
         result = PickupResult("refused", answer.reason, answer.message)
         if answer.action == "pay":
@@ -281,7 +281,7 @@ class Locker:
                 break
             try:
                 answer = self.api.pickup_by_card(read.data_record, "all", str(uuid.uuid4()))
-            except AcquirerError:
+            except OnlineError:
                 break
         return _door_outcome(replace(result, doors=doors))
 
@@ -360,7 +360,7 @@ class Locker:
         watch.reported.append(event)
         try:
             state = self.api.door_event(watch.parcel_id, event, at, str(uuid.uuid4()))
-        except AcquirerError as exc:
+        except OnlineError as exc:
             log.warning("door event %s of %s not delivered: %s", event, watch.parcel_id, exc)
             state = f"undelivered:{_acquirer_reason(exc)}"
         self.reported.append((watch.parcel_id, event, state))
@@ -385,7 +385,7 @@ def _open_message(doors: tuple[Door, ...]) -> str:
     return f"Compartment {names} open: take your parcel and close the door"
 
 
-def _acquirer_reason(exc: AcquirerError) -> str:
+def _acquirer_reason(exc: OnlineError) -> str:
     if isinstance(exc, AcquirerRejectedError):
         return f"acquirer_rejected:{exc.code or exc.status}"
     if isinstance(exc, AcquirerUnavailableError):
