@@ -5,7 +5,10 @@ An emulated card is one object with ``process_apdu(bytes) -> bytes``
 reader, pcscd's vpcd driver and nfcpy targets (:mod:`card_emulation.transports`,
 ``tap-card serve``). :mod:`card_emulation.faults` makes hostile cards for tests. Cards
 are personalized from a token record and the issuer key file (:func:`personalize`) and
-kept in a :class:`CardStore`.
+kept in a :class:`CardStore`; the terminal's ``emulated:NAME`` reader finds them through the
+``tap.cards`` entry point this distribution registers (:mod:`card_emulation.provider`),
+without importing this package. The card protocol itself, :class:`emvcore.card.ApduCard`,
+is emvcore's. Every error is a :class:`CardEmulationError` (tree in :mod:`card_emulation.errors`).
 """
 
 from card_emulation.applet import EmvApplet, State
