@@ -23,7 +23,7 @@ from emvcore.oda.dynamic import (
 )
 from emvcore.oda.failures import OdaFailure
 from emvcore.oda.rsa import rsa_public
-from tests.emvcore_oda.support import Chain, forge
+from tests.emvcore.oda.support import Chain, forge
 
 pytestmark = pytest.mark.filterwarnings("error")
 

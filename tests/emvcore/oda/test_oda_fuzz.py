@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from emvcore.errors import OdaError
 from emvcore.oda.certificates import RecoveredKey, recover_icc_key, recover_issuer_key
 from emvcore.oda.dynamic import recover_dynamic_data, verify_cda
-from tests.emvcore_oda.support import PAN, Chain, forge
+from tests.emvcore.oda.support import PAN, Chain, forge
 
 pytestmark = pytest.mark.filterwarnings("error")
 

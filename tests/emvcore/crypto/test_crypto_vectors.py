@@ -32,7 +32,7 @@ from emvcore.crypto import (
 pytestmark = pytest.mark.filterwarnings("error")
 
 VECTORS: Mapping[str, Any] = json.loads(
-    (Path(__file__).parents[1] / "vectors" / "emv_issuer_crypto.json").read_text()
+    (Path(__file__).parents[2] / "vectors" / "emv_issuer_crypto.json").read_text()
 )
 
 

@@ -21,13 +21,13 @@ from emvcore.oda.capk import (
 from emvcore.oda.certificates import issuer_certificate, recover_issuer_key
 from emvcore.oda.failures import OdaFailure
 from emvcore.oda.rsa import generate_rsa_key, modulus_bytes
-from tests.emvcore_oda.support import PAN, TODAY, Chain
+from tests.emvcore.oda.support import PAN, TODAY, Chain
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent.parent / "vectors" / "emv_capk.json").read_text()
+    (Path(__file__).parents[2] / "vectors" / "emv_capk.json").read_text()
 )
 VISA = bytes.fromhex("A000000003")
 MASTERCARD = bytes.fromhex("A000000004")

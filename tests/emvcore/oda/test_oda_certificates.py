@@ -18,7 +18,7 @@ from emvcore.oda.certificates import (
 )
 from emvcore.oda.failures import OdaFailure
 from emvcore.oda.rsa import generate_rsa_key, modulus_bytes
-from tests.emvcore_oda.support import (
+from tests.emvcore.oda.support import (
     PAN,
     RECORDS,
     TODAY,

@@ -1,10 +1,10 @@
-"""Session fixtures: the two test chains of :mod:`tests.emvcore_oda.support`."""
+"""Session fixtures: the two test chains of :mod:`tests.emvcore.oda.support`."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.emvcore_oda.support import Chain, make_chain
+from tests.emvcore.oda.support import Chain, make_chain
 
 
 @pytest.fixture(scope="session")
