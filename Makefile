@@ -43,9 +43,11 @@ bench: $(STAMP)
 install-udev:
 	sh scripts/install-udev.sh
 
+# ruff, mypy strict, and the layering contracts of pyproject's [tool.importlinter].
 lint: $(STAMP)
 	$(BIN)/ruff check emvcore terminal card_emulation acquirer tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.dol`          data object lists: PDOL, CDOL1, DDOL (Book 3 5.4)
 - :mod:`emvcore.tags`         the EMV tag dictionary (Book 3 Annex A, contactless books)
 - :mod:`emvcore.apdu`         command/response APDUs, status words, EMV commands (Book 3 6.5)
+- :mod:`emvcore.card`         :class:`ApduCard`, the card side every layer speaks to
 - :mod:`emvcore.numeric`      formats n and cn
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
 - :mod:`emvcore.currency`     ISO 4217 codes and minor units
@@ -18,8 +19,17 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.keyfile`      issuer master key files
 - :mod:`emvcore.provisioning` token provisioning records
 - :mod:`emvcore.errors`       the exception tree
+
+>>> from emvcore import TlvError
+>>> from emvcore.tlv import decode
+>>> try:
+...     decode(bytes.fromhex("9F3602"))
+... except TlvError as exc:
+...     print(f"{type(exc).__name__}: tag {exc.tag:X}")
+TlvTruncatedError: tag 9F36
 """
 
+from emvcore.card import ApduCard
 from emvcore.errors import (
     ApduError,
     CryptoError,
@@ -34,11 +44,21 @@ from emvcore.errors import (
     KeyFileError,
     KeyImportError,
     OdaError,
+    TapLinkForgedError,
+    TapLinkFormatError,
+    TapLinkReplayedError,
+    TapMessageError,
+    TapModeError,
+    TlvDuplicateTagError,
     TlvError,
+    TlvLengthError,
+    TlvTrailingDataError,
+    TlvTruncatedError,
     TokenRecordError,
 )
 
 __all__ = [
+    "ApduCard",
     "ApduError",
     "CryptoError",
     "DolError",
@@ -52,6 +72,15 @@ __all__ = [
     "KeyFileError",
     "KeyImportError",
     "OdaError",
+    "TapLinkForgedError",
+    "TapLinkFormatError",
+    "TapLinkReplayedError",
+    "TapMessageError",
+    "TapModeError",
+    "TlvDuplicateTagError",
     "TlvError",
+    "TlvLengthError",
+    "TlvTrailingDataError",
+    "TlvTruncatedError",
     "TokenRecordError",
 ]
