@@ -17,10 +17,13 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
 - :mod:`emvcore.keyfile`      issuer master key files
 - :mod:`emvcore.provisioning` token provisioning records
+- :mod:`emvcore.agentpay`     agent payments: mandates, payment bindings, confirmations,
+                              agents' RFC 9421 request signatures
 - :mod:`emvcore.errors`       the exception tree
 """
 
 from emvcore.errors import (
+    AgentPayError,
     ApduError,
     CryptoError,
     DolError,
@@ -39,6 +42,7 @@ from emvcore.errors import (
 )
 
 __all__ = [
+    "AgentPayError",
     "ApduError",
     "CryptoError",
     "DolError",
