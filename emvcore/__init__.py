@@ -18,6 +18,8 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
 - :mod:`emvcore.keyfile`      issuer master key files
 - :mod:`emvcore.provisioning` token provisioning records
+- :mod:`emvcore.agentpay`     agent payments: mandates, payment bindings, confirmations,
+                              agents' RFC 9421 request signatures
 - :mod:`emvcore.errors`       the exception tree
 
 >>> from emvcore import TlvError
@@ -31,6 +33,7 @@ TlvTruncatedError: tag 9F36
 
 from emvcore.card import ApduCard
 from emvcore.errors import (
+    AgentPayError,
     ApduError,
     CryptoError,
     DolError,
@@ -58,6 +61,7 @@ from emvcore.errors import (
 )
 
 __all__ = [
+    "AgentPayError",
     "ApduCard",
     "ApduError",
     "CryptoError",

@@ -23,11 +23,18 @@ from deep inside a parser::
      │    └── IssuerKeyNotFoundError  no issuer key covers a PAN's BIN range
      ├── TokenRecordError         a token provisioning record that is missing or malformed
      ├── OdaError                 offline data authentication failed (``failure`` says which check)
-     └── TapModeError             a Tap! tag link or NDEF message refused (``reason``, a stable code)
-          ├── TapLinkFormatError      not a link of a known version and shape
-          ├── TapLinkForgedError      the MAC does not verify under the terminal's key
-          ├── TapLinkReplayedError    the link's nonce was used before
-          └── TapMessageError         an NDEF message that is neither a Tap! message nor idle
+     ├── TapModeError             a Tap! tag link or NDEF message refused (``reason``, a stable code)
+     │    ├── TapLinkFormatError      not a link of a known version and shape
+     │    ├── TapLinkForgedError      the MAC does not verify under the terminal's key
+     │    ├── TapLinkReplayedError    the link's nonce was used before
+     │    └── TapMessageError         an NDEF message that is neither a Tap! message nor idle
+     └── AgentPayError            an agent payment refused (``reason`` is the stable reason code)
+          ├── MandateError            a wallet's mandate: malformed, forged, expired, not yet valid
+          ├── MandateScopeError       a checkout outside its mandate: amount, currency, payee, MCC
+          ├── CheckoutError           a checkout that is malformed or past its expiry
+          ├── PaymentBindingError     an agent's signature over a checkout, or its key or nonce
+          ├── ConfirmationError       a human-present confirmation missing, forged or not this cart
+          └── RequestSignatureError   an agent's HTTP message signature (RFC 9421) or its replay
 
 Messages name what was wrong and where; they never contain key material or a PAN.
 """
@@ -36,7 +43,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # emvcore.oda imports this module; the enum is needed for typing only
+if TYPE_CHECKING:  # emvcore.oda and emvcore.agentpay import this module; enums for typing only
+    from emvcore.agentpay.reasons import Reason
     from emvcore.oda.failures import OdaFailure
 
 
@@ -200,3 +208,46 @@ class TapMessageError(TapModeError):
     """An NDEF message that is neither a Tap! message nor the idle message."""
 
     reason = "ndef-malformed"
+
+
+class AgentPayError(EmvError):
+    """An agent payment artefact was refused (:mod:`emvcore.agentpay`).
+
+    ``reason`` is the :class:`~emvcore.agentpay.reasons.Reason` naming the check that failed,
+    a stable code the acquirer returns to the agent unchanged; the message is for logs and
+    names fields and ids, never a token, a PAN or key material.
+    """
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[AgentPayError], tuple[Reason, str]]:
+        return (type(self), (self.reason, str(self).partition(": ")[2]))
+
+
+class MandateError(AgentPayError):
+    """A mandate is malformed, not signed by the wallet's key, expired or not yet valid."""
+
+
+class MandateScopeError(AgentPayError):
+    """A checkout lies outside its mandate: amount, currency, merchant, category or presence."""
+
+
+class CheckoutError(AgentPayError):
+    """A checkout session's canonical form is malformed, or the session has expired."""
+
+
+class PaymentBindingError(AgentPayError):
+    """An agent's signature over a checkout is malformed, forged, stale, replayed, or made
+    with a key the mandate does not name, or over another checkout or mandate."""
+
+
+class ConfirmationError(AgentPayError):
+    """A human-present confirmation is missing, not signed by the wallet's device key, or
+    confirms another checkout or mandate."""
+
+
+class RequestSignatureError(AgentPayError):
+    """An agent's HTTP message signature (RFC 9421) is missing, malformed, made with an unknown
+    key, outside its time window, over another body, or a replay of a nonce already seen."""
