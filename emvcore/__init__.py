@@ -9,7 +9,8 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.apdu`         command/response APDUs, status words, EMV commands (Book 3 6.5)
 - :mod:`emvcore.numeric`      formats n and cn
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
-- :mod:`emvcore.currency`     ISO 4217 codes and minor units
+- :mod:`emvcore.currency`     ISO 4217 codes and minor units (the iso4217 package's table)
+- :mod:`emvcore.amount`       amounts typed by a person, parsed strictly into minor units
 - :mod:`emvcore.contactless`  TTQ/CTQ bits and the signals cards and kernels share
 - :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC
 - :mod:`emvcore.oda`          offline data authentication: CA keys, certificates, fDDA, CDA
@@ -19,8 +20,10 @@ emulated cards and the acquirer all speak through it, so they never import each 
 """
 
 from emvcore.errors import (
+    AmountError,
     ApduError,
     CryptoError,
+    CurrencyError,
     DolError,
     EmvError,
     EncodingError,
@@ -32,8 +35,10 @@ from emvcore.errors import (
 )
 
 __all__ = [
+    "AmountError",
     "ApduError",
     "CryptoError",
+    "CurrencyError",
     "DolError",
     "EmvError",
     "EncodingError",
