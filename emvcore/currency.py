@@ -110,7 +110,10 @@ def to_minor_units(
     if decimal_separator is not None and locale is not None:
         raise TypeError("to_minor_units takes a decimal_separator or a locale, not both")
     cur = currency(code)
-    separator = decimal_separator_for(locale) if locale is not None else decimal_separator or "."
+    if locale is not None:
+        separator = decimal_separator_for(locale)
+    else:
+        separator = "." if decimal_separator is None else decimal_separator
     return parse_amount(amount, exponent=cur.exponent, code=cur.alpha, decimal_separator=separator)
 
 

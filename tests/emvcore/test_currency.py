@@ -92,3 +92,8 @@ def test_locale_and_separator_are_exclusive() -> None:
 def test_unknown_locale() -> None:
     with pytest.raises(AmountError, match="unknown locale 'xx_QQ'"):
         to_minor_units("1", "EUR", locale="xx_QQ")
+
+
+def test_an_empty_separator_is_refused_not_defaulted() -> None:
+    with pytest.raises(AmountError, match="the decimal separator must be"):
+        to_minor_units("1", "EUR", decimal_separator="")
