@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test soak bench lint clean install-udev
+.PHONY: venv demo test soak bench lint clean install-udev install-units
 
 venv: $(STAMP)
 
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # (for nfcpy), then reload udev: run as root, e.g. `sudo make install-udev`.
 install-udev:
 	sh scripts/install-udev.sh
+
+# systemd units for the acquirer and the terminal daemon, the tap user and example settings
+# in /etc/tap (deploy/, README "Running as a service"): run as root.
+install-units:
+	sh deploy/install.sh
 
 # ruff, mypy strict, and the layering contracts of pyproject's [tool.importlinter].
 lint: $(STAMP)

@@ -10,7 +10,8 @@ emulated cards and the acquirer all speak through it, so they never import each 
 - :mod:`emvcore.card`         :class:`ApduCard`, the card side every layer speaks to
 - :mod:`emvcore.numeric`      formats n and cn
 - :mod:`emvcore.pan`          Luhn, masking, Track 2 Equivalent Data
-- :mod:`emvcore.currency`     ISO 4217 codes and minor units
+- :mod:`emvcore.currency`     ISO 4217 codes and minor units (the iso4217 package's table)
+- :mod:`emvcore.amount`       amounts typed by a person, parsed strictly into minor units
 - :mod:`emvcore.contactless`  TTQ/CTQ bits and the signals cards and kernels share
 - :mod:`emvcore.crypto`       issuer cryptography: key derivation, session keys, ARQC, ARPC;
                               DUKPT (:mod:`emvcore.crypto.dukpt`, AES X9.24-3 and TDES X9.24-1)
@@ -34,8 +35,12 @@ TlvTruncatedError: tag 9F36
 from emvcore.card import ApduCard
 from emvcore.errors import (
     AgentPayError,
+    AmountError,
     ApduError,
+    CheckoutError,
+    ConfirmationError,
     CryptoError,
+    CurrencyError,
     DolError,
     DukptError,
     DukptExhaustedError,
@@ -46,7 +51,11 @@ from emvcore.errors import (
     KeyComponentError,
     KeyFileError,
     KeyImportError,
+    MandateError,
+    MandateScopeError,
     OdaError,
+    PaymentBindingError,
+    RequestSignatureError,
     TapLinkForgedError,
     TapLinkFormatError,
     TapLinkReplayedError,
@@ -62,9 +71,13 @@ from emvcore.errors import (
 
 __all__ = [
     "AgentPayError",
+    "AmountError",
     "ApduCard",
     "ApduError",
+    "CheckoutError",
+    "ConfirmationError",
     "CryptoError",
+    "CurrencyError",
     "DolError",
     "DukptError",
     "DukptExhaustedError",
@@ -75,7 +88,11 @@ __all__ = [
     "KeyComponentError",
     "KeyFileError",
     "KeyImportError",
+    "MandateError",
+    "MandateScopeError",
     "OdaError",
+    "PaymentBindingError",
+    "RequestSignatureError",
     "TapLinkForgedError",
     "TapLinkFormatError",
     "TapLinkReplayedError",

@@ -12,6 +12,8 @@ from deep inside a parser::
      │    └── TlvDuplicateTagError    one tag twice where tags must be unique
      ├── DolError                 data object list parsing/building
      ├── EncodingError            a numeric (n, cn) field with non-digits or too many digits
+     │    ├── CurrencyError           not an ISO 4217 code, or a currency without a minor unit
+     │    └── AmountError             an amount that is not a plain decimal, negative, or too large
      ├── ApduError                malformed command or response APDU
      ├── CryptoError              wrong key length, wrong block length, unknown CVN
      │    └── DukptError              a KSN or counter DUKPT refuses (X9.24-1, X9.24-3)
@@ -93,6 +95,18 @@ class DolError(EmvError):
 
 class EncodingError(EmvError):
     """A value cannot be encoded in or decoded from an EMV format (n, cn, an)."""
+
+
+class CurrencyError(EncodingError):
+    """A currency code is not in ISO 4217, or names one (gold, SDR) that has no minor unit."""
+
+
+class AmountError(EncodingError):
+    """An amount typed by a person is not a plain decimal in the currency, or does not fit 9F02.
+
+    The rules are those of :func:`emvcore.amount.parse_amount`; the message says which one
+    was broken, in words a shopkeeper can act on.
+    """
 
 
 class ApduError(EmvError):
