@@ -1,4 +1,4 @@
-"""The acquirer's HTTP API: a thin FastAPI layer over :mod:`acquirer.service`.
+"""The acquirer's HTTP API: a thin FastAPI layer over :mod:`acquirer.payments.service`.
 
 ``create_app(settings)`` loads and checks the keys, opens and migrates the database, and
 wires the service; routes only translate HTTP to service calls and back. Endpoints are
@@ -9,11 +9,11 @@ are thread-safe.
 - ``POST /v1/authorizations``: authorize one tap (a sale, or a pre-authorization's hold).
   Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
   problem details (RFC 9457).
-- the payment lifecycle (:mod:`acquirer.api_payments`), settlement
-  (:mod:`acquirer.api_settlement`), bike rentals, debts and the deny list
-  (:mod:`acquirer.api_rentals`), and parcel lockers (:mod:`acquirer.api_parcels`).
+- the payment lifecycle (:mod:`acquirer.payments.api.operations`), settlement
+  (:mod:`acquirer.payments.api.settlement`), bike rentals, debts and the deny list
+  (:mod:`acquirer.rentals.api`), and parcel lockers (:mod:`acquirer.parcels.api`).
 
-Well-formed authorization requests are answered by :mod:`acquirer.fastpath` without
+Well-formed authorization requests are answered by :mod:`acquirer.payments.api.fastpath` without
 FastAPI's per-request machinery (the same logic, the same bytes); the FastAPI route documents
 the operation and answers every request the fast path passes on.
 
@@ -36,35 +36,39 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from acquirer.api_parcels import parcel_reversals_router, parcels_router
-from acquirer.api_payments import idempotency_key as parse_key_header
-from acquirer.api_payments import payments_router
-from acquirer.api_rentals import bikes_router
-from acquirer.api_settlement import settlement_router
 from acquirer.auth import TerminalAuthenticator
-from acquirer.bikerequests import BikeRequests
 from acquirer.bodylimit import BodySizeLimit
-from acquirer.debts import DebtService
-from acquirer.fastpath import AuthorizationFastPath
 from acquirer.idempotency import InFlight
-from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
-from acquirer.parcel_binding import bound_store
-from acquirer.parcel_reversals import ParcelReversals
-from acquirer.parcel_rules import PickupCodes
-from acquirer.parcels import ParcelService
-from acquirer.payments import PaymentService
-from acquirer.problems import install_problem_handlers, problem_responses
-from acquirer.rentals import RentalService
-from acquirer.risk import RiskRules
-from acquirer.schemas import (
+from acquirer.parcels.api import parcel_reversals_router, parcels_router
+from acquirer.parcels.binding import bound_store
+from acquirer.parcels.reversals import ParcelReversals
+from acquirer.parcels.rules import PickupCodes
+from acquirer.parcels.service import ParcelService
+from acquirer.payments.api.fastpath import AuthorizationFastPath
+from acquirer.payments.api.operations import idempotency_key as parse_key_header
+from acquirer.payments.api.operations import payments_router
+from acquirer.payments.api.settlement import settlement_router
+from acquirer.payments.issuer import Issuer
+from acquirer.payments.lifecycle import PaymentService
+from acquirer.payments.risk import RiskRules
+from acquirer.payments.schemas import (
     AuthorizationRequestBody,
     AuthorizationResponseBody,
     HealthBody,
 )
-from acquirer.service import AuthorizationOutcome, AuthorizationRequest, AuthorizationService
+from acquirer.payments.service import (
+    AuthorizationOutcome,
+    AuthorizationRequest,
+    AuthorizationService,
+)
+from acquirer.payments.settlement import SettlementService
+from acquirer.problems import install_problem_handlers, problem_responses
+from acquirer.rentals.api import bikes_router
+from acquirer.rentals.debts import DebtService
+from acquirer.rentals.requests import BikeRequests
+from acquirer.rentals.service import RentalService
 from acquirer.settings import LOG_FORMAT, Settings, settings_from_environment
-from acquirer.settlement import SettlementService
 from acquirer.store import open_store
 from acquirer.store.base import Intent, Store
 from acquirer.vault import utc_now
@@ -158,7 +162,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     async def handle_authorization(
         request: Request, body: AuthorizationRequestBody, key: str
     ) -> Response:
-        """The route's logic, shared by the FastAPI route and :mod:`acquirer.fastpath`.
+        """The route's logic, shared by the FastAPI route and :mod:`acquirer.payments.api.fastpath`.
 
         On a store with local reads (SQLite) the whole request runs on the event loop and
         awaits only its group commit; otherwise it runs in a worker thread.

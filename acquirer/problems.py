@@ -278,7 +278,7 @@ async def _last_resort_handler(request: Request, exc: Exception) -> Response:
 async def known_error_response(request: Request, exc: AcquirerError | EmvError) -> Response:
     """The answer the installed handlers give to ``exc``, for routes served outside FastAPI.
 
-    :class:`~acquirer.fastpath.AuthorizationFastPath` answers through this, so its problem
+    :class:`~acquirer.payments.api.fastpath.AuthorizationFastPath` answers through this, so its problem
     responses are the very ones the FastAPI route produces.
     """
     if isinstance(exc, AcquirerError):

@@ -1,7 +1,7 @@
 """The storage interface of the acquirer, and the rows that cross it.
 
-Business code (:mod:`acquirer.vault`, :mod:`acquirer.service`, :mod:`acquirer.payments`,
-:mod:`acquirer.settlement`) talks only to :class:`Store`; SQLite (:mod:`acquirer.store.sqlite`)
+Business code (:mod:`acquirer.vault`, :mod:`acquirer.payments.service`, :mod:`acquirer.payments.lifecycle`,
+:mod:`acquirer.payments.settlement`) talks only to :class:`Store`; SQLite (:mod:`acquirer.store.sqlite`)
 is the embedded implementation and PostgreSQL (:mod:`acquirer.store.postgres`) the one for
 several acquirer processes, both passing one contract suite (tests/acquirer/test_store_contract.py
 and the lifecycle, registry and settlement suites, parametrized over both).
@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from acquirer.ledger import Journal
-from acquirer.tariff import Tariff
+from acquirer.payments.ledger import Journal
+from acquirer.rentals.tariff import Tariff
 
 if TYPE_CHECKING:
-    from acquirer.store.parcel_rows import (
+    from acquirer.parcels.rows import (
         AuditEventRow,
         CompartmentRow,
         CompartmentSize,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         ParcelTx,
         StorageFeeRow,
     )
-    from acquirer.store.rental_rows import (
+    from acquirer.rentals.rows import (
         BikeRequest,
         BikeRequestRow,
         DebtRow,
@@ -185,7 +185,7 @@ class RecordResult:
 
 
 class PaymentStatus(enum.StrEnum):
-    """Where a payment stands; see :mod:`acquirer.payments` for the transitions."""
+    """Where a payment stands; see :mod:`acquirer.payments.lifecycle` for the transitions."""
 
     AUTHORIZED = "authorized"
     """A pre-authorization's hold is open (it can be incremented, captured, reversed)."""
@@ -373,7 +373,7 @@ class AuthorizationContext:
     """Approved authorizations of the token's PAR at or after the ``since`` asked for."""
 
 
-#: An operation on a payment, as :meth:`acquirer.payments.PaymentService.prepare` builds it.
+#: An operation on a payment, as :meth:`acquirer.payments.lifecycle.PaymentService.prepare` builds it.
 PaymentStep = tuple[OperationRequest, Callable[[PaymentRow], Transition]]
 
 
@@ -666,7 +666,7 @@ class Store(Protocol):
         """The deny list by PAR, after the PAR ``after``."""
         ...
 
-    # -- parcel lockers (rows in acquirer.store.parcel_rows; rules in acquirer.parcels) -------
+    # -- parcel lockers (rows in acquirer.parcels.rows; rules in acquirer.parcels.service) -------
 
     def add_compartments(
         self, locker_id: str, size: CompartmentSize, count: int, at: datetime

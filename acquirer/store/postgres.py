@@ -36,7 +36,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from acquirer.errors import SchemaVersionError, StoreError
 from acquirer.store.postgres_migrations import MIGRATIONS
 from acquirer.store.sql import SqlStore
-from acquirer.store.sqlbase import Abort, Row, Tx
+from acquirer.store.tx import Abort, Row, Tx
 
 T = TypeVar("T")
 
@@ -61,7 +61,7 @@ def _store_error(exc: psycopg.Error) -> StoreError:
 
 
 class PostgresTx:
-    """A :class:`~acquirer.store.sqlbase.Tx` over one psycopg connection."""
+    """A :class:`~acquirer.store.tx.Tx` over one psycopg connection."""
 
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn

@@ -4,8 +4,8 @@
 SQLite 3.24+ and PostgreSQL 9.5+ both speak, ``INSERT ... ON CONFLICT DO NOTHING`` included).
 It is assembled from one module per concern (tokens and authorizations here, the registry in
 :mod:`~acquirer.store.sql_registry`, payments and the ledger in
-:mod:`~acquirer.store.sql_payments`). A backend supplies only the primitives of
-:class:`~acquirer.store.sqlbase.SqlPrimitives`, as python-can's ``BusABC`` subclasses override
+:mod:`~acquirer.payments.sql.operations`). A backend supplies only the primitives of
+:class:`~acquirer.store.tx.SqlPrimitives`, as python-can's ``BusABC`` subclasses override
 only ``send`` and ``_recv_internal``:
 
 - :meth:`SqlStore._read` runs a function over a :class:`Tx` outside any write transaction;
@@ -28,7 +28,16 @@ from datetime import datetime
 import anyio.to_thread
 
 from acquirer.errors import TokenNotFoundError
-from acquirer.ledger import Journal
+from acquirer.parcels.sql import ParcelsMixin
+from acquirer.payments.ledger import Journal
+from acquirer.payments.sql.authorizations import (
+    authorization_row,
+    find_authorization_in,
+    record_authorization_in,
+)
+from acquirer.payments.sql.operations import PaymentsMixin
+from acquirer.payments.sql.settlement import SettlementMixin
+from acquirer.rentals.sql import RentalsMixin
 from acquirer.store.base import (
     AtcClaim,
     AuthorizationContext,
@@ -38,17 +47,8 @@ from acquirer.store.base import (
     TokenRow,
     TokenStatus,
 )
-from acquirer.store.sql_authorizations import (
-    authorization_row,
-    find_authorization_in,
-    record_authorization_in,
-)
-from acquirer.store.sql_parcels import ParcelsMixin
-from acquirer.store.sql_payments import PaymentsMixin
 from acquirer.store.sql_registry import RegistryMixin
-from acquirer.store.sql_rentals import RentalsMixin
-from acquirer.store.sql_settlement import SettlementMixin
-from acquirer.store.sqlbase import (
+from acquirer.store.tx import (
     Abort,
     Row,
     SqlPrimitives,

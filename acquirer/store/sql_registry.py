@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from acquirer.errors import RegistryError, TerminalNotFoundError, TokenNotFoundError
 from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
-from acquirer.store.sqlbase import Row, SqlPrimitives, Tx, as_datetime, join_codes, split_codes
+from acquirer.store.tx import Row, SqlPrimitives, Tx, as_datetime, join_codes, split_codes
 
 
 class RegistryMixin(SqlPrimitives):

@@ -33,13 +33,13 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from acquirer.errors import SchemaVersionError, StoreError
-from acquirer.ledger import Journal
+from acquirer.payments.ledger import Journal
+from acquirer.payments.sql.authorizations import record_authorization_in
 from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
 from acquirer.store.groupcommit import CHECKPOINT_INTERVAL, GroupCommitWriter
 from acquirer.store.sql import SqlStore
-from acquirer.store.sql_authorizations import record_authorization_in
-from acquirer.store.sqlbase import Row, Tx
 from acquirer.store.sqlite_migrations import MIGRATIONS
+from acquirer.store.tx import Row, Tx
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def _param(value: Any) -> Any:
 
 
 class SqliteTx:
-    """A :class:`~acquirer.store.sqlbase.Tx` over one ``sqlite3`` connection."""
+    """A :class:`~acquirer.store.tx.Tx` over one ``sqlite3`` connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

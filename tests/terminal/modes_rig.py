@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
 from acquirer.keys import KeyMaterial, initialize, load_key_material
+from acquirer.parcels.rows import CompartmentSize
+from acquirer.rentals.tariff import Tariff
 from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
-from acquirer.store.parcel_rows import CompartmentSize
 from acquirer.store.sqlite import SqliteStore
-from acquirer.tariff import Tariff
 from acquirer.vault import TokenVault
 from card_emulation import EmvApplet, personalize
 from terminal.actuators import Actuator, open_actuator

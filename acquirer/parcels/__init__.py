@@ -1,0 +1,1 @@
+"""The parcels of the acquirer."""

@@ -1,0 +1,1 @@
+"""The payments of the acquirer."""

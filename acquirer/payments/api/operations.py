@@ -1,0 +1,202 @@
+"""HTTP routes of the payment lifecycle: a thin layer over :class:`~acquirer.payments.lifecycle.PaymentService`.
+
+- ``GET  /v1/payments/{id}?terminal_id=``: a payment's state.
+- ``POST /v1/payments/{id}/increments``: incremental authorization of a pre-authorization.
+- ``POST /v1/payments/{id}/capture``: completion of a pre-authorization.
+- ``POST /v1/payments/{id}/void``, ``/refunds``, ``/reversals``.
+- ``POST /v1/reversals``: reversal by the idempotency key of the authorization request, for a
+  terminal that timed out waiting for its answer. A reversal that overtakes its original bars
+  the key, so the original is declined when it arrives
+  (:meth:`~acquirer.payments.service.AuthorizationService.bar_key`).
+
+Every POST requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); a replayed
+answer carries ``Idempotent-Replayed: true``. Errors are problem details (RFC 9457).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from acquirer.auth import TerminalAuthenticator
+from acquirer.errors import PaymentNotFoundError
+from acquirer.payments.lifecycle import OperationOutcome, PaymentService, payment_json
+from acquirer.payments.schemas import (
+    PAYMENT_ID_PATTERN,
+    AmountBody,
+    OperationResponseBody,
+    PaymentBody,
+    ReversalBody,
+    VoidBody,
+    parse_idempotency_key,
+)
+from acquirer.payments.service import AuthorizationService
+from acquirer.problems import problem_responses
+from acquirer.store.base import OperationKind
+
+PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
+IdempotencyKeyHeader = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        description="Client-chosen key, 1-64 of A-Z a-z 0-9 . _ : - (may be quoted); "
+        "repeating it returns the first answer",
+    ),
+]
+_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
+
+
+def idempotency_key(value: str) -> str:
+    """The parsed header value, or a validation error naming the header."""
+    key = parse_idempotency_key(value)
+    if key is None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("header", "Idempotency-Key"),
+                    "msg": "invalid idempotency key",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return key
+
+
+def _answer(outcome: OperationOutcome) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(outcome.response_json, media_type="application/json", headers=headers)
+
+
+def payments_router(
+    service: PaymentService,
+    authorizations: AuthorizationService,
+    authenticator: TerminalAuthenticator,
+) -> APIRouter:
+    """The lifecycle routes, bound to ``service``; requests checked by ``authenticator``.
+
+    ``authorizations`` bars the key of a reversal that overtook its original
+    (:meth:`~acquirer.payments.service.AuthorizationService.bar_key`).
+    """
+    router = APIRouter(tags=["payments"])
+
+    def operate(
+        request: Request,
+        kind: OperationKind,
+        payment_id: str,
+        key: str,
+        terminal_id: str,
+        amount: int | None,
+    ) -> Response:
+        authenticator.check(authenticator.authenticate(request), terminal_id)
+        outcome = service.operate(
+            kind,
+            terminal_id=terminal_id,
+            idempotency_key=idempotency_key(key),
+            payment_id=payment_id,
+            amount=amount,
+        )
+        return _answer(outcome)
+
+    @router.get(
+        "/v1/payments/{payment_id}",
+        response_model=PaymentBody,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    def get_payment(
+        request: Request,
+        payment_id: PaymentId,
+        terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
+    ) -> Response:
+        """A payment of this terminal."""
+        authenticator.check(authenticator.authenticate(request), terminal_id)
+        body: dict[str, Any] = payment_json(service.get(terminal_id, payment_id))
+        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+    @router.post(
+        "/v1/payments/{payment_id}/increments",
+        response_model=OperationResponseBody,
+        responses=_ERRORS,
+    )
+    def increment(
+        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Incremental authorization: grow a pre-authorization's hold by ``amount``."""
+        if body.amount is None:
+            raise RequestValidationError(
+                [{"loc": ("body", "amount"), "msg": "Field required", "type": "missing"}]
+            )
+        return operate(
+            request, OperationKind.INCREMENT, payment_id, key, body.terminal_id, body.amount
+        )
+
+    @router.post(
+        "/v1/payments/{payment_id}/capture",
+        response_model=OperationResponseBody,
+        responses=_ERRORS,
+    )
+    def capture(
+        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Complete a pre-authorization with the final amount (at most the hold)."""
+        return operate(
+            request, OperationKind.CAPTURE, payment_id, key, body.terminal_id, body.amount
+        )
+
+    @router.post(
+        "/v1/payments/{payment_id}/void",
+        response_model=OperationResponseBody,
+        responses=_ERRORS,
+    )
+    def void(
+        request: Request, payment_id: PaymentId, body: VoidBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Cancel a hold, or a captured payment with no refund yet."""
+        return operate(request, OperationKind.VOID, payment_id, key, body.terminal_id, None)
+
+    @router.post(
+        "/v1/payments/{payment_id}/refunds",
+        response_model=OperationResponseBody,
+        responses=_ERRORS,
+    )
+    def refund(
+        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Return money of a captured payment; never more than captured minus refunded."""
+        return operate(
+            request, OperationKind.REFUND, payment_id, key, body.terminal_id, body.amount
+        )
+
+    @router.post(
+        "/v1/payments/{payment_id}/reversals",
+        response_model=OperationResponseBody,
+        responses=_ERRORS,
+    )
+    def reverse(
+        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+    ) -> Response:
+        """Reverse an authorization in full (no amount) or in part."""
+        return operate(
+            request, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
+        )
+
+    @router.post("/v1/reversals", response_model=OperationResponseBody, responses=_ERRORS)
+    def reverse_by_key(request: Request, body: ReversalBody, key: IdempotencyKeyHeader) -> Response:
+        """Reverse the authorization a terminal sent under ``original_idempotency_key``."""
+        authenticator.check(authenticator.authenticate(request), body.terminal_id)
+        try:
+            payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
+        except PaymentNotFoundError:
+            # Nothing approved under the key yet: make sure nothing ever will be.
+            original = authorizations.bar_key(body.terminal_id, body.original_idempotency_key)
+            if original is None or not original.approved:
+                raise
+            payment_id = original.id
+        return operate(
+            request, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
+        )
+
+    return router

@@ -1,0 +1,99 @@
+"""HTTP routes of settlement: a terminal closes its batch and reads its report.
+
+- ``POST /v1/settlement/batches`` (``Idempotency-Key`` required): close the terminal's batch.
+- ``GET  /v1/settlement/batches/{id}?terminal_id=``: the batch report (totals by kind).
+- ``GET  /v1/settlement/batches/{id}/lines.csv?terminal_id=``: the batch's journals as CSV.
+
+Merchant-wide batches are closed by the operator (``tap-acquirer settlement close``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from acquirer.auth import TerminalAuthenticator
+from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
+from acquirer.payments.schemas import TerminalId
+from acquirer.payments.settlement import SettlementService, batch_json, lines_csv
+from acquirer.problems import problem_responses
+from acquirer.store.base import BatchScope
+
+BatchId = Annotated[str, Path(pattern=r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")]
+TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
+
+
+class CloseBatchBody(BaseModel):
+    """``POST /v1/settlement/batches``: who closes its batch."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    terminal_id: TerminalId
+
+
+class BatchTotalBody(BaseModel):
+    """Totals of one journal kind in one currency, minor units."""
+
+    kind: str = Field(description="sale, capture, cancel or refund")
+    currency: str
+    count: int
+    gross: int = Field(description="Change in what the schemes owe (refunds negative)")
+    fees: int
+    net: int = Field(description="What the merchant is paid: gross - fees")
+
+
+class BatchBody(BaseModel):
+    """A closed settlement batch."""
+
+    batch_id: str
+    scope: BatchScope
+    scope_id: str
+    closed_at: str
+    totals: list[BatchTotalBody]
+
+
+def settlement_router(
+    service: SettlementService, authenticator: TerminalAuthenticator
+) -> APIRouter:
+    """The settlement routes, bound to ``service``."""
+    router = APIRouter(tags=["settlement"])
+
+    @router.post(
+        "/v1/settlement/batches",
+        response_model=BatchBody,
+        responses=problem_responses(400, 401, 403, 409, 422, 503),
+    )
+    def close_batch(request: Request, body: CloseBatchBody, key: IdempotencyKeyHeader) -> Response:
+        """Close the terminal's batch: every unsettled sale, capture, cancel and refund."""
+        authenticator.check(authenticator.authenticate(request), body.terminal_id)
+        batch, replayed = service.close(BatchScope.TERMINAL, body.terminal_id, idempotency_key(key))
+        headers = {"Idempotent-Replayed": "true"} if replayed else None
+        return Response(batch_json(batch), media_type="application/json", headers=headers)
+
+    @router.get(
+        "/v1/settlement/batches/{batch_id}",
+        response_model=BatchBody,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    def get_batch(request: Request, batch_id: BatchId, terminal_id: TerminalQuery) -> Response:
+        """The report of one of the terminal's batches."""
+        authenticator.check(authenticator.authenticate(request), terminal_id)
+        return Response(
+            batch_json(service.get(batch_id, terminal_id)), media_type="application/json"
+        )
+
+    @router.get(
+        "/v1/settlement/batches/{batch_id}/lines.csv",
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404, 422)},
+    )
+    def batch_lines(request: Request, batch_id: BatchId, terminal_id: TerminalQuery) -> Response:
+        """The batch's journals as CSV: one line per sale, capture, cancel or refund."""
+        authenticator.check(authenticator.authenticate(request), terminal_id)
+        batch = service.get(batch_id, terminal_id)
+        return Response(lines_csv(service.lines(batch)), media_type="text/csv; charset=utf-8")
+
+    return router

@@ -1,0 +1,1 @@
+"""The payments sql of the acquirer."""

@@ -1,0 +1,1 @@
+"""The rentals of the acquirer."""
