@@ -38,6 +38,8 @@ from fastapi.responses import Response
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.bodylimit import BodySizeLimit
+from acquirer.clock import utc_now
+from acquirer.domains import open_database
 from acquirer.idempotency import InFlight
 from acquirer.keys import load_key_material
 from acquirer.parcels.api import parcel_reversals_router, parcels_router
@@ -45,6 +47,7 @@ from acquirer.parcels.binding import bound_store
 from acquirer.parcels.reversals import ParcelReversals
 from acquirer.parcels.rules import PickupCodes
 from acquirer.parcels.service import ParcelService
+from acquirer.parcels.sql import SqlParcelStore
 from acquirer.payments.api.fastpath import AuthorizationFastPath
 from acquirer.payments.api.operations import idempotency_key as parse_key_header
 from acquirer.payments.api.operations import payments_router
@@ -52,6 +55,7 @@ from acquirer.payments.api.settlement import settlement_router
 from acquirer.payments.issuer import Issuer
 from acquirer.payments.lifecycle import PaymentService
 from acquirer.payments.risk import RiskRules
+from acquirer.payments.rows import Intent
 from acquirer.payments.schemas import (
     AuthorizationRequestBody,
     AuthorizationResponseBody,
@@ -63,15 +67,15 @@ from acquirer.payments.service import (
     AuthorizationService,
 )
 from acquirer.payments.settlement import SettlementService
+from acquirer.payments.sql import SqlPaymentStore
+from acquirer.payments.store import PaymentStore
 from acquirer.problems import install_problem_handlers, problem_responses
 from acquirer.rentals.api import bikes_router
 from acquirer.rentals.debts import DebtService
 from acquirer.rentals.requests import BikeRequests
 from acquirer.rentals.service import RentalService
+from acquirer.rentals.sql import SqlRentalStore
 from acquirer.settings import LOG_FORMAT, Settings, settings_from_environment
-from acquirer.store import open_store
-from acquirer.store.base import Intent, Store
-from acquirer.vault import utc_now
 
 API_TITLE = "Tap acquirer"
 
@@ -91,16 +95,19 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     the wall clock (tests of token expiry).
     """
     keys = load_key_material(settings)
-    store = open_store(settings)
+    engine = open_database(settings)
     try:
-        store.migrate()
+        engine.migrate()
     except BaseException:
-        store.close()
+        engine.close()
         raise
+    store = SqlPaymentStore(engine)
+    rental_store = SqlRentalStore(engine)
+    parcel_sql = SqlParcelStore(engine)
     in_flight = InFlight()
     issuer = Issuer(keys.issuer_keys)
 
-    def authorizer(on: Store) -> AuthorizationService:
+    def authorizer(on: PaymentStore) -> AuthorizationService:
         return AuthorizationService(
             on,
             issuer,
@@ -126,7 +133,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         # (CPython gc.freeze, added for exactly this in 3.7).
         gc.freeze()
         yield
-        store.close()
+        engine.close()
 
     app = FastAPI(
         title=API_TITLE,
@@ -167,7 +174,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         On a store with local reads (SQLite) the whole request runs on the event loop and
         awaits only its group commit; otherwise it runs in a worker thread.
         """
-        if not store.reads_are_local:
+        if not engine.reads_are_local:
             return await anyio.to_thread.run_sync(authorize_in_thread, request, body, key)
         outcome = await service.authorize_async(authorization_request(request, body, key))
         return _authorization_response(outcome)
@@ -213,18 +220,18 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.include_router(
         settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
     )
-    bike_requests = BikeRequests(store, in_flight, clock or utc_now)
+    bike_requests = BikeRequests(rental_store, in_flight, clock or utc_now)
     app.include_router(
         bikes_router(
             RentalService(bike_requests, service, payments),
             DebtService(bike_requests, service, payments),
-            store,
+            rental_store,
             authenticator,
         )
     )
-    parcel_store, parcel_view = bound_store(store)
+    parcel_store, parcel_view = bound_store(parcel_sql)
     parcels = ParcelService(
-        store,
+        parcel_sql,
         parcel_store,
         authorizer(parcel_view),
         PickupCodes(keys.vault_key),
@@ -233,7 +240,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     )
     app.include_router(parcels_router(parcels, authenticator))
     app.include_router(
-        parcel_reversals_router(ParcelReversals(parcels, payments, store), authenticator)
+        parcel_reversals_router(ParcelReversals(parcels, payments, parcel_sql), authenticator)
     )
     return app
 

@@ -28,7 +28,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from acquirer.ca import certificate_identity
 from acquirer.errors import AuthenticationError, TerminalForbiddenError
-from acquirer.store.base import Store, TerminalRow, TerminalStatus
+from acquirer.registry import RegistryStore, TerminalRow, TerminalStatus
 
 #: Key of the DER client certificate in a request's ``scope["state"]``.
 PEER_CERTIFICATE = "tap.peer_certificate_der"
@@ -54,7 +54,7 @@ class PeerCertificateProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type
 class TerminalAuthenticator:
     """Who is asking: the terminal of the request's client certificate, or nobody (dev)."""
 
-    def __init__(self, store: Store, *, required: bool) -> None:
+    def __init__(self, store: RegistryStore, *, required: bool) -> None:
         self._store = store
         self.required = required
 

@@ -118,6 +118,12 @@ class SchemaVersionError(StoreError):
     code = "schema_version"
 
 
+class MigrationOrderError(StoreError):
+    """The domains' schema steps are not numbered 1, 2, 3, ... without a gap or a duplicate."""
+
+    code = "migration_order"
+
+
 class RequestError(AcquirerError):
     """An authorization request that cannot be processed as sent (the client's fault)."""
 

@@ -42,7 +42,8 @@ from rich.text import Text
 from uvicorn.supervisors import Multiprocess
 
 from acquirer.auth import PeerCertificateProtocol
-from acquirer.cli.common import (
+from acquirer.cli.registry import load_or_create_ca, merchants_app, terminals_app
+from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
@@ -50,12 +51,14 @@ from acquirer.cli.common import (
     opened_store,
     out,
     reported_errors,
+    use_migrations,
 )
-from acquirer.cli.registry import load_or_create_ca, merchants_app, terminals_app
+from acquirer.domains import MIGRATIONS
 from acquirer.errors import ConfigurationError, RegistryError
 from acquirer.keys import initialize, load_key_material
 from acquirer.parcels.cli import lockers_app
 from acquirer.payments.cli import risk_app, settlement_app
+from acquirer.registry import SqlRegistryStore, TokenStatus
 from acquirer.rentals.cli import bikes_app
 from acquirer.settings import (
     DATABASE_URL_ENV,
@@ -64,8 +67,6 @@ from acquirer.settings import (
     REQUIRE_CLIENT_CERTIFICATES_ENV,
     Settings,
 )
-from acquirer.store import open_store
-from acquirer.store.base import TokenStatus
 from acquirer.vault import TokenVault
 from emvcore.keyfile import write_private_file
 from emvcore.pan import mask_pan
@@ -89,6 +90,7 @@ app.add_typer(settlement_app, name="settlement")
 app.add_typer(risk_app, name="risk")
 app.add_typer(bikes_app, name="bikes")
 app.add_typer(lockers_app, name="lockers")
+use_migrations(MIGRATIONS)
 
 
 @app.command()
@@ -109,7 +111,7 @@ def init(
     """
     settings = cli_settings(data_dir)
     with reported_errors():
-        checks = initialize(settings, force=force)
+        checks = initialize(settings, force=force, migrations=MIGRATIONS)
     out.print(f"Initialized {settings.data_dir} with [bold]test keys[/] (development only).")
     table = Table("key", "KCV", title="Key check values")
     for check in checks:
@@ -157,9 +159,7 @@ def provision(
     with reported_errors():
         funding_pan = _read_funding_pan(funding_pan_file)
         keys = load_key_material(settings)
-        store = open_store(settings)
-        try:
-            store.migrate()
+        with opened_store(settings, SqlRegistryStore) as store:
             vault = TokenVault(
                 store,
                 keys.issuer_keys,
@@ -167,8 +167,6 @@ def provision(
                 bin_controller_id=settings.bin_controller_id,
             )
             record = vault.provision(funding_pan, scheme.lower(), expiry)
-        finally:
-            store.close()
         if out_file is not None:
             write_private_file(out_file, (record.to_json() + "\n").encode())
             err.print(f"token {mask_pan(record.token)} written to {out_file}")
@@ -185,12 +183,8 @@ def list_tokens(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
             raise ConfigurationError(
                 f"no database in {settings.data_dir} (run `tap-acquirer init` first)"
             )
-        store = open_store(settings)
-        try:
-            store.migrate()
+        with opened_store(settings, SqlRegistryStore) as store:
             rows = store.list_tokens()
-        finally:
-            store.close()
     table = Table(title=f"{len(rows)} token(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("token", "PAR", "scheme", "expiry", "status"):
         table.add_column(header, no_wrap=True)
@@ -214,7 +208,7 @@ def token_status(
 ) -> None:
     """Suspend, resume or delete a token; taps with a token that is not active are declined."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
         store.set_token_status(token, status)
     err.print(f"token {mask_pan(token)} is {status.value}", highlight=False)
 
@@ -235,7 +229,7 @@ def token_restrict(
         codes = None if mcc.strip().lower() == "any" else tuple(c.strip() for c in mcc.split(","))
         if codes is not None and not all(len(c) == 4 and c.isdigit() for c in codes):
             raise RegistryError("merchant category codes are 4 digits (ISO 18245)")
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRegistryStore) as store:
             store.set_token_domain(token, codes)
     err.print(f"token {mask_pan(token)} restricted to MCC {mcc}", highlight=False)
 
@@ -324,7 +318,7 @@ def serve(
             api = create_app(settings)
         else:  # each worker builds its own app; check keys and database here, once
             load_key_material(settings)
-            with opened_store(settings):
+            with opened_store(settings, SqlRegistryStore):
                 pass
     if not tls:
         err.print(
@@ -384,7 +378,3 @@ def _serve_workers(
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-if __name__ == "__main__":
-    main()

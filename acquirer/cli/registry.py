@@ -24,7 +24,8 @@ from rich import box
 from rich.table import Table
 
 from acquirer.ca import CertificateAuthority, IssuedCertificate
-from acquirer.cli.common import (
+from acquirer.clock import utc_now
+from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
@@ -34,9 +35,8 @@ from acquirer.cli.common import (
     reported_errors,
 )
 from acquirer.errors import RegistryError
+from acquirer.registry import MerchantRow, SqlRegistryStore, TerminalRow, TerminalStatus
 from acquirer.settings import Settings
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
-from acquirer.vault import utc_now
 from emvcore.currency import currency
 from emvcore.errors import EncodingError
 from emvcore.keyfile import write_private_file
@@ -116,7 +116,7 @@ def add_merchant(
         row = MerchantRow(
             merchant_id, name, mcc, currency_code, settlement_account.strip(), utc_now()
         )
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRegistryStore) as store:
             if not store.put_merchant(row):
                 raise RegistryError(f"merchant {merchant_id} is already registered")
     out.print(f"merchant {merchant_id} registered (MCC {mcc}, {currency_code})", highlight=False)
@@ -126,7 +126,7 @@ def add_merchant(
 def list_merchants(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the registered merchants."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
         rows = store.list_merchants()
     table = Table(title=f"{len(rows)} merchant(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("id", "name", "MCC", "currency"):
@@ -160,7 +160,7 @@ def add_terminal(
         row = TerminalRow(
             terminal_id, merchant, allowed, TerminalStatus.ACTIVE, issued.serial, utc_now()
         )
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRegistryStore) as store:
             if not store.put_terminal(row):
                 raise RegistryError(f"terminal {terminal_id} is already registered (use reissue)")
         _write_credentials(out_dir, terminal_id, ca, issued)
@@ -178,7 +178,7 @@ def reissue_terminal(
     with reported_errors():
         ca = load_or_create_ca(settings)
         issued = ca.issue_terminal(terminal_id)
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRegistryStore) as store:
             store.update_terminal(terminal_id, cert_serial=issued.serial)
         _write_credentials(out_dir, terminal_id, ca, issued)
 
@@ -189,7 +189,7 @@ def revoke_terminal(
 ) -> None:
     """Refuse a terminal from now on, whatever certificate it presents."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
         store.update_terminal(terminal_id, status=TerminalStatus.REVOKED)
     err.print(f"terminal {terminal_id} revoked", highlight=False)
 
@@ -198,7 +198,7 @@ def revoke_terminal(
 def list_terminals(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the registered terminals."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
         rows = store.list_terminals()
     table = Table(title=f"{len(rows)} terminal(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("id", "merchant", "actions", "status"):

@@ -3,7 +3,7 @@
 A pickup by card or a parcel payment records an authorization through the ordinary
 :class:`~acquirer.payments.service.AuthorizationService`; :class:`ParcelBoundStore` makes the parcel's
 own step (its state, operation, audit events and storage-fee journal) run in the same
-database transaction (:meth:`~acquirer.store.base.Store.record_parcel_authorization`). The
+database transaction (:meth:`~acquirer.parcels.rows.ParcelStore.record_parcel_authorization`). The
 authorization is recorded under ``parcel/<key>`` (:func:`authorization_key`).
 """
 
@@ -18,16 +18,11 @@ from typing import Any, cast
 
 from acquirer.parcels.rows import (
     ParcelOperationRequest,
+    ParcelStore,
     ParcelTx,
 )
 from acquirer.payments.ledger import Journal
-from acquirer.store.base import (
-    AtcClaim,
-    AuthorizationRow,
-    PaymentRow,
-    RecordResult,
-    Store,
-)
+from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +39,7 @@ class ParcelBoundStore:
     the same database transaction (:meth:`Store.record_parcel_authorization`).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ParcelStore) -> None:
         self._store = store
         self._pending: ContextVar[_Pending | None] = ContextVar("parcel_step", default=None)
 
@@ -99,7 +94,7 @@ def authorization_fields(row: AuthorizationRow | None) -> dict[str, Any]:
     }
 
 
-def bound_store(store: Store) -> tuple[ParcelBoundStore, Store]:
-    """A :class:`ParcelBoundStore` over ``store``, and the same object typed as a Store."""
+def bound_store(store: ParcelStore) -> tuple[ParcelBoundStore, ParcelStore]:
+    """A :class:`ParcelBoundStore` over ``store``, and the same object typed as a ParcelStore."""
     bound = ParcelBoundStore(store)
-    return bound, cast(Store, bound)
+    return bound, cast(ParcelStore, bound)

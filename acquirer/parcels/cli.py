@@ -21,7 +21,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from acquirer.cli.common import (
+from acquirer.clock import utc_now
+from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
@@ -33,7 +34,7 @@ from acquirer.cli.common import (
 from acquirer.errors import RegistryError
 from acquirer.parcels.rows import CompartmentSize, ParcelState, StorageFeeRow
 from acquirer.parcels.rules import amount_due
-from acquirer.vault import utc_now
+from acquirer.parcels.sql import SqlParcelStore
 from emvcore.currency import currency as currency_of
 from emvcore.errors import EncodingError
 
@@ -59,7 +60,7 @@ def add_compartments(
 ) -> None:
     """Add compartments of one size, numbered after the locker's last one."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
         rows = store.add_compartments(locker, size, count, utc_now())
     numbers = ", ".join(row.compartment_id for row in rows)
     out.print(f"locker {locker}: added {count} {size.value} compartment(s): {numbers}")
@@ -71,7 +72,7 @@ def list_compartments(
 ) -> None:
     """List a locker's compartments with their size and status."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
         rows = store.list_compartments(locker)
     out.print(f"locker {locker}: {len(rows)} compartment(s)", highlight=False)
     table = Table(box=box.SIMPLE_HEAD)
@@ -100,7 +101,7 @@ def set_fees(
             currency_of(currency_code)
         except EncodingError:
             raise RegistryError(f"unknown ISO 4217 currency {currency_code!r}") from None
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlParcelStore) as store:
             if store.get_merchant(merchant) is None:
                 raise RegistryError(f"no merchant {merchant!r} is registered")
             row = StorageFeeRow(merchant, currency_code, free_hours, fee_per_started_day, utc_now())
@@ -118,7 +119,7 @@ def show_fees(
 ) -> None:
     """Show a locker operator's storage fee."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
         row = store.get_storage_fees(merchant)
     if row is None:
         err.print(f"merchant {merchant}: no storage fee set", highlight=False)
@@ -141,7 +142,7 @@ def list_parcels(
 ) -> None:
     """Parcels in a state (waiting by default), with counts per locker."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
         counts = store.count_parcels_by_locker(state)
         rows = store.list_parcels(state=state, locker_id=locker, limit=1000)
     now = utc_now()

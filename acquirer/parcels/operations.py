@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import (
     IdempotencyKeyReusedError,
     LockerNotFoundError,
@@ -29,6 +30,7 @@ from acquirer.parcels.rows import (
     ParcelOperationRow,
     ParcelRow,
     ParcelState,
+    ParcelStore,
     ParcelTx,
 )
 from acquirer.parcels.rules import (
@@ -37,15 +39,9 @@ from acquirer.parcels.rules import (
     PickupCodes,
     message,
 )
-from acquirer.payments.service import AuthorizationRequest, AuthorizationService, format_timestamp
-from acquirer.store.base import (
-    AuthorizationRow,
-    Intent,
-    Store,
-    TerminalRow,
-    TerminalStatus,
-)
-from acquirer.vault import utc_now
+from acquirer.payments.rows import AuthorizationRow, Intent
+from acquirer.payments.service import AuthorizationRequest, AuthorizationService
+from acquirer.registry import TerminalRow, TerminalStatus
 
 log = logging.getLogger("acquirer.parcels.service")
 
@@ -78,7 +74,7 @@ class ParcelCore:
 
     def __init__(
         self,
-        store: Store,
+        store: ParcelStore,
         bound: ParcelBoundStore,
         authorizer: AuthorizationService,
         codes: PickupCodes,

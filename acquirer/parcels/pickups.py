@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from acquirer.clock import format_timestamp
 from acquirer.errors import (
     AmountDueMismatchError,
     ParcelNotFoundError,
@@ -35,11 +36,7 @@ from acquirer.parcels.rules import (
     amount_due,
 )
 from acquirer.payments import ledger
-from acquirer.payments.service import format_timestamp
-from acquirer.store.base import (
-    AuthorizationRow,
-    Intent,
-)
+from acquirer.payments.rows import AuthorizationRow, Intent
 
 
 class ParcelPickups(ParcelCore):

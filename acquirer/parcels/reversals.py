@@ -42,6 +42,7 @@ import dataclasses
 import json
 from typing import Any
 
+from acquirer.clock import format_timestamp
 from acquirer.errors import (
     LockerNotFoundError,
     ParcelNotFoundError,
@@ -50,12 +51,12 @@ from acquirer.errors import (
 )
 from acquirer.parcels.binding import authorization_key
 from acquirer.parcels.operations import ParcelOutcome
-from acquirer.parcels.rows import ParcelOperationRequest, ParcelState, ParcelTx
+from acquirer.parcels.rows import ParcelOperationRequest, ParcelState, ParcelStore, ParcelTx
 from acquirer.parcels.service import ParcelService
 from acquirer.payments import ledger
 from acquirer.payments.lifecycle import PaymentService
-from acquirer.payments.service import format_timestamp
-from acquirer.store.base import OperationKind, Store, TerminalRow, TerminalStatus
+from acquirer.payments.rows import OperationKind
+from acquirer.registry import TerminalRow, TerminalStatus
 
 #: The parcel operation kind a reversal undoes.
 _PAYMENT = "payment"
@@ -79,7 +80,9 @@ def _locker(terminal: TerminalRow | None, terminal_id: str) -> TerminalRow:
 class ParcelReversals:
     """Reverses parcel payments through the parcels' and the payments' own machinery."""
 
-    def __init__(self, parcels: ParcelService, payments: PaymentService, store: Store) -> None:
+    def __init__(
+        self, parcels: ParcelService, payments: PaymentService, store: ParcelStore
+    ) -> None:
         self._parcels = parcels
         self._payments = payments
         self._store = store

@@ -1,24 +1,35 @@
-"""The rows of parcel lockers that cross the :class:`~acquirer.store.base.Store` interface.
+"""The rows of parcel lockers, and :class:`ParcelStore`, the interface they cross.
 
 A *locker* is a registered terminal with the action ``locker``; its *compartments* are
 numbered per locker and have a size (S, M, L) and a status (free or occupied). A *parcel*
 occupies one compartment from its registration until it is collected. Every request that
 changes parcels is a *parcel operation* (kept with its idempotency key and exact response),
 and every action is an *audit event*. :class:`ParcelTx` is the store's view inside one parcel
-transaction: business rules live in :mod:`acquirer.parcels.service`, the store only reads and writes
-(locking what it reads on PostgreSQL).
+transaction: business rules live in :mod:`acquirer.parcels.service`, the store only reads and
+writes (locking what it reads on PostgreSQL). :class:`ParcelStore` extends the payments store;
+its SQL (:class:`~acquirer.parcels.sql.SqlParcelStore`) runs a parcel operation and its
+authorization or payment operation in one database transaction.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from acquirer.payments.ledger import Journal
-from acquirer.store.base import OperationResult, PaymentStep, TerminalRow
+from acquirer.payments.rows import (
+    AtcClaim,
+    AuthorizationRow,
+    OperationResult,
+    PaymentRow,
+    PaymentStep,
+    RecordResult,
+)
+from acquirer.payments.store import PaymentStore
+from acquirer.registry import TerminalRow
 
 
 class CompartmentSize(enum.StrEnum):
@@ -246,4 +257,94 @@ class ParcelTx(Protocol):
         """Apply a payment operation prepared by
         :meth:`~acquirer.payments.lifecycle.PaymentService.prepare` (a reversal of a parcel's sale) in
         this transaction: the payments' own implementation, the payment row locked first."""
+        ...
+
+
+class ParcelStore(PaymentStore, Protocol):
+    """Persistence of lockers, compartments, parcels and their operations, over the payments store.
+
+    Safe to call from several threads at once; every write durable before it returns.
+    """
+
+    def add_compartments(
+        self, locker_id: str, size: CompartmentSize, count: int, at: datetime
+    ) -> Sequence[CompartmentRow]:
+        """Add ``count`` free compartments, numbered after the locker's last one.
+
+        :class:`~acquirer.errors.LockerNotFoundError` unless ``locker_id`` is a registered
+        terminal with the action ``locker``.
+        """
+        ...
+
+    def list_compartments(self, locker_id: str) -> Sequence[CompartmentRow]:
+        """A locker's compartments, by number."""
+        ...
+
+    def set_storage_fees(self, row: StorageFeeRow) -> None:
+        """Create or replace a locker operator's storage fee settings."""
+        ...
+
+    def get_storage_fees(self, merchant_id: str) -> StorageFeeRow | None:
+        """A locker operator's storage fee settings, or ``None``."""
+        ...
+
+    def find_parcel_operation(
+        self, terminal_id: str, idempotency_key: str
+    ) -> ParcelOperationRow | None:
+        """The parcel operation a terminal recorded under an idempotency key, or ``None``."""
+        ...
+
+    def run_parcel_operation(
+        self, request: ParcelOperationRequest, work: Callable[[ParcelTx], str]
+    ) -> ParcelOperationResult:
+        """Run one parcel operation in one durable transaction.
+
+        If ``(request.terminal_id, request.idempotency_key)`` already names an operation,
+        nothing is written and that row is returned (``replayed``). Otherwise ``work``
+        reads and changes parcels through the :class:`ParcelTx` and returns the response
+        body, stored with the operation; if it raises, nothing is written.
+        """
+        ...
+
+    def record_parcel_authorization(
+        self,
+        row: AuthorizationRow,
+        claim: AtcClaim | None,
+        payment: PaymentRow | None,
+        journals: Sequence[Journal],
+        request: ParcelOperationRequest,
+        work: Callable[[ParcelTx], str],
+    ) -> RecordResult:
+        """:meth:`record_authorization` and a parcel operation in ONE transaction.
+
+        The authorization (with its payment and journals, if approved) is written first and
+        decides races exactly as :meth:`record_authorization` does; then the operation runs
+        as in :meth:`run_parcel_operation`. If ``work`` raises, nothing at all is written,
+        not even the authorization or its ATC claim.
+        """
+        ...
+
+    def get_parcel(self, parcel_id: str) -> ParcelRow | None:
+        """A parcel, or ``None``."""
+        ...
+
+    def list_parcels(
+        self,
+        *,
+        state: ParcelState | None = None,
+        locker_id: str | None = None,
+        merchant_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[ParcelRow]:
+        """Parcels by id (oldest first) after the id ``after``, filtered by state, locker,
+        and the merchant that operates the locker."""
+        ...
+
+    def parcel_audit(self, parcel_id: str) -> Sequence[AuditEventRow]:
+        """The audit events of a parcel, oldest first."""
+        ...
+
+    def count_parcels_by_locker(self, state: ParcelState) -> dict[str, int]:
+        """How many parcels are in ``state`` at each locker that has any."""
         ...

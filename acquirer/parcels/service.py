@@ -15,7 +15,7 @@ States of a parcel and what moves it (every step is audited in ``audit_events``)
   the recipient's card or phone elsewhere) and/or a one-time 6-digit pickup code, returned
   only in this answer (see :mod:`acquirer.parcels.rules`).
 - **Pickup** (``POST /v1/parcels/pickups``, the locker): by a verified tap (an account
-  verification, amount 0, :class:`~acquirer.store.base.Intent` ``account_verification``:
+  verification, amount 0, :class:`~acquirer.payments.rows.Intent` ``account_verification``:
   genuine fresh card, its PAR) or by a code. ``release`` ``oldest`` takes the recipient's
   oldest parcel at this locker, ``all`` every one. If nothing is due, the answer is
   ``open`` and the parcels are ``released``; otherwise it is ``pay`` for the oldest parcel
@@ -36,7 +36,7 @@ storage-fee part S is then moved in the same transaction to the operator's own a
 ``storage_fee`` journal DR merchant_payable:<locker> S, CR fees:storage:<merchant> S. Both
 journals, the payment, the authorization, the parcel's new state, the operation and its
 audit events are written in ONE database transaction
-(:meth:`~acquirer.store.base.Store.record_parcel_authorization`).
+(:meth:`~acquirer.parcels.rows.ParcelStore.record_parcel_authorization`).
 
 **Idempotency.** Every state-changing request carries an ``Idempotency-Key``; the first
 answer is stored with the parcel operation and replayed byte for byte; the same key with a
@@ -64,6 +64,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from acquirer.clock import format_timestamp
 from acquirer.errors import (
     NoCompartmentFreeError,
     ParcelCurrencyError,
@@ -93,11 +94,7 @@ from acquirer.parcels.rules import (
     DoorEvent,
     amount_due,
 )
-from acquirer.payments.service import format_timestamp
-from acquirer.store.base import (
-    TerminalRow,
-    TerminalStatus,
-)
+from acquirer.registry import TerminalRow, TerminalStatus
 
 #: Parcel ids tried when a new parcel's code equals a waiting one's at the same locker.
 _CODE_TRIES = 8
@@ -152,7 +149,7 @@ def parcel_json(parcel: ParcelRow, now: datetime) -> dict[str, Any]:
 
 
 class ParcelService(ParcelPickups):
-    """Applies the parcel rules through a :class:`~acquirer.store.base.Store`."""
+    """Applies the parcel rules through a :class:`~acquirer.payments.store.PaymentStore`."""
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from acquirer.cli.common import (
+from acquirer.clock import utc_now
+from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
@@ -29,9 +30,9 @@ from acquirer.cli.common import (
     reported_errors,
 )
 from acquirer.errors import BatchNotFoundError, RegistryError
+from acquirer.payments.rows import BatchRow, BatchScope
 from acquirer.payments.settlement import SettlementService, lines_csv
-from acquirer.store.base import BatchRow, BatchScope
-from acquirer.vault import utc_now
+from acquirer.payments.sql import SqlPaymentStore
 
 settlement_app = typer.Typer(help="Close settlement batches and export them.", no_args_is_help=True)
 risk_app = typer.Typer(
@@ -70,7 +71,7 @@ def close(
             raise RegistryError("give exactly one of --terminal and --merchant")
         scope = BatchScope.TERMINAL if terminal is not None else BatchScope.MERCHANT
         scope_id = terminal or merchant or ""
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlPaymentStore) as store:
             batch, _ = SettlementService(store).close(
                 scope, scope_id, f"cli-{secrets.token_hex(8)}"
             )
@@ -81,7 +82,7 @@ def close(
 def list_batches(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the closed batches."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
         batches = store.list_batches()
     for batch in batches:
         _print_batch(batch)
@@ -98,7 +99,7 @@ def export(
 ) -> None:
     """Write a batch's journals as CSV (amounts in minor units)."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
         batch = store.get_batch(batch_id)
         if batch is None:
             raise BatchNotFoundError(f"no settlement batch {batch_id}")
@@ -115,7 +116,7 @@ def deny(
 ) -> None:
     """Refuse every token and card of an account from now on."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
         store.deny_par(par, reason, utc_now())
     err.print(f"PAR {par} is on the deny list", highlight=False)
 
@@ -128,7 +129,7 @@ def allow(
 ) -> None:
     """Take an account off the deny list."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
         removed = store.allow_par(par)
     err.print(
         f"PAR {par} {'removed from' if removed else 'was not on'} the deny list", highlight=False
@@ -152,6 +153,6 @@ def limit(
         value = None if max_amount.strip().lower() == "none" else max_amount.strip()
         if value is not None and not value.isdigit():
             raise RegistryError("--max must be an amount in minor units, or none")
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlPaymentStore) as store:
             store.set_mcc_limit(mcc, None if value is None else int(value))
     err.print(f"MCC {mcc} limit: {max_amount}", highlight=False)

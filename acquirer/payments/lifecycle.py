@@ -1,6 +1,6 @@
 """The payment lifecycle after the authorization: increment, capture, void, refund, reversal.
 
-An approved authorization opens a payment (:class:`~acquirer.store.base.PaymentRow`): a
+An approved authorization opens a payment (:class:`~acquirer.payments.rows.PaymentRow`): a
 *sale* is captured at once, a *pre-authorization* holds its amount (a bike deposit) until
 it is completed. The operations and the states they are allowed in:
 
@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import (
     AmountExceededError,
     IdempotencyKeyReusedError,
@@ -48,17 +49,15 @@ from acquirer.errors import (
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
 from acquirer.payments import ledger
-from acquirer.payments.service import format_timestamp
-from acquirer.store.base import (
+from acquirer.payments.rows import (
     Intent,
     OperationKind,
     OperationRequest,
     PaymentRow,
     PaymentStatus,
-    Store,
     Transition,
 )
-from acquirer.vault import utc_now
+from acquirer.payments.store import PaymentStore
 
 log = logging.getLogger("acquirer.payments.lifecycle")
 
@@ -168,11 +167,11 @@ def transition(
 
 
 class PaymentService:
-    """Applies operations to payments through a :class:`~acquirer.store.base.Store`."""
+    """Applies operations to payments through a :class:`~acquirer.payments.store.PaymentStore`."""
 
     def __init__(
         self,
-        store: Store,
+        store: PaymentStore,
         *,
         fee_bps: int = 0,
         clock: Callable[[], datetime] = utc_now,
@@ -212,7 +211,7 @@ class PaymentService:
 
         :meth:`operate` runs them in a transaction of their own; a rental's completion and
         cancellation run them inside the rental's transaction
-        (:meth:`~acquirer.store.base.Store.apply_rental_change`), so both go one way.
+        (:meth:`~acquirer.rentals.rows.RentalStore.apply_rental_change`), so both go one way.
         """
         canonical = json.dumps(
             {

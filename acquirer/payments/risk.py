@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from acquirer.store.base import AuthorizationContext
+from acquirer.payments.rows import AuthorizationContext
 
 
 @dataclass(frozen=True, slots=True)

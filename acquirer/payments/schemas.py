@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from acquirer.payments.reasons import Reason
-from acquirer.store.base import Intent, OperationKind, PaymentStatus
+from acquirer.payments.rows import Intent, OperationKind, PaymentStatus
 from emvcore.currency import currency
 from emvcore.errors import EncodingError
 

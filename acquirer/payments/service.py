@@ -40,13 +40,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import EmvDataError, IdempotencyKeyReusedError, StoreError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.payments import ledger, risk
 from acquirer.payments.issuer import CardData, Issuer, VerifiedArqc, parse_emv_data
 from acquirer.payments.reasons import Reason
-from acquirer.store.base import (
+from acquirer.payments.rows import (
     AtcClaim,
     AuthorizationRow,
     Intent,
@@ -54,11 +55,9 @@ from acquirer.store.base import (
     PaymentStatus,
     RecordResult,
     RecordStatus,
-    Store,
-    TokenRow,
-    TokenStatus,
 )
-from acquirer.vault import utc_now
+from acquirer.payments.store import PaymentStore
+from acquirer.registry import TokenRow, TokenStatus
 from emvcore.currency import currency
 from emvcore.errors import IssuerKeyNotFoundError
 from emvcore.pan import mask_pan
@@ -154,7 +153,7 @@ class AuthorizationOutcome:
 
 
 class _Write(NamedTuple):
-    """The arguments of :meth:`~acquirer.store.base.Store.record_authorization`."""
+    """The arguments of :meth:`~acquirer.payments.store.PaymentStore.record_authorization`."""
 
     row: AuthorizationRow
     claim: AtcClaim | None
@@ -168,11 +167,6 @@ class _Decision:
     token: TokenRow | None = None
     verified: VerifiedArqc | None = None
     claim_atc: bool = False
-
-
-def format_timestamp(value: datetime) -> str:
-    """ISO 8601 UTC with milliseconds and a ``Z``: ``2026-11-22T19:50:00.123Z``."""
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _in_domain(token: TokenRow, mcc: str | None) -> bool:
@@ -191,11 +185,11 @@ def _expired(expiry: str, now: datetime) -> bool:
 
 
 class AuthorizationService:
-    """Decides authorizations and records them in a :class:`~acquirer.store.base.Store`."""
+    """Decides authorizations and records them in a :class:`~acquirer.payments.store.PaymentStore`."""
 
     def __init__(
         self,
-        store: Store,
+        store: PaymentStore,
         issuer: Issuer,
         *,
         atc_window: int,
@@ -233,8 +227,8 @@ class AuthorizationService:
 
         The reads and the cryptography run in the caller's thread, so call it from the loop
         only when the store's reads are local and brief
-        (:attr:`~acquirer.store.base.Store.reads_are_local`); the durable write is awaited
-        through :meth:`~acquirer.store.base.Store.record_authorization_async`.
+        (:attr:`~acquirer.payments.store.PaymentStore.reads_are_local`); the durable write is awaited
+        through :meth:`~acquirer.payments.store.PaymentStore.record_authorization_async`.
         """
         with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
             flow = self._flow(request)
@@ -307,8 +301,8 @@ class AuthorizationService:
         """The steps of :meth:`authorize` as a generator that yields its writes.
 
         Each yielded :class:`_Write` is the arguments of
-        :meth:`~acquirer.store.base.Store.record_authorization`, and the driver sends back
-        its :class:`~acquirer.store.base.RecordResult`. Written once, driven by a blocking
+        :meth:`~acquirer.payments.store.PaymentStore.record_authorization`, and the driver sends back
+        its :class:`~acquirer.payments.rows.RecordResult`. Written once, driven by a blocking
         caller (:meth:`authorize`) and an asynchronous one (:meth:`authorize_async`): the
         "sans-I/O" style of h11 and hyper-h2, where protocol logic never performs its I/O.
         """

@@ -17,11 +17,11 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import BatchNotFoundError
 from acquirer.ids import new_id
-from acquirer.payments.service import format_timestamp
-from acquirer.store.base import BatchLine, BatchRow, BatchScope, Store
-from acquirer.vault import utc_now
+from acquirer.payments.rows import BatchLine, BatchRow, BatchScope
+from acquirer.payments.store import PaymentStore
 
 CSV_COLUMNS = (
     "journal_id",
@@ -89,7 +89,7 @@ def lines_csv(lines: Sequence[BatchLine]) -> str:
 class SettlementService:
     """Closes and reports batches."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: PaymentStore, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._store = store
         self._clock = clock
 

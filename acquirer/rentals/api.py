@@ -27,13 +27,19 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from acquirer.auth import TerminalAuthenticator
+from acquirer.clock import format_timestamp
 from acquirer.pagination import Cursor, Limit, read_page
 from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
-from acquirer.payments.service import format_timestamp
 from acquirer.problems import problem_responses
 from acquirer.rentals.debts import DebtService, debt_json
 from acquirer.rentals.requests import BikeOutcome
-from acquirer.rentals.rows import ACTIVE_RENTAL_STATES, DebtStatus, DeniedRow, RentalState
+from acquirer.rentals.rows import (
+    ACTIVE_RENTAL_STATES,
+    DebtStatus,
+    DeniedRow,
+    RentalState,
+    RentalStore,
+)
 from acquirer.rentals.schemas import (
     DEBT_ID_PATTERN,
     RENTAL_ID_PATTERN,
@@ -53,7 +59,6 @@ from acquirer.rentals.schemas import (
     TerminalBody,
 )
 from acquirer.rentals.service import RentalService, rental_json
-from acquirer.store.base import Store
 
 RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
 DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]
@@ -83,7 +88,10 @@ def _denied_json(denied: DeniedRow) -> dict[str, Any]:
 
 
 def bikes_router(
-    rentals: RentalService, debts: DebtService, store: Store, authenticator: TerminalAuthenticator
+    rentals: RentalService,
+    debts: DebtService,
+    store: RentalStore,
+    authenticator: TerminalAuthenticator,
 ) -> APIRouter:
     """The rental, debt and deny-list routes."""
     router = APIRouter()

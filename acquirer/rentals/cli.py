@@ -18,7 +18,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from acquirer.cli.common import (
+from acquirer.clock import utc_now
+from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
@@ -29,8 +30,8 @@ from acquirer.cli.common import (
 )
 from acquirer.errors import RegistryError
 from acquirer.rentals.rows import ACTIVE_RENTAL_STATES, DebtStatus, RentalState
+from acquirer.rentals.sql import SqlRentalStore
 from acquirer.rentals.tariff import Tariff
-from acquirer.vault import utc_now
 from emvcore.currency import currency as iso_currency
 from emvcore.currency import format_minor_units
 from emvcore.errors import EncodingError
@@ -84,7 +85,7 @@ def tariff_set(
             max_duration_minutes=max_duration_minutes,
             lost_bike_charge=lost_bike_charge,
         )
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRentalStore) as store:
             store.put_tariff(merchant, tariff, utc_now())
     err.print(f"tariff of {merchant} set", highlight=False)
     _print_tariff(merchant, tariff)
@@ -98,7 +99,7 @@ def tariff_show(
 ) -> None:
     """Show the operator's tariff."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRentalStore) as store:
         tariff = store.get_tariff(merchant)
         if tariff is None:
             raise RegistryError(f"operator {merchant!r} has no bike tariff")
@@ -141,7 +142,7 @@ def rentals(
                 states = (RentalState(state),)
             except ValueError:
                 raise RegistryError(f"unknown rental state {state!r}") from None
-        with opened_store(settings) as store:
+        with opened_store(settings, SqlRentalStore) as store:
             rows = store.list_rentals(merchant_id=merchant, states=states, limit=LIST_LIMIT)
     table = Table(title=f"{len(rows)} rental(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("rental", "operator", "bike", "state", "PAR", "started", "fare", "debt"):
@@ -169,7 +170,7 @@ def debts(
 ) -> None:
     """List riders' debts, oldest first."""
     settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings) as store:
+    with reported_errors(), opened_store(settings, SqlRentalStore) as store:
         rows = store.list_debts(merchant_id=merchant, status=status, limit=LIST_LIMIT)
     table = Table(title=f"{len(rows)} debt(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("debt", "rental", "operator", "PAR", "amount", "status"):

@@ -21,13 +21,14 @@ import json
 import logging
 from typing import Any
 
+from acquirer.clock import format_timestamp
 from acquirer.errors import DebtNotFoundError, DebtStateError
 from acquirer.payments import ledger
 from acquirer.payments.lifecycle import PaymentService
-from acquirer.payments.service import AuthorizationRequest, AuthorizationService, format_timestamp
+from acquirer.payments.rows import Intent, OperationKind
+from acquirer.payments.service import AuthorizationRequest, AuthorizationService
 from acquirer.rentals.requests import BikeOutcome, BikeRequests, dumps
 from acquirer.rentals.rows import DebtRow, DebtStatus, RentalChange
-from acquirer.store.base import Intent, OperationKind
 
 log = logging.getLogger("acquirer.rentals.debts")
 

@@ -3,7 +3,7 @@
 Every state-changing bike request carries an ``Idempotency-Key`` and behaves as the payment
 operations do (draft-ietf-httpapi-idempotency-key-header section 2.6): the request's
 canonical form is hashed; the first answer is stored with the change it made
-(:meth:`~acquirer.store.base.Store.apply_rental_change`, one transaction) and a retry gets it
+(:meth:`~acquirer.rentals.rows.RentalStore.apply_rental_change`, one transaction) and a retry gets it
 back byte for byte; the same key with another request is refused; a retry while the first
 still runs in this process is answered 409 (:class:`~acquirer.idempotency.InFlight`).
 
@@ -25,9 +25,10 @@ from typing import Any
 from acquirer.errors import IdempotencyKeyReusedError, TariffMissingError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
-from acquirer.rentals.rows import BikeRequest, DebtRow, RentalChange
+from acquirer.payments.rows import PaymentRow
+from acquirer.registry import MerchantRow
+from acquirer.rentals.rows import BikeRequest, DebtRow, RentalChange, RentalStore
 from acquirer.rentals.rows import RentalRow as RentalRow
-from acquirer.store.base import MerchantRow, PaymentRow, Store
 from emvcore.currency import format_minor_units
 
 Decide = Callable[[RentalRow | None, PaymentRow | None, DebtRow | None], RentalChange]
@@ -52,9 +53,11 @@ def money(amount: int, currency_code: str) -> str:
 
 
 class BikeRequests:
-    """Records bike requests idempotently in a :class:`~acquirer.store.base.Store`."""
+    """Records bike requests idempotently in a :class:`~acquirer.payments.store.PaymentStore`."""
 
-    def __init__(self, store: Store, in_flight: InFlight, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: RentalStore, in_flight: InFlight, clock: Callable[[], datetime]
+    ) -> None:
         self.store = store
         self.in_flight = in_flight
         self.clock = clock

@@ -1,22 +1,28 @@
-"""The rows of bike rentals and debts that cross the :class:`~acquirer.store.base.Store` interface.
+"""The rows of bike rentals and debts, and :class:`RentalStore`, the interface they cross.
 
 A *rental* holds one bike for one account (PAR) from the unlock to the return, with a
 pre-authorization (its *hold*) for the deposit; what the hold cannot cover at the end becomes a
 *debt*, and an account with an open debt goes on the *deny list*. Every state-changing rental or
 debt request is a *bike request* (kept with its idempotency key and exact response), and
 :class:`RentalChange` is everything one such request writes in one transaction. Business rules
-live in :mod:`acquirer.rentals.service` and :mod:`acquirer.rentals.debts`; the store only reads and writes.
+live in :mod:`acquirer.rentals.service` and :mod:`acquirer.rentals.debts`; the store only reads
+and writes. :class:`RentalStore` extends the payments store, and its SQL
+(:class:`~acquirer.rentals.sql.SqlRentalStore`) writes a rental change and its hold's
+payment operation in one database transaction.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from acquirer.payments.ledger import Journal
+from acquirer.payments.rows import PaymentRow, PaymentStep
+from acquirer.payments.store import PaymentStore
 from acquirer.rentals.tariff import Tariff
-from acquirer.store.base import PaymentStep
 
 
 class RentalState(enum.StrEnum):
@@ -155,3 +161,82 @@ class RentalResult:
 
     row: BikeRequestRow
     replayed: bool
+
+
+class RentalStore(PaymentStore, Protocol):
+    """Persistence of bike tariffs, rentals, debts and rental requests, over the payments store.
+
+    Safe to call from several threads at once; every write durable before it returns.
+    """
+
+    def put_tariff(self, merchant_id: str, tariff: Tariff, at: datetime) -> None:
+        """Set the operator's bike tariff; :class:`~acquirer.errors.RegistryError` without it."""
+        ...
+
+    def get_tariff(self, merchant_id: str) -> Tariff | None:
+        """The operator's bike tariff, or ``None``."""
+        ...
+
+    def find_bike_request(self, terminal_id: str, idempotency_key: str) -> BikeRequestRow | None:
+        """The rental or debt request a terminal recorded under an idempotency key."""
+        ...
+
+    def apply_rental_change(
+        self,
+        request: BikeRequest,
+        decide: Callable[[RentalRow | None, PaymentRow | None, DebtRow | None], RentalChange],
+        *,
+        rental_id: str | None = None,
+        debt_id: str | None = None,
+    ) -> RentalResult:
+        """Run one rental or debt request in one durable transaction.
+
+        A used ``(request.terminal_id, request.idempotency_key)`` writes nothing and returns
+        that request (``replayed``). Otherwise the rental, its hold and the debt named are
+        locked (in that order), ``decide`` computes the change (raising to refuse it, which
+        writes nothing), and everything in it is written together with the request.
+        A new rental whose PAR or bike already has an active rental raises
+        :class:`~acquirer.errors.RentalStateError` (a database constraint decides races).
+        """
+        ...
+
+    def get_rental(self, rental_id: str) -> RentalRow | None:
+        """The rental, or ``None``."""
+        ...
+
+    def find_active_rental(
+        self, merchant_id: str, *, par: str | None = None, bike_id: str | None = None
+    ) -> RentalRow | None:
+        """The oldest active rental of the operator for that PAR or bike, or ``None``."""
+        ...
+
+    def list_rentals(
+        self,
+        *,
+        merchant_id: str | None = None,
+        states: Sequence[RentalState] = (),
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[RentalRow]:
+        """Rentals by id (oldest first), after the id ``after``; all states when none given."""
+        ...
+
+    def get_debt(self, debt_id: str) -> DebtRow | None:
+        """The debt, or ``None``."""
+        ...
+
+    def list_debts(
+        self,
+        *,
+        merchant_id: str | None = None,
+        status: DebtStatus | None = None,
+        par: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Sequence[DebtRow]:
+        """Debts by id (oldest first), after the id ``after``."""
+        ...
+
+    def list_denied(self, *, after: str | None = None, limit: int = 100) -> Sequence[DeniedRow]:
+        """The deny list by PAR, after the PAR ``after``."""
+        ...

@@ -17,7 +17,7 @@ return         ``unlocking`` or ``riding``                  ``ended``: see below
 =============  ==========================================  ===================================
 
 **Return.** The rider is found by the PAR of a verified tap-off (an account verification of
-amount 0, :class:`~acquirer.store.base.Intent`), or the bike by its id, at any dock of the
+amount 0, :class:`~acquirer.payments.rows.Intent`), or the bike by its id, at any dock of the
 same operator. The fare comes from the tariff the rental started under
 (:func:`acquirer.rentals.tariff.fare`). The hold is completed with the payment lifecycle's own
 operations, in the rental's transaction:
@@ -46,6 +46,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from acquirer.clock import format_timestamp
 from acquirer.errors import (
     DepositMismatchError,
     RentalNotFoundError,
@@ -57,7 +58,9 @@ from acquirer.ids import new_id
 from acquirer.payments import ledger
 from acquirer.payments.issuer import parse_emv_data
 from acquirer.payments.lifecycle import PaymentService
-from acquirer.payments.service import AuthorizationRequest, AuthorizationService, format_timestamp
+from acquirer.payments.rows import Intent, OperationKind, PaymentRow, PaymentStatus, PaymentStep
+from acquirer.payments.service import AuthorizationRequest, AuthorizationService
+from acquirer.registry import MerchantRow
 from acquirer.rentals.requests import BikeOutcome, BikeRequests, dumps, money
 from acquirer.rentals.rows import (
     ACTIVE_RENTAL_STATES,
@@ -69,14 +72,6 @@ from acquirer.rentals.rows import (
     RentalState,
 )
 from acquirer.rentals.tariff import fare
-from acquirer.store.base import (
-    Intent,
-    MerchantRow,
-    OperationKind,
-    PaymentRow,
-    PaymentStatus,
-    PaymentStep,
-)
 
 log = logging.getLogger("acquirer.rentals.service")
 

@@ -1,8 +1,8 @@
 # ruff: noqa: S608 (statements are assembled from this module's own column names and
 # placeholders only; every value is a bound parameter)
-"""Bike tariffs, rentals and riders' debts in SQL (part of :class:`~acquirer.store.sql.SqlStore`).
+"""Bike tariffs, rentals and riders' debts in SQL (the rentals store, :class:`SqlRentalStore`).
 
-A rental or debt request is one transaction (:meth:`RentalsMixin.apply_rental_change`): its
+A rental or debt request is one transaction (:meth:`SqlRentalStore.apply_rental_change`): its
 idempotency key is claimed in ``bike_requests`` (``UNIQUE(terminal_id, idempotency_key)``),
 the rental, its hold and the debt are locked in that order (PostgreSQL: ``FOR UPDATE``;
 SQLite's ``BEGIN IMMEDIATE`` serializes writers already), and the new rental, the hold's
@@ -29,6 +29,8 @@ from datetime import datetime
 
 from acquirer.errors import RegistryError, RentalStateError, StoreError
 from acquirer.payments.ledger import Journal
+from acquirer.payments.rows import PaymentRow
+from acquirer.payments.sql import SqlPaymentStore
 from acquirer.payments.sql.operations import apply_operation_in, payment_row
 from acquirer.rentals.rows import (
     ACTIVE_RENTAL_STATES,
@@ -43,8 +45,7 @@ from acquirer.rentals.rows import (
     RentalState,
 )
 from acquirer.rentals.tariff import Tariff
-from acquirer.store.base import PaymentRow
-from acquirer.store.tx import Abort, Row, SqlPrimitives, Tx, as_datetime, as_optional_datetime
+from acquirer.store.tx import Abort, Row, Tx, as_datetime, as_optional_datetime
 
 _RENTAL_COLUMNS = (
     "id, merchant_id, terminal_id, dock_id, bike_id, par, authorization_id, payment_id, state, "
@@ -73,8 +74,8 @@ _INSERT_REQUEST = (
 )
 
 
-class RentalsMixin(SqlPrimitives):
-    """The bike rentals part of the store."""
+class SqlRentalStore(SqlPaymentStore):
+    """Portable SQL of :class:`~acquirer.rentals.rows.RentalStore`, over the payments store."""
 
     #: Appended to the reads of rows about to change (PostgreSQL: `` FOR UPDATE``).
 

@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from acquirer.auth import TerminalAuthenticator
 from acquirer.errors import PaymentNotFoundError
 from acquirer.payments.lifecycle import OperationOutcome, PaymentService, payment_json
+from acquirer.payments.rows import OperationKind
 from acquirer.payments.schemas import (
     PAYMENT_ID_PATTERN,
     AmountBody,
@@ -36,7 +37,6 @@ from acquirer.payments.schemas import (
 )
 from acquirer.payments.service import AuthorizationService
 from acquirer.problems import problem_responses
-from acquirer.store.base import OperationKind
 
 PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
 IdempotencyKeyHeader = Annotated[

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
+from acquirer.payments.rows import BatchScope
 from acquirer.payments.schemas import TerminalId
 from acquirer.payments.settlement import SettlementService, batch_json, lines_csv
 from acquirer.problems import problem_responses
-from acquirer.store.base import BatchScope
 
 BatchId = Annotated[str, Path(pattern=r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]

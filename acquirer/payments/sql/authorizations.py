@@ -1,6 +1,6 @@
 """Writing and reading authorizations inside a transaction, for every store mixin that needs it.
 
-:meth:`~acquirer.store.sql.SqlStore.record_authorization` is :func:`record_authorization_in`
+:meth:`~acquirer.payments.sql.SqlPaymentStore.record_authorization` is :func:`record_authorization_in`
 in a transaction of its own; a parcel payment runs the same function inside the parcel's
 transaction (:mod:`acquirer.parcels.sql`), so both write an authorization one way.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from acquirer.payments.ledger import Journal
-from acquirer.payments.sql.operations import insert_journals, insert_payment
-from acquirer.store.base import (
+from acquirer.payments.rows import (
     AtcClaim,
     AuthorizationRow,
     PaymentRow,
     RecordResult,
     RecordStatus,
 )
+from acquirer.payments.sql.operations import insert_journals, insert_payment
 from acquirer.store.tx import Abort, Row, Tx, as_datetime
 
 _INSERT_AUTHORIZATION = (
@@ -55,7 +55,7 @@ def find_authorization_in(tx: Tx, terminal_id: str, idempotency_key: str) -> Row
 
 
 def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
-    """The body of :meth:`SqlStore.record_authorization`, for use inside a transaction.
+    """The body of :meth:`~acquirer.payments.sql.SqlPaymentStore.record_authorization`, for use inside a transaction.
 
     The unique index on (terminal_id, idempotency_key) and the primary key of
     ``atc_claims`` decide races: the loser's insert changes no row, and it aborts.

@@ -1,4 +1,4 @@
-"""Payments, operations on them and the ledger in SQL (part of :class:`~acquirer.store.sql.SqlStore`).
+"""Payments, operations on them and the ledger in SQL (part of :class:`~acquirer.payments.sql.SqlPaymentStore`).
 
 Operations lock the payment row first (``lock_payment_sql``: PostgreSQL adds ``FOR UPDATE``;
 SQLite's ``BEGIN IMMEDIATE`` already serializes writers), then claim the idempotency key with
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from acquirer.errors import PaymentNotFoundError, StoreError
 from acquirer.payments.ledger import Journal
-from acquirer.store.base import (
+from acquirer.payments.rows import (
     Intent,
     LedgerTotals,
     OperationKind,
@@ -26,7 +26,7 @@ from acquirer.store.base import (
     PaymentStatus,
     Transition,
 )
-from acquirer.store.tx import Abort, Row, SqlPrimitives, Tx, as_datetime
+from acquirer.store.tx import Abort, Row, SqlPart, Tx, as_datetime
 
 _INSERT_PAYMENT = (
     "INSERT INTO payments (id, terminal_id, intent, currency, par, token_masked, authorized, "
@@ -44,12 +44,16 @@ _INSERT_OPERATION = (
 )
 
 
-class PaymentsMixin(SqlPrimitives):
+class PaymentsMixin(SqlPart):
     """The payments and ledger part of the store."""
 
-    #: Reads a payment about to change, with the backend's row lock if it needs one
-    #: (SQLite's ``BEGIN IMMEDIATE`` already serializes writers; PostgreSQL adds FOR UPDATE).
-    lock_payment_sql = "SELECT * FROM payments WHERE id = ?"
+    @property
+    def lock_payment_sql(self) -> str:
+        """Reads a payment about to change, with the engine's row lock if it needs one.
+
+        SQLite's ``BEGIN IMMEDIATE`` already serializes writers; PostgreSQL adds FOR UPDATE.
+        """
+        return "SELECT * FROM payments WHERE id = ?" + self.row_lock  # noqa: S608 (constant)
 
     def get_payment(self, payment_id: str) -> PaymentRow | None:
         """The payment with that id, or ``None``."""

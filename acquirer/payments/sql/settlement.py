@@ -1,4 +1,4 @@
-"""Settlement batches and risk controls in SQL (part of :class:`~acquirer.store.sql.SqlStore`).
+"""Settlement batches and risk controls in SQL (part of :class:`~acquirer.payments.sql.SqlPaymentStore`).
 
 Closing a batch stamps every unsettled money journal (sale, capture, cancel, refund) of the
 terminal, or of every terminal of the merchant, with the batch id, computes the totals from
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from acquirer.payments.ledger import FEE_REVENUE, ISSUER_RECEIVABLE, JournalKind
-from acquirer.store.base import BatchLine, BatchRow, BatchScope, BatchTotal
-from acquirer.store.tx import Abort, Row, SqlPrimitives, Tx, as_datetime
+from acquirer.payments.rows import BatchLine, BatchRow, BatchScope, BatchTotal
+from acquirer.store.tx import Abort, Row, SqlPart, Tx, as_datetime
 
 #: Journal kinds that move money between the schemes, the merchant and the acquirer.
 SETTLED_KINDS = (JournalKind.SALE, JournalKind.CAPTURE, JournalKind.CANCEL, JournalKind.REFUND)
@@ -50,7 +50,7 @@ _LINES = (
 )
 
 
-class SettlementMixin(SqlPrimitives):
+class SettlementMixin(SqlPart):
     """The settlement and risk part of the store."""
 
     # -- settlement ------------------------------------------------------------------------

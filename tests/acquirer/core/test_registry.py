@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from acquirer.errors import RegistryError, TerminalNotFoundError
-from acquirer.store import Store
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
+from acquirer.registry import MerchantRow, RegistryStore, TerminalRow, TerminalStatus
 from tests.acquirer.testkit import Api, TestCard
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def _register(store: Store, terminal: str = "SHOP0001", mcc: str = "5411") -> None:
+def _register(store: RegistryStore, terminal: str = "SHOP0001", mcc: str = "5411") -> None:
     assert store.put_merchant(
         MerchantRow("M1", "Grocer", mcc, "EUR", "DE89370400440532013000", NOW)
     )
@@ -23,7 +22,7 @@ def _register(store: Store, terminal: str = "SHOP0001", mcc: str = "5411") -> No
     assert store.put_terminal(row)
 
 
-def test_registry_round_trip(any_store: Store) -> None:
+def test_registry_round_trip(any_store: RegistryStore) -> None:
     _register(any_store)
     assert not any_store.put_merchant(MerchantRow("M1", "Other", "5812", "EUR", "X", NOW))
     merchant = any_store.get_merchant("M1")
@@ -45,7 +44,7 @@ def test_registry_round_trip(any_store: Store) -> None:
 
 
 def test_token_domain_restriction(
-    any_api: Api, any_store: Store, any_new_card: Callable[..., TestCard]
+    any_api: Api, any_store: RegistryStore, any_new_card: Callable[..., TestCard]
 ) -> None:
     _register(any_store)
     card = any_new_card("visa")

@@ -19,7 +19,7 @@ from acquirer import (
     create_app,
 )
 from acquirer.keys import KeyMaterial, load_key_material
-from acquirer.store.sqlite import SqliteStore
+from acquirer.payments.sql import SqlPaymentStore
 from acquirer.vault import TokenVault, VaultKey
 from emvcore.pan import is_luhn_valid
 from emvcore.provisioning import TokenRecord
@@ -48,7 +48,7 @@ def test_detokenize_round_trip(vault: TokenVault) -> None:
         vault.detokenize("4895370000000005")
 
 
-def test_same_account_same_par_different_ciphertext(vault: TokenVault, store: SqliteStore) -> None:
+def test_same_account_same_par_different_ciphertext(vault: TokenVault, store: SqlPaymentStore) -> None:
     first, second = vault.provision(VISA_PAN, "visa"), vault.provision(VISA_PAN, "visa")
     other = vault.provision("4000056655665556", "visa")
     assert first.token != second.token
@@ -74,11 +74,11 @@ def test_ciphertext_is_bound_to_its_token(vault: TokenVault, settings: Settings)
 
 
 def test_database_never_holds_a_clear_funding_pan(
-    vault: TokenVault, settings: Settings, store: SqliteStore
+    vault: TokenVault, settings: Settings, store: SqlPaymentStore
 ) -> None:
     for pan, scheme in ((VISA_PAN, "visa"), (MC_PAN, "mastercard")):
         vault.provision(pan, scheme)
-    store.close()  # checkpoint the WAL into the main file
+    store.engine.close()  # checkpoint the WAL into the main file
     files = [p for p in settings.data_dir.iterdir() if p.name.startswith("acquirer.db")]
     raw = b"".join(p.read_bytes() for p in files)
     for pan in (VISA_PAN, MC_PAN):

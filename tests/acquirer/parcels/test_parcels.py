@@ -15,10 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
-from acquirer.parcels.rows import CompartmentSize, CompartmentStatus, StorageFeeRow
-from acquirer.store import Store
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
-from acquirer.vault import utc_now
+from acquirer.clock import utc_now
+from acquirer.parcels.rows import CompartmentSize, CompartmentStatus, ParcelStore, StorageFeeRow
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
 from tests.acquirer.payments.test_api import PROBLEM, assert_problem
 from tests.acquirer.testkit import TestCard
 
@@ -41,7 +40,7 @@ class Lockers:
     """Drives one locker and one courier terminal through the API."""
 
     client: TestClient
-    store: Store
+    store: ParcelStore
     clock: Clock
     keys: Iterator[str] = field(default_factory=lambda: (f"k-{n}" for n in itertools.count()))
     atc: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -99,7 +98,7 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return doc
 
 
-def register_locker(store: Store, *, fees: bool = True) -> None:
+def register_locker(store: ParcelStore, *, fees: bool = True) -> None:
     assert store.put_merchant(MerchantRow("LOCKOP", "Lockers", "4215", "EUR", "DE89", NOW))
     assert store.put_merchant(MerchantRow("PARCELCO", "Couriers", "4215", "EUR", "DE88", NOW))
     for terminal, merchant, actions in (
@@ -117,11 +116,11 @@ def register_locker(store: Store, *, fees: bool = True) -> None:
 
 
 @pytest.fixture
-def lockers(backend_settings: Settings, any_store: Store) -> Iterator[Lockers]:
-    register_locker(any_store)
+def lockers(backend_settings: Settings, any_parcel_store: ParcelStore) -> Iterator[Lockers]:
+    register_locker(any_parcel_store)
     clock = Clock()
     with TestClient(create_app(backend_settings, clock=clock)) as client:
-        yield Lockers(client, any_store, clock)
+        yield Lockers(client, any_parcel_store, clock)
 
 
 @pytest.fixture
@@ -129,7 +128,7 @@ def card(any_new_card: Callable[..., TestCard]) -> TestCard:
     return any_new_card("visa")
 
 
-def par_of(store: Store, card: TestCard) -> str:
+def par_of(store: ParcelStore, card: TestCard) -> str:
     token = store.get_token(card.token)
     assert token is not None
     return token.par

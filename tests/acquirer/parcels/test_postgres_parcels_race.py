@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from acquirer import Settings
-from acquirer.store import open_store
+from acquirer.domains import open_database
+from acquirer.parcels.sql import SqlParcelStore
 from tests.acquirer.parcels.test_parcels import COURIER, LOCKER, register_locker
 from tests.acquirer.processes import acquirer_process
 
@@ -20,12 +21,12 @@ REGISTRATIONS = 12  # for 3 compartments S, M, L: S and M parcels may take any o
 
 def test_two_processes_never_share_a_compartment(settings: Settings, postgres_url: str) -> None:
     pg_settings = dataclasses.replace(settings, database_url=postgres_url)
-    store = open_store(pg_settings)
+    store = SqlParcelStore(open_database(pg_settings))
     try:
-        store.migrate()
+        store.engine.migrate()
         register_locker(store)
     finally:
-        store.close()
+        store.engine.close()
     env = {"TAP_ACQUIRER_DATABASE_URL": postgres_url}
     with (
         acquirer_process(settings.data_dir, env=env) as first,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acquirer.store.sqlite import SqliteStore
+from acquirer.payments.sql import SqlPaymentStore
 from tests.acquirer.testkit import Api, TestCard
 
 PROBLEM = "application/problem+json"
@@ -37,7 +37,7 @@ def test_health(client: TestClient) -> None:
 
 
 def test_same_key_same_request_returns_the_first_answer_byte_for_byte(
-    api: Api, new_card: Callable[..., TestCard], store: SqliteStore
+    api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore
 ) -> None:
     tap = new_card("visa").tap(amount=1250, atc=1)
     first = api.authorize(tap, key="order-1")
@@ -50,7 +50,7 @@ def test_same_key_same_request_returns_the_first_answer_byte_for_byte(
 
 
 def test_same_key_different_request_is_a_conflict(
-    api: Api, new_card: Callable[..., TestCard], store: SqliteStore
+    api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore
 ) -> None:
     tap = new_card("visa").tap(amount=1250, atc=1)
     api.authorize(tap, key="order-2")
@@ -297,7 +297,7 @@ def test_database_failure_is_503_without_internals(
     app = create_app(settings)
     tap = new_card("visa").tap(amount=1250, atc=1)
     with TestClient(app) as client:
-        app.state.service._store.close()  # the database goes away under the service
+        app.state.service._store.engine.close()  # the database goes away under the service
         response = Api(client).authorize(tap)
     body = assert_problem(response, 503, "store_failed")
     assert "sqlite" not in response.text.lower() and "closed" not in body["detail"]

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
-from acquirer.store.base import TokenStatus
-from acquirer.store.sqlite import SqliteStore
+from acquirer.payments.sql import SqlPaymentStore
+from acquirer.registry import TokenStatus
 from emvcore.keyfile import IssuerKeySet, save_issuer_keys
 from emvcore.pan import luhn_check_digit, mask_pan
 from tests.acquirer.testkit import USD, Api, TestCard
@@ -32,7 +32,7 @@ CONTRACT_FIELDS = [
 
 @pytest.mark.parametrize("scheme", ["visa", "mastercard"])
 def test_valid_arqc_is_approved_and_card_accepts_tag_91(
-    api: Api, new_card: Callable[..., TestCard], store: SqliteStore, scheme: str
+    api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore, scheme: str
 ) -> None:
     card = new_card(scheme)
     tap = card.tap(amount=1250, atc=7)
@@ -146,7 +146,7 @@ def test_expired_token(settings: Settings, new_card: Callable[..., TestCard]) ->
     assert card.accepts(tap, body["issuer_authentication_data"])
 
 
-def test_suspended_token(api: Api, new_card: Callable[..., TestCard], store: SqliteStore) -> None:
+def test_suspended_token(api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore) -> None:
     card = new_card("mastercard")
     store.set_token_status(card.token, TokenStatus.SUSPENDED)
     tap = card.tap(amount=1250, atc=1)
@@ -186,7 +186,7 @@ def test_token_without_issuer_key(settings: Settings, new_card: Callable[..., Te
 
 
 def test_account_verification_names_the_account_and_moves_no_money(
-    api: Api, new_card: Callable[..., TestCard], store: SqliteStore
+    api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore
 ) -> None:
     card = new_card("visa")
     tap = card.tap(amount=0, atc=3)

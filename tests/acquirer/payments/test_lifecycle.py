@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from acquirer.store import Store
+from acquirer.payments.store import PaymentStore
 from tests.acquirer.testkit import Api, TestCard
 
 TERMINAL = "SHOP0001"
@@ -74,7 +74,7 @@ def _problem(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-def _assert_ledger_balances(store: Store) -> dict[str, int]:
+def _assert_ledger_balances(store: PaymentStore) -> dict[str, int]:
     totals = store.ledger_totals()
     assert totals.unbalanced == 0
     balances = store.account_balances()
@@ -82,7 +82,7 @@ def _assert_ledger_balances(store: Store) -> dict[str, int]:
     return balances
 
 
-def test_sale_is_captured_and_posted(life: Lifecycle, any_store: Store) -> None:
+def test_sale_is_captured_and_posted(life: Lifecycle, any_store: PaymentStore) -> None:
     auth = life.authorize(1250)
     payment = any_store.get_payment(auth["authorization_id"])
     assert payment is not None and (payment.status, payment.captured) == ("captured", 1250)
@@ -98,7 +98,7 @@ def test_sale_is_captured_and_posted(life: Lifecycle, any_store: Store) -> None:
     assert _ok(view)["status"] == "captured"
 
 
-def test_refunds_never_exceed_captured_and_replay(life: Lifecycle, any_store: Store) -> None:
+def test_refunds_never_exceed_captured_and_replay(life: Lifecycle, any_store: PaymentStore) -> None:
     pid = life.authorize(1250)["authorization_id"]
     first = life.op(pid, "refunds", amount=500, key="r1")
     assert _ok(first)["payment"]["refunded"] == 500
@@ -115,7 +115,7 @@ def test_refunds_never_exceed_captured_and_replay(life: Lifecycle, any_store: St
     assert balances[f"merchant_payable:{TERMINAL} EUR"] == 19  # the fee is not returned
 
 
-def test_void_of_a_sale_undoes_it(life: Lifecycle, any_store: Store) -> None:
+def test_void_of_a_sale_undoes_it(life: Lifecycle, any_store: PaymentStore) -> None:
     pid = life.authorize(1250)["authorization_id"]
     voided = _ok(life.op(pid, "void"))
     assert voided["payment"]["status"] == "voided" and voided["amount"] == 1250
@@ -124,7 +124,7 @@ def test_void_of_a_sale_undoes_it(life: Lifecycle, any_store: Store) -> None:
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
-def test_preauthorization_increment_and_completion(life: Lifecycle, any_store: Store) -> None:
+def test_preauthorization_increment_and_completion(life: Lifecycle, any_store: PaymentStore) -> None:
     auth = life.authorize(2000, intent="preauthorization")
     pid = auth["authorization_id"]
     payment = any_store.get_payment(pid)
@@ -143,7 +143,7 @@ def test_preauthorization_increment_and_completion(life: Lifecycle, any_store: S
     assert balances["holds_receivable EUR"] == 0 and balances["issuer_receivable EUR"] == 1730
 
 
-def test_preauthorization_partial_then_full_reversal(life: Lifecycle, any_store: Store) -> None:
+def test_preauthorization_partial_then_full_reversal(life: Lifecycle, any_store: PaymentStore) -> None:
     pid = life.authorize(3000, intent="preauthorization")["authorization_id"]
     partial = _ok(life.op(pid, "reversals", amount=1000))
     assert (partial["payment"]["status"], partial["payment"]["authorized"]) == ("authorized", 2000)
@@ -153,7 +153,7 @@ def test_preauthorization_partial_then_full_reversal(life: Lifecycle, any_store:
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
-def test_reversal_by_the_original_idempotency_key(life: Lifecycle, any_store: Store) -> None:
+def test_reversal_by_the_original_idempotency_key(life: Lifecycle, any_store: PaymentStore) -> None:
     life.authorize(1250, key="tap-77")
     partial = _ok(life.post("/v1/reversals", original_idempotency_key="tap-77", amount=250))
     assert partial["payment"]["captured"] == 1000
@@ -165,7 +165,7 @@ def test_reversal_by_the_original_idempotency_key(life: Lifecycle, any_store: St
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
-def test_a_reversal_that_overtakes_its_original_bars_it(life: Lifecycle, any_store: Store) -> None:
+def test_a_reversal_that_overtakes_its_original_bars_it(life: Lifecycle, any_store: PaymentStore) -> None:
     # The terminal timed out; its reversal reaches the acquirer before the authorization.
     _problem(
         life.post("/v1/reversals", original_idempotency_key="tap-late"), 404, "payment_unknown"
@@ -214,7 +214,7 @@ def test_payments_are_private_to_their_terminal(life: Lifecycle) -> None:
     _problem(life.op(pid, "refunds", amount="5"), 422, "request_invalid")
 
 
-def test_concurrent_refunds_never_exceed_captured(life: Lifecycle, any_store: Store) -> None:
+def test_concurrent_refunds_never_exceed_captured(life: Lifecycle, any_store: PaymentStore) -> None:
     pid = life.authorize(1250)["authorization_id"]
     keys = [f"cr-{n}" for n in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -17,8 +17,9 @@ import httpx
 import psycopg
 
 from acquirer import Settings
+from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
-from acquirer.store import open_store
+from acquirer.payments.sql import SqlPaymentStore
 from acquirer.vault import TokenVault
 from tests.acquirer.processes import acquirer_process
 from tests.acquirer.testkit import TestCard
@@ -35,9 +36,9 @@ FUNDING = (
 
 
 def _provision(settings: Settings, keys: KeyMaterial) -> list[TestCard]:
-    store = open_store(settings)
+    store = SqlPaymentStore(open_database(settings))
     try:
-        store.migrate()
+        store.engine.migrate()
         vault = TokenVault(
             store, keys.issuer_keys, keys.vault_key, bin_controller_id=settings.bin_controller_id
         )
@@ -48,7 +49,7 @@ def _provision(settings: Settings, keys: KeyMaterial) -> list[TestCard]:
             cards.append(TestCard(token=record.token, key=key, psn=record.psn))
         return cards
     finally:
-        store.close()
+        store.engine.close()
 
 
 def test_two_processes_never_post_twice(
@@ -120,10 +121,10 @@ def test_two_processes_never_post_twice(
     assert approved == 2 * TAPS
     assert total == keys_used == 3 * TAPS
     assert claims == (2 * TAPS,)
-    store = open_store(pg_settings)
+    store = SqlPaymentStore(open_database(pg_settings))
     try:
         totals = store.ledger_totals()
     finally:
-        store.close()
+        store.engine.close()
     assert totals.journals == {"sale": 2 * TAPS, "refund": 3}
     assert totals.unbalanced == 0

@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acquirer import Settings, StoreError, create_app
-from acquirer.store import Store
-from acquirer.store.base import BatchScope, MerchantRow, TerminalRow, TerminalStatus
-from acquirer.store.sql import SqlStore
+from acquirer.payments.rows import BatchScope
+from acquirer.payments.sql import SqlPaymentStore
+from acquirer.payments.store import PaymentStore
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
 from tests.acquirer.payments.test_lifecycle import TERMINAL, Lifecycle
 from tests.acquirer.testkit import Api, TestCard
 
@@ -34,7 +35,7 @@ def _close(life: Lifecycle, key: str) -> dict[str, Any]:
     return body
 
 
-def test_close_batch_totals_report_csv_and_immutability(life: Lifecycle, any_store: Store) -> None:
+def test_close_batch_totals_report_csv_and_immutability(life: Lifecycle, any_store: PaymentStore) -> None:
     first = life.authorize(1250)["authorization_id"]
     life.authorize(800)
     assert life.op(first, "refunds", amount=300).status_code == 200
@@ -77,19 +78,19 @@ def test_close_batch_totals_report_csv_and_immutability(life: Lifecycle, any_sto
     )
     assert other.status_code == 404 and other.json()["code"] == "batch_unknown"
 
-    assert isinstance(any_store, SqlStore)
+    assert isinstance(any_store, SqlPaymentStore)
     with pytest.raises(StoreError):
-        any_store._transact(lambda tx: tx.run("UPDATE batches SET scope_id = 'X'"))
+        any_store.engine.transact(lambda tx: tx.run("UPDATE batches SET scope_id = 'X'"))
     with pytest.raises(StoreError):
-        any_store._transact(lambda tx: tx.run("DELETE FROM batches"))
+        any_store.engine.transact(lambda tx: tx.run("DELETE FROM batches"))
     with pytest.raises(StoreError):
-        any_store._transact(
+        any_store.engine.transact(
             lambda tx: tx.run("UPDATE journals SET kind = 'x' WHERE batch_id IS NOT NULL")
         )
     assert any_store.ledger_totals().unbalanced == 0
 
 
-def test_merchant_batch_covers_its_terminals(life: Lifecycle, any_store: Store) -> None:
+def test_merchant_batch_covers_its_terminals(life: Lifecycle, any_store: PaymentStore) -> None:
     any_store.put_merchant(MerchantRow("M1", "Shop", "5411", "EUR", "acct", NOW))
     any_store.put_terminal(TerminalRow(TERMINAL, "M1", ("pay",), TerminalStatus.ACTIVE, None, NOW))
     life.authorize(1000)
@@ -102,7 +103,7 @@ def test_merchant_batch_covers_its_terminals(life: Lifecycle, any_store: Store) 
     ] == ["batch_m1"]
 
 
-def test_deny_list_and_category_limit(life: Lifecycle, any_store: Store) -> None:
+def test_deny_list_and_category_limit(life: Lifecycle, any_store: PaymentStore) -> None:
     token = any_store.get_token(life.card.token)
     assert token is not None
     any_store.deny_par(token.par, "unpaid bike rental", NOW)
@@ -126,7 +127,7 @@ def test_deny_list_and_category_limit(life: Lifecycle, any_store: Store) -> None
 
 
 def test_velocity_per_par(
-    backend_settings: Settings, any_store: Store, any_new_card: Callable[..., TestCard]
+    backend_settings: Settings, any_store: PaymentStore, any_new_card: Callable[..., TestCard]
 ) -> None:
     settings = dataclasses.replace(backend_settings, velocity_limit=2)
     card = any_new_card("mastercard")

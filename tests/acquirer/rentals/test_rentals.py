@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
+from acquirer.rentals.rows import RentalStore
 from acquirer.rentals.tariff import Tariff
-from acquirer.store import Store
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
 from tests.acquirer.testkit import Api, TestCard
 
 DOCK, OTHER_DOCK, FOREIGN = "DOCK1", "DOCK2", "ELSEDOCK"
@@ -30,7 +30,7 @@ TARIFF = Tariff(
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _register(store: Store, merchant: str, mcc: str, terminals: tuple[str, ...]) -> None:
+def _register(store: RentalStore, merchant: str, mcc: str, terminals: tuple[str, ...]) -> None:
     store.put_merchant(MerchantRow(merchant, merchant, mcc, "EUR", "NL91ABNA0417164300", NOW))
     for terminal in terminals:
         store.put_terminal(
@@ -41,7 +41,7 @@ def _register(store: Store, merchant: str, mcc: str, terminals: tuple[str, ...])
 class Bikes:
     """Drives docks of one operator through the API."""
 
-    def __init__(self, api: Api, store: Store) -> None:
+    def __init__(self, api: Api, store: RentalStore) -> None:
         self.client, self.store = api.client, store
         self.keys = (f"bk-{n}" for n in itertools.count())
         self.atc = itertools.count(1)
@@ -103,12 +103,12 @@ class Bikes:
 
 
 @pytest.fixture
-def bikes(any_api: Api, any_store: Store) -> Bikes:
-    _register(any_store, "BIKES", "7999", (DOCK, OTHER_DOCK))
-    _register(any_store, "OTHER", "7999", (FOREIGN,))
-    any_store.put_tariff("BIKES", TARIFF, NOW)
-    any_store.put_tariff("OTHER", TARIFF, NOW)
-    return Bikes(any_api, any_store)
+def bikes(any_api: Api, any_rental_store: RentalStore) -> Bikes:
+    _register(any_rental_store, "BIKES", "7999", (DOCK, OTHER_DOCK))
+    _register(any_rental_store, "OTHER", "7999", (FOREIGN,))
+    any_rental_store.put_tariff("BIKES", TARIFF, NOW)
+    any_rental_store.put_tariff("OTHER", TARIFF, NOW)
+    return Bikes(any_api, any_rental_store)
 
 
 @pytest.fixture
@@ -128,13 +128,13 @@ def _problem(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-def _balanced(store: Store) -> dict[str, int]:
+def _balanced(store: RentalStore) -> dict[str, int]:
     assert store.ledger_totals().unbalanced == 0
     return store.account_balances()
 
 
 def test_ride_unlock_start_return_by_bike_captures_the_fare(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
     created = _ok(bikes.rent(card))
     assert created["approved"] is True and created["state"] == "unlocking"
@@ -157,12 +157,12 @@ def test_ride_unlock_start_return_by_bike_captures_the_fare(
         "lost": False,
         "message": ended["message"],
     }
-    payment = any_store.get_payment(created["authorization_id"])
+    payment = any_rental_store.get_payment(created["authorization_id"])
     assert payment is not None and (payment.status.value, payment.captured) == ("captured", 100)
-    balances = _balanced(any_store)
+    balances = _balanced(any_rental_store)
     assert balances.get("holds_receivable EUR", 0) == 0  # the rest of the hold was released
     assert balances["issuer_receivable EUR"] == 100
-    assert any_store.ledger_totals().journals == {"hold": 1, "release": 1, "capture": 1}
+    assert any_rental_store.ledger_totals().journals == {"hold": 1, "release": 1, "capture": 1}
     view = bikes.get(f"/v1/rentals/{rental_id}", terminal_id=OTHER_DOCK)
     assert (view["state"], view["end_terminal_id"], view["fare"]) == ("ended", OTHER_DOCK, 100)
 
@@ -201,24 +201,24 @@ def test_tap_off_ends_the_riders_rental_at_another_dock(bikes: Bikes, card: Test
     assert bikes.get(f"/v1/rentals/{second}", terminal_id=DOCK)["state"] == "unlocking"
 
 
-def test_one_bike_per_account(bikes: Bikes, card: TestCard, any_store: Store) -> None:
+def test_one_bike_per_account(bikes: Bikes, card: TestCard, any_rental_store: RentalStore) -> None:
     _ok(bikes.rent(card, bike="B1"))
     refused = _ok(bikes.rent(card, bike="B2"))
     assert refused["approved"] is False and refused["reason"] == "rental_active"
     assert refused["rental_id"] is None and refused["message"]
-    assert any_store.ledger_totals().journals == {"hold": 1}  # no second hold
+    assert any_rental_store.ledger_totals().journals == {"hold": 1}  # no second hold
     active = bikes.get("/v1/rentals", terminal_id=DOCK, state="active")
     assert [r["bike_id"] for r in active["items"]] == ["B1"]
 
 
-def test_cancel_voids_the_hold(bikes: Bikes, card: TestCard, any_store: Store) -> None:
+def test_cancel_voids_the_hold(bikes: Bikes, card: TestCard, any_rental_store: RentalStore) -> None:
     created = _ok(bikes.rent(card))
     path = f"/v1/rentals/{created['rental_id']}/cancel"
     cancelled = _ok(bikes.post(path, {"terminal_id": DOCK, "reason": "lock_timeout"}))
     assert (cancelled["state"], cancelled["cancel_reason"]) == ("cancelled", "lock_timeout")
-    payment = any_store.get_payment(created["authorization_id"])
+    payment = any_rental_store.get_payment(created["authorization_id"])
     assert payment is not None and payment.status.value == "voided"
-    assert _balanced(any_store).get("holds_receivable EUR", 0) == 0
+    assert _balanced(any_rental_store).get("holds_receivable EUR", 0) == 0
     _problem(
         bikes.post(path, {"terminal_id": DOCK, "reason": "lock_timeout"}),
         409,
@@ -229,7 +229,7 @@ def test_cancel_voids_the_hold(bikes: Bikes, card: TestCard, any_store: Store) -
     _problem(bikes.post(other, {"terminal_id": OTHER_DOCK}), 404, "rental_unknown")
 
 
-def test_a_dock_reads_its_operators_tariff(bikes: Bikes, any_store: Store) -> None:
+def test_a_dock_reads_its_operators_tariff(bikes: Bikes, any_rental_store: RentalStore) -> None:
     tariff = bikes.get("/v1/bikes/tariff", terminal_id=DOCK)
     assert tariff == {
         "merchant_id": "BIKES",
@@ -243,7 +243,7 @@ def test_a_dock_reads_its_operators_tariff(bikes: Bikes, any_store: Store) -> No
         "lost_bike_charge": 30000,
     }
     assert bikes.get("/v1/bikes/tariff", terminal_id=FOREIGN)["merchant_id"] == "OTHER"
-    _register(any_store, "NOTARIFF", "7999", ("DOCK9",))
+    _register(any_rental_store, "NOTARIFF", "7999", ("DOCK9",))
     _problem(bikes.client.get("/v1/bikes/tariff", params={"terminal_id": "DOCK9"}), 409,
              "tariff_missing")  # fmt: skip
     _problem(bikes.client.get("/v1/bikes/tariff"), 422, "request_invalid")
@@ -252,20 +252,20 @@ def test_a_dock_reads_its_operators_tariff(bikes: Bikes, any_store: Store) -> No
 
 
 def test_a_dock_that_lost_the_answer_cancels_with_answer_lost(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
     created = _ok(bikes.rent(card))
     path = f"/v1/rentals/{created['rental_id']}/cancel"
     cancelled = _ok(bikes.post(path, {"terminal_id": DOCK, "reason": "answer_lost"}))
     assert (cancelled["state"], cancelled["cancel_reason"]) == ("cancelled", "answer_lost")
-    payment = any_store.get_payment(created["authorization_id"])
+    payment = any_rental_store.get_payment(created["authorization_id"])
     assert payment is not None and payment.status.value == "voided"
     listed = bikes.get(f"/v1/rentals/{created['rental_id']}", terminal_id=DOCK)
     assert listed["cancel_reason"] == "answer_lost"
 
 
 def test_fare_above_the_hold_is_incremented_then_captured(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
     now = datetime.now(UTC)
     created = _ok(bikes.rent(card, started_at=now - timedelta(hours=2)))
@@ -273,25 +273,25 @@ def test_fare_above_the_hold_is_incremented_then_captured(
     ended = _ok(bikes.give_back(bike="B1", ended_at=now))
     assert ended["fare"] == 1000 and ended["minutes"] == 120  # 100 + 90 x 10
     assert (ended["captured"], ended["debt"]) == (1000, 0)
-    assert any_store.ledger_totals().journals == {
+    assert any_rental_store.ledger_totals().journals == {
         "hold": 2,  # the deposit, then the increment
         "release": 1,
         "capture": 1,
     }
-    payment = any_store.get_payment(created["authorization_id"])
+    payment = any_rental_store.get_payment(created["authorization_id"])
     assert payment is not None and payment.captured == 1000
 
 
 def test_refused_increment_leaves_a_debt_and_denies_the_account(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
-    any_store.set_mcc_limit("7999", 600)  # the increment to 1000 is above the category limit
+    any_rental_store.set_mcc_limit("7999", 600)  # the increment to 1000 is above the category limit
     now = datetime.now(UTC)
     _ok(bikes.rent(card, started_at=now - timedelta(hours=2)))
     ended = _ok(bikes.give_back(bike="B1", ended_at=now))
     assert (ended["fare"], ended["captured"], ended["debt"]) == (1000, 500, 500)
     assert ended["debt_id"].startswith("debt_")
-    balances = _balanced(any_store)
+    balances = _balanced(any_rental_store)
     assert balances["debts_receivable EUR"] == 500
     assert balances["debts_payable:BIKES EUR"] == -500
     denied = bikes.get("/v1/deny-list", terminal_id=DOCK)
@@ -304,7 +304,7 @@ def ended_par(bikes: Bikes, rental_id: str) -> str:
 
 
 def test_declined_offline_unlock_rides_without_hold_and_owes_the_fare(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
     now = datetime.now(UTC)
     # The card's cryptogram covers another amount: the late verification declines it.
@@ -336,7 +336,7 @@ def test_declined_offline_unlock_rides_without_hold_and_owes_the_fare(
         409,
         "debt_state_conflict",
     )
-    balances = _balanced(any_store)
+    balances = _balanced(any_rental_store)
     assert balances["debts_receivable EUR"] == 0 and balances["issuer_receivable EUR"] == 410
     assert _ok(bikes.rent(card, bike="B2"))["approved"] is True
 
@@ -356,7 +356,7 @@ def test_ride_past_the_max_duration_is_priced_as_lost(bikes: Bikes, card: TestCa
 
 
 def test_refusals_are_problems_with_stable_codes(
-    bikes: Bikes, card: TestCard, any_store: Store
+    bikes: Bikes, card: TestCard, any_rental_store: RentalStore
 ) -> None:
     body = {
         "terminal_id": DOCK,
@@ -385,7 +385,7 @@ def test_refusals_are_problems_with_stable_codes(
         422,
         "emv_data_incomplete",
     )
-    assert any_store.ledger_totals().journals == {}
+    assert any_rental_store.ledger_totals().journals == {}
 
 
 def test_lists_are_paginated(bikes: Bikes, any_new_card: Callable[..., TestCard]) -> None:
@@ -403,10 +403,10 @@ def test_lists_are_paginated(bikes: Bikes, any_new_card: Callable[..., TestCard]
     assert bikes.get("/v1/rentals", terminal_id=FOREIGN)["items"] == []
 
 
-def test_exactly_full_pages_end_without_a_next_cursor(bikes: Bikes, any_store: Store) -> None:
+def test_exactly_full_pages_end_without_a_next_cursor(bikes: Bikes, any_rental_store: RentalStore) -> None:
     """Paging the deny list 2 by 2 through 4 PARs: the second, full, page is the last."""
     for n in range(4):
-        any_store.deny_par(f"PAR{n}", "test", NOW)
+        any_rental_store.deny_par(f"PAR{n}", "test", NOW)
     pages: list[list[str]] = []
     cursor: str | None = None
     while True:

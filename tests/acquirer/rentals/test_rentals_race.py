@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 import httpx
 
 from acquirer import Settings
+from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
+from acquirer.rentals.sql import SqlRentalStore
 from acquirer.rentals.tariff import Tariff
-from acquirer.store import open_store
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
 from acquirer.vault import TokenVault
 from tests.acquirer.processes import acquirer_process
 from tests.acquirer.testkit import TestCard
@@ -28,9 +29,9 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _prepare(settings: Settings, keys: KeyMaterial) -> TestCard:
-    store = open_store(settings)
+    store = SqlRentalStore(open_database(settings))
     try:
-        store.migrate()
+        store.engine.migrate()
         store.put_merchant(MerchantRow("BIKES", "Bikes", "7999", "EUR", "NL91ABNA0417164300", AT))
         for dock in ("DOCK1", "DOCK2"):
             store.put_terminal(
@@ -43,7 +44,7 @@ def _prepare(settings: Settings, keys: KeyMaterial) -> TestCard:
         record = vault.provision("4111111111111111", "visa")
         return TestCard(record.token, keys.issuer_keys.for_pan(record.token), psn=record.psn)
     finally:
-        store.close()
+        store.engine.close()
 
 
 def test_two_processes_end_a_rental_once(
@@ -92,13 +93,13 @@ def test_two_processes_end_a_rental_once(
             loser = next(r for r in responses if r.status_code != 200)
             assert loser.json()["code"] in ("rental_unknown", "rental_state_conflict")
 
-    store = open_store(pg_settings)
+    store = SqlRentalStore(open_database(pg_settings))
     try:
         totals = store.ledger_totals()
         balances = store.account_balances()
         ended = store.list_rentals(merchant_id="BIKES", limit=100)
     finally:
-        store.close()
+        store.engine.close()
     assert totals.journals == {"hold": RIDES, "release": RIDES, "capture": RIDES}
     assert totals.unbalanced == 0 and balances["issuer_receivable EUR"] == 100 * RIDES
     assert [r.state.value for r in ended] == ["ended"] * RIDES

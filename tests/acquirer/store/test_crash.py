@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 
 from acquirer import Settings
+from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
-from acquirer.store import open_store
+from acquirer.payments.sql import SqlPaymentStore
 from acquirer.vault import TokenVault
 from emvcore.pan import luhn_check_digit
 from tests.acquirer.processes import start_acquirer, stop
@@ -33,9 +34,9 @@ KILLS = 3
 
 
 def _requests(settings: Settings, keys: KeyMaterial) -> dict[str, dict[str, Any]]:
-    store = open_store(settings)
+    store = SqlPaymentStore(open_database(settings))
     try:
-        store.migrate()
+        store.engine.migrate()
         vault = TokenVault(store, keys.issuer_keys, keys.vault_key, bin_controller_id="T001")
         cards = []
         for n in range(CARDS):
@@ -43,7 +44,7 @@ def _requests(settings: Settings, keys: KeyMaterial) -> dict[str, dict[str, Any]
             record = vault.provision(digits + luhn_check_digit(digits), "visa")
             cards.append(TestCard(record.token, keys.issuer_keys.for_pan(record.token), record.psn))
     finally:
-        store.close()
+        store.engine.close()
     requests = {}
     for atc in range(1, TAPS_PER_CARD + 1):
         for n, card in enumerate(cards):
@@ -124,11 +125,11 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
         ).fetchone()
     assert {key: body["authorization_id"] for key, body in approved.items()} == rows
     assert keys_total[0] == keys_total[1] == len(requests)
-    store = open_store(settings)
+    store = SqlPaymentStore(open_database(settings))
     try:
         totals = store.ledger_totals()
     finally:
-        store.close()
+        store.engine.close()
     assert totals.journals == {"sale": len(approved)}
     assert totals.unbalanced == 0
     reasons = sorted({json.loads(body)["reason"] for body in answers.values()})

@@ -15,9 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acquirer import SchemaVersionError
-from acquirer.store.base import AuthorizationRow
-from acquirer.store.sqlite import SqliteStore
-from acquirer.store.sqlite_migrations import MIGRATIONS
+from acquirer.domains import MIGRATIONS
+from acquirer.payments.rows import AuthorizationRow
+from acquirer.payments.sql import SqlPaymentStore
+from acquirer.store.sqlite import SqliteEngine
 from tests.acquirer.testkit import Api, TestCard
 
 
@@ -41,20 +42,20 @@ def _row(id: str, key: str, terminal: str = "T1") -> AuthorizationRow:
 
 
 def test_migrate_is_idempotent_and_versioned(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "a.db")
-    assert store.migrate() == store.migrate() == len(MIGRATIONS)
-    store.close()
+    engine = SqliteEngine(tmp_path / "a.db", MIGRATIONS)
+    assert engine.migrate() == engine.migrate() == len(MIGRATIONS)
+    engine.close()
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("UPDATE schema_version SET version = 99")
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    store = SqliteStore(tmp_path / "a.db")
+    engine = SqliteEngine(tmp_path / "a.db", MIGRATIONS)
     with pytest.raises(SchemaVersionError):
-        store.migrate()
-    store.close()
+        engine.migrate()
+    engine.close()
 
 
 def test_concurrent_taps_with_one_atc_approve_exactly_once(
-    client: TestClient, new_card: Callable[..., TestCard], store: SqliteStore
+    client: TestClient, new_card: Callable[..., TestCard], store: SqlPaymentStore
 ) -> None:
     card = new_card("mastercard")
     tap = card.tap(amount=1250, atc=42)
@@ -67,7 +68,7 @@ def test_concurrent_taps_with_one_atc_approve_exactly_once(
 
 
 def test_concurrent_retries_of_one_key_record_once(
-    client: TestClient, new_card: Callable[..., TestCard], store: SqliteStore
+    client: TestClient, new_card: Callable[..., TestCard], store: SqlPaymentStore
 ) -> None:
     tap = new_card("visa").tap(amount=1250, atc=1)
     api = Api(client)

@@ -1,11 +1,17 @@
-"""What the ``tap-acquirer`` sub-command modules share: options, consoles, error reporting."""
+"""What every ``tap-acquirer`` sub-command shares: options, consoles, errors, the database.
+
+The root CLI (:mod:`acquirer.cli`) knows the domains; the domains' CLIs (``settlement``,
+``risk``, ``bikes``, ``lockers``) know only this module. The root CLI hands the domains'
+schema steps over once (:func:`use_migrations`), so any command's :func:`opened_store`
+migrates the whole database, whichever domain it belongs to.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,7 +19,7 @@ from rich.text import Text
 
 from acquirer.errors import AcquirerError
 from acquirer.settings import DATABASE_URL_ENV, HOME_ENV, Settings, default_data_dir
-from acquirer.store import Store, open_store
+from acquirer.store import Engine, Migration, open_engine
 from emvcore.errors import EmvError
 
 out = Console()
@@ -62,12 +68,29 @@ def cli_settings(data_dir: Path | None, database_url: str | None = None) -> Sett
         )
 
 
+S = TypeVar("S")
+
+_migrations: list[Migration] = []
+
+
+def use_migrations(migrations: Sequence[Migration]) -> None:
+    """The schema steps of every domain; set once by the root CLI, which knows the domains."""
+    _migrations[:] = migrations
+
+
 @contextmanager
-def opened_store(settings: Settings) -> Iterator[Store]:
-    """The settings' store, migrated, closed afterwards."""
-    store = open_store(settings)
+def opened_engine(settings: Settings) -> Iterator[Engine]:
+    """The settings' database, migrated with every domain's steps, closed afterwards."""
+    engine = open_engine(settings, _migrations)
     try:
-        store.migrate()
-        yield store
+        engine.migrate()
+        yield engine
     finally:
-        store.close()
+        engine.close()
+
+
+@contextmanager
+def opened_store(settings: Settings, store: Callable[[Engine], S]) -> Iterator[S]:
+    """A store (the core's or a domain's) over :func:`opened_engine`."""
+    with opened_engine(settings) as engine:
+        yield store(engine)
