@@ -40,7 +40,8 @@ from acquirer.auth import TerminalAuthenticator
 from acquirer.bodylimit import BodySizeLimit
 from acquirer.clock import utc_now
 from acquirer.domains import open_database
-from acquirer.idempotency import InFlight
+from acquirer.idempotency import InFlight, answer_response
+from acquirer.idempotency import idempotency_key as parse_key_header
 from acquirer.keys import load_key_material
 from acquirer.parcels.api import parcel_reversals_router, parcels_router
 from acquirer.parcels.binding import bound_store
@@ -49,7 +50,6 @@ from acquirer.parcels.rules import PickupCodes
 from acquirer.parcels.service import ParcelService
 from acquirer.parcels.sql import SqlParcelStore
 from acquirer.payments.api.fastpath import AuthorizationFastPath
-from acquirer.payments.api.operations import idempotency_key as parse_key_header
 from acquirer.payments.api.operations import payments_router
 from acquirer.payments.api.settlement import settlement_router
 from acquirer.payments.issuer import Issuer
@@ -62,7 +62,6 @@ from acquirer.payments.schemas import (
     HealthBody,
 )
 from acquirer.payments.service import (
-    AuthorizationOutcome,
     AuthorizationRequest,
     AuthorizationService,
 )
@@ -164,7 +163,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         )
 
     def authorize_in_thread(request: Request, body: AuthorizationRequestBody, key: str) -> Response:
-        return _authorization_response(service.authorize(authorization_request(request, body, key)))
+        return answer_response(service.authorize(authorization_request(request, body, key)))
 
     async def handle_authorization(
         request: Request, body: AuthorizationRequestBody, key: str
@@ -177,7 +176,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         if not engine.reads_are_local:
             return await anyio.to_thread.run_sync(authorize_in_thread, request, body, key)
         outcome = await service.authorize_async(authorization_request(request, body, key))
-        return _authorization_response(outcome)
+        return answer_response(outcome)
 
     # Added first, so it runs inside BodySizeLimit (the last added middleware is outermost).
     app.add_middleware(AuthorizationFastPath, handle=handle_authorization)
@@ -243,11 +242,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         parcel_reversals_router(ParcelReversals(parcels, payments, parcel_sql), authenticator)
     )
     return app
-
-
-def _authorization_response(outcome: AuthorizationOutcome) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.response_json, media_type="application/json", headers=headers)
 
 
 def app_from_environment() -> FastAPI:

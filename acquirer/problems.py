@@ -47,6 +47,7 @@ from acquirer.errors import (
     TariffMissingError,
     TerminalForbiddenError,
 )
+from acquirer.idempotency import KEY_REUSED_MESSAGE
 from emvcore.errors import EmvError
 
 log = logging.getLogger("acquirer.http")
@@ -107,7 +108,7 @@ class Problem(BaseModel):
                 "type": "/problems/idempotency_key_reused",
                 "title": "Idempotency key reused",
                 "status": 409,
-                "detail": "this idempotency key was already used by this terminal for a different request",
+                "detail": KEY_REUSED_MESSAGE,
                 "code": "idempotency_key_reused",
             }
         }

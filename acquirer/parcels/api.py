@@ -27,13 +27,12 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from acquirer.auth import TerminalAuthenticator
+from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
 from acquirer.pagination import Cursor, Limit, Page
-from acquirer.parcels.operations import ParcelOutcome
 from acquirer.parcels.reversals import ParcelReversals
 from acquirer.parcels.rows import CompartmentSize, ParcelState
 from acquirer.parcels.rules import DoorEvent, PickupAction
 from acquirer.parcels.service import ParcelService, Registration
-from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
 from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
 from acquirer.problems import problem_responses
 from emvcore.currency import currency as currency_of
@@ -311,11 +310,6 @@ class AuditBody(BaseModel):
     events: list[AuditEventBody]
 
 
-def _answer(outcome: ParcelOutcome) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.response_json, media_type="application/json", headers=headers)
-
-
 def _json(body: dict[str, Any]) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
@@ -350,7 +344,9 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
             currency=body.currency,
             reference=body.reference,
         )
-        return _answer(service.register(body.terminal_id, idempotency_key(key), registration))
+        return answer_response(
+            service.register(body.terminal_id, idempotency_key(key), registration)
+        )
 
     @router.post("/v1/parcels/pickups", response_model=PickupResponseBody, responses=_POST_ERRORS)
     def pickup(request: Request, body: PickupBody, key: IdempotencyKeyHeader) -> Response:
@@ -371,7 +367,7 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
             outcome = service.pickup_by_card(
                 body.terminal_id, parsed, emv, body.currency, release_all
             )
-        return _answer(outcome)
+        return answer_response(outcome)
 
     @router.post(
         "/v1/parcels/{parcel_id}/payments",
@@ -388,7 +384,7 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         """
         authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
         emv = _hex(body.emv_data, "emv_data")
-        return _answer(
+        return answer_response(
             service.pay(
                 body.terminal_id, idempotency_key(key), parcel_id, body.amount, body.currency, emv
             )
@@ -404,7 +400,7 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
     ) -> Response:
         """The compartment door reported an event; ``opened`` then ``closed`` collects."""
         authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
-        return _answer(
+        return answer_response(
             service.door_event(
                 body.terminal_id, idempotency_key(key), parcel_id, body.event, body.at
             )
@@ -464,7 +460,7 @@ def parcel_reversals_router(
         ``409 parcel_state_conflict``: the door already opened, or already reversed.
         """
         authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
-        return _answer(
+        return answer_response(
             service.reverse(
                 body.terminal_id, idempotency_key(key), parcel_id, body.original_idempotency_key
             )

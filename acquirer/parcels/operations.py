@@ -12,17 +12,15 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import (
-    IdempotencyKeyReusedError,
     LockerNotFoundError,
     StoreError,
 )
-from acquirer.idempotency import InFlight
+from acquirer.idempotency import InFlight, StoredAnswer, check_same_request
 from acquirer.ids import new_id
 from acquirer.parcels.binding import ParcelBoundStore, authorization_fields, authorization_key
 from acquirer.parcels.rows import (
@@ -55,14 +53,6 @@ PICKABLE = (ParcelState.WAITING, ParcelState.RELEASED)
 def dumps(body: dict[str, Any]) -> str:
     """A response body as stored and sent: compact JSON."""
     return json.dumps(body, separators=(",", ":"))
-
-
-@dataclass(frozen=True, slots=True)
-class ParcelOutcome:
-    """A response body and whether it is a stored one replayed."""
-
-    response_json: str
-    replayed: bool
 
 
 class ParcelCore:
@@ -110,7 +100,7 @@ class ParcelCore:
         parcel_id: str | None,
         fields: dict[str, Any],
         work: Callable[[ParcelTx, ParcelOperationRequest], str],
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """Run ``work`` as one idempotent parcel operation of ``kind`` (one transaction,
         answer stored under the key and replayed); for steps built outside this class."""
         return self._operate(kind, terminal_id, key, parcel_id, fields, work)
@@ -123,7 +113,7 @@ class ParcelCore:
         parcel_id: str | None,
         fields: dict[str, Any],
         work: Callable[[ParcelTx, ParcelOperationRequest], str],
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         request_hash = self._codes.request_hash(kind, fields)
         op = dataclasses.replace(
             self._operation(kind, terminal_id, key, parcel_id), request_hash=request_hash
@@ -144,7 +134,7 @@ class ParcelCore:
         emv_data: bytes,
         intent: Intent,
         work: Callable[[ParcelTx, ParcelOperationRequest, AuthorizationRow], str],
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         request_hash = self._codes.request_hash(kind, fields)
         op = dataclasses.replace(
             self._operation(kind, terminal_id, key, parcel_id), request_hash=request_hash
@@ -170,11 +160,8 @@ class ParcelCore:
 
     def _outcome(
         self, row: ParcelOperationRow, request_hash: str, op: ParcelOperationRequest
-    ) -> ParcelOutcome:
-        if row.request_hash != request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
+    ) -> StoredAnswer:
+        check_same_request(row.request_hash, request_hash)
         replayed = row.id != op.id
         log.info(
             "parcel %s %s parcel=%s terminal=%s%s",
@@ -188,7 +175,7 @@ class ParcelCore:
         if row.parcel_id is not None and CODE_PLACEHOLDER in body:
             code = self._codes.code_for(row.parcel_id)
             body = body.replace(CODE_PLACEHOLDER, f'"pickup_code":"{code}"')
-        return ParcelOutcome(body, replayed)
+        return StoredAnswer(body, replayed)
 
     def _audit(
         self,

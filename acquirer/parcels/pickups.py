@@ -18,7 +18,8 @@ from acquirer.errors import (
     ParcelNotIdentifiedError,
     ParcelStateError,
 )
-from acquirer.parcels.operations import PICKABLE, ParcelCore, ParcelOutcome, active_locker
+from acquirer.idempotency import StoredAnswer
+from acquirer.parcels.operations import PICKABLE, ParcelCore, active_locker
 from acquirer.parcels.rows import (
     CodeGuardRow,
     ParcelOperationRequest,
@@ -46,7 +47,7 @@ class ParcelPickups(ParcelCore):
 
     def pickup_by_code(
         self, terminal_id: str, key: str, code: str, release_all: bool
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """A pickup by code: the code identifies one parcel at this locker."""
         self._locker(terminal_id)
         fields = {"terminal_id": terminal_id, "pickup_code": code, "release_all": release_all}
@@ -93,7 +94,7 @@ class ParcelPickups(ParcelCore):
         emv_data: bytes,
         currency: str | None,
         release_all: bool,
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """A pickup by a verified tap (account verification, amount 0)."""
         locker = self._locker(terminal_id)
         if currency is None:
@@ -186,7 +187,7 @@ class ParcelPickups(ParcelCore):
         amount: int,
         currency: str,
         emv_data: bytes,
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """The sale for exactly what a parcel owes, bound to it: approved opens it."""
         self._locker(terminal_id)
         fields = {

@@ -49,8 +49,8 @@ from acquirer.errors import (
     ParcelStateError,
     PaymentNotFoundError,
 )
+from acquirer.idempotency import StoredAnswer
 from acquirer.parcels.binding import authorization_key
-from acquirer.parcels.operations import ParcelOutcome
 from acquirer.parcels.rows import ParcelOperationRequest, ParcelState, ParcelStore, ParcelTx
 from acquirer.parcels.service import ParcelService
 from acquirer.payments import ledger
@@ -89,7 +89,7 @@ class ParcelReversals:
 
     def reverse(
         self, terminal_id: str, key: str, parcel_id: str, original_key: str
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """Undo the payment the locker sent under ``original_key`` (see the module docstring)."""
         fields = {
             "terminal_id": terminal_id,

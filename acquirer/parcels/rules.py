@@ -24,10 +24,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from acquirer.idempotency import request_hash
 from acquirer.parcels.rows import ParcelRow, ParcelState
 from acquirer.vault import VaultKey
 
@@ -160,5 +160,4 @@ class PickupCodes:
 
     def request_hash(self, kind: str, fields: dict[str, object]) -> str:
         """A keyed digest of a request (it may hold a pickup code, so never a plain hash)."""
-        canonical = json.dumps({"kind": kind, **fields}, sort_keys=True, separators=(",", ":"))
-        return hmac.new(self._request_key, canonical.encode(), hashlib.sha256).hexdigest()
+        return request_hash({"kind": kind, **fields}, key=self._request_key)

@@ -73,12 +73,12 @@ from acquirer.errors import (
     StoreError,
     TerminalForbiddenError,
 )
+from acquirer.idempotency import StoredAnswer
 from acquirer.ids import new_id
 from acquirer.pagination import read_page
 from acquirer.parcels.operations import (
     CODE_PLACEHOLDER,
     PICKABLE,
-    ParcelOutcome,
     active_locker,
     dumps,
 )
@@ -214,7 +214,7 @@ class ParcelService(ParcelPickups):
 
     # -- registration ---------------------------------------------------------------------
 
-    def register(self, terminal_id: str, key: str, reg: Registration) -> ParcelOutcome:
+    def register(self, terminal_id: str, key: str, reg: Registration) -> StoredAnswer:
         """Register a parcel into the smallest free compartment that fits."""
         fields = dataclasses.asdict(reg) | {"terminal_id": terminal_id}
         fields["size"] = reg.size.value
@@ -307,7 +307,7 @@ class ParcelService(ParcelPickups):
 
     def door_event(
         self, terminal_id: str, key: str, parcel_id: str, event: DoorEvent, at: datetime
-    ) -> ParcelOutcome:
+    ) -> StoredAnswer:
         """What the compartment door did; ``opened`` then ``closed`` collects the parcel."""
         self._locker(terminal_id)
         fields = {

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from acquirer.errors import IdempotencyKeyReusedError, LockerNotFoundError, StoreError
+from acquirer.errors import LockerNotFoundError, StoreError
+from acquirer.idempotency import key_reused
 from acquirer.parcels.rows import (
     AuditEventRow,
     CompartmentRow,
@@ -163,9 +164,7 @@ class SqlParcelStore(SqlPaymentStore):
             except Abort:
                 # The operation's key is taken although the authorization's was free: the
                 # key was used for another kind of request (e.g. a pickup by code).
-                raise IdempotencyKeyReusedError(
-                    "this idempotency key was already used by this terminal for a different request"
-                ) from None
+                raise key_reused() from None
             return result
 
         return self._transact(unit)

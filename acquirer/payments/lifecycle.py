@@ -32,17 +32,16 @@ flight is answered 409.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from acquirer import idempotency
 from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import (
     AmountExceededError,
-    IdempotencyKeyReusedError,
     PaymentNotFoundError,
     PaymentStateError,
 )
@@ -213,17 +212,14 @@ class PaymentService:
         cancellation run them inside the rental's transaction
         (:meth:`~acquirer.rentals.rows.RentalStore.apply_rental_change`), so both go one way.
         """
-        canonical = json.dumps(
+        hash_of_request = idempotency.request_hash(
             {
                 "amount": amount,
                 "kind": kind.value,
                 "payment_id": payment_id,
                 "terminal_id": terminal_id,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
+            }
         )
-        request_hash = hashlib.sha256(canonical.encode()).hexdigest()
         now = self._clock()
         request = OperationRequest(
             id=new_id("op_", now),
@@ -232,7 +228,7 @@ class PaymentService:
             kind=kind,
             payment_id=payment_id,
             amount=amount,
-            request_hash=request_hash,
+            request_hash=hash_of_request,
             created_at=now,
         )
 
@@ -267,13 +263,10 @@ class PaymentService:
             payment_id=payment_id,
             amount=amount,
         )
-        request_hash = request.request_hash
         with self._in_flight.claim("operation", terminal_id, idempotency_key):
             result = self._store.apply_operation(request, decide)
-        if result.replayed and result.row.request_hash != request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
+        if result.replayed:
+            idempotency.check_same_request(result.row.request_hash, request.request_hash)
         log.info(
             "%s %s payment=%s terminal=%s%s",
             kind.value,

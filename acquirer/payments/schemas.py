@@ -7,7 +7,6 @@ bound, so what reaches the service is exactly what the contract allows.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
@@ -22,26 +21,6 @@ from emvcore.errors import EncodingError
 MAX_EMV_DATA_BYTES = 4096
 #: Largest amount: 12 digits, the capacity of tag 9F02 (n12).
 MAX_AMOUNT = 999_999_999_999
-
-#: draft-ietf-httpapi-idempotency-key-header section 2: the key is a client-chosen string;
-#: this service accepts 1-64 characters of a URL- and log-safe alphabet.
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-
-
-def parse_idempotency_key(value: str) -> str | None:
-    """The key in an ``Idempotency-Key`` header value, or ``None`` if it is not acceptable.
-
-    The draft (section 2.1) defines the field as a Structured Field String (RFC 8941),
-    i.e. in double quotes; a bare token is accepted too, as most clients send one.
-
-    >>> parse_idempotency_key('"a1b2-c3"'), parse_idempotency_key("a1b2-c3")
-    ('a1b2-c3', 'a1b2-c3')
-    >>> parse_idempotency_key("a b") is None
-    True
-    """
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return value if IDEMPOTENCY_KEY.fullmatch(value) else None
 
 
 class AuthorizationRequestBody(BaseModel):

@@ -32,7 +32,6 @@ or a cryptogram.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Generator
@@ -40,8 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from acquirer import idempotency
 from acquirer.clock import format_timestamp, utc_now
-from acquirer.errors import EmvDataError, IdempotencyKeyReusedError, StoreError
+from acquirer.errors import EmvDataError, StoreError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.payments import ledger, risk
@@ -98,8 +98,7 @@ class AuthorizationRequest:
             fields["intent"] = self.intent.value
         if self.debt_recovery:
             fields["debt_recovery"] = True
-        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return idempotency.request_hash(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,10 +333,7 @@ class AuthorizationService:
             return AuthorizationOutcome(
                 prior.id, False, prior.reason, prior.response_json, replayed=False
             )
-        if prior.request_hash != request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
+        idempotency.check_same_request(prior.request_hash, request_hash)
         log.info("authorization %s replayed for its idempotency key", prior.id)
         return AuthorizationOutcome(
             prior.id, prior.approved, prior.reason, prior.response_json, replayed=True

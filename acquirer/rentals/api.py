@@ -28,11 +28,10 @@ from fastapi.responses import Response
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.clock import format_timestamp
+from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
 from acquirer.pagination import Cursor, Limit, read_page
-from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
 from acquirer.problems import problem_responses
 from acquirer.rentals.debts import DebtService, debt_json
-from acquirer.rentals.requests import BikeOutcome
 from acquirer.rentals.rows import (
     ACTIVE_RENTAL_STATES,
     DebtStatus,
@@ -68,11 +67,6 @@ _GET_ERRORS = problem_responses(401, 403, 404, 409, 422)
 _JSON = "application/json"
 _id = attrgetter("id")
 _par = attrgetter("par")
-
-
-def _answer(outcome: BikeOutcome) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.response_json, media_type=_JSON, headers=headers)
 
 
 def _json(body: Any) -> Response:
@@ -115,7 +109,7 @@ def bikes_router(
         declined one rides without a hold (its fare becomes a debt).
         """
         check(request, body.terminal_id)
-        return _answer(
+        return answer_response(
             rentals.create(
                 terminal_id=body.terminal_id,
                 idempotency_key=idempotency_key(key),
@@ -136,7 +130,7 @@ def bikes_router(
         above it); what the hold cannot cover becomes a debt and the account is denied.
         """
         check(request, body.terminal_id)
-        return _answer(
+        return answer_response(
             rentals.return_bike(
                 terminal_id=body.terminal_id,
                 idempotency_key=idempotency_key(key),
@@ -153,7 +147,7 @@ def bikes_router(
     ) -> Response:
         """The lock reported open: the rental is ``riding`` from now."""
         check(request, body.terminal_id)
-        return _answer(
+        return answer_response(
             rentals.start(
                 rental_id=rental_id,
                 terminal_id=body.terminal_id,
@@ -167,7 +161,7 @@ def bikes_router(
     ) -> Response:
         """The bike never left: the hold is voided, the rental ``cancelled``."""
         check(request, body.terminal_id)
-        return _answer(
+        return answer_response(
             rentals.cancel(
                 rental_id=rental_id,
                 terminal_id=body.terminal_id,
@@ -238,7 +232,7 @@ def bikes_router(
     ) -> Response:
         """Pay a debt with a tap: a sale of its amount; approved, the account is lifted."""
         check(request, body.terminal_id, None)
-        return _answer(
+        return answer_response(
             debts.pay(
                 debt_id=debt_id,
                 terminal_id=body.terminal_id,

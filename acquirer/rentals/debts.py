@@ -23,11 +23,12 @@ from typing import Any
 
 from acquirer.clock import format_timestamp
 from acquirer.errors import DebtNotFoundError, DebtStateError
+from acquirer.idempotency import StoredAnswer
 from acquirer.payments import ledger
 from acquirer.payments.lifecycle import PaymentService
 from acquirer.payments.rows import Intent, OperationKind
 from acquirer.payments.service import AuthorizationRequest, AuthorizationService
-from acquirer.rentals.requests import BikeOutcome, BikeRequests, dumps
+from acquirer.rentals.requests import BikeRequests, dumps
 from acquirer.rentals.rows import DebtRow, DebtStatus, RentalChange
 
 log = logging.getLogger("acquirer.rentals.debts")
@@ -80,7 +81,7 @@ class DebtService:
         amount: int,
         currency: str,
         emv_data: bytes,
-    ) -> BikeOutcome:
+    ) -> StoredAnswer:
         """A sale of the debt's amount; approved: the debt is paid, the PAR maybe lifted."""
         reqs = self._requests
         fields = {

@@ -15,15 +15,13 @@ authorization instead of asking the card's account twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from acquirer.errors import IdempotencyKeyReusedError, TariffMissingError
-from acquirer.idempotency import InFlight
+from acquirer.errors import TariffMissingError
+from acquirer.idempotency import InFlight, StoredAnswer, replay, request_hash
 from acquirer.ids import new_id
 from acquirer.payments.rows import PaymentRow
 from acquirer.registry import MerchantRow
@@ -32,14 +30,6 @@ from acquirer.rentals.rows import RentalRow as RentalRow
 from emvcore.currency import format_minor_units
 
 Decide = Callable[[RentalRow | None, PaymentRow | None, DebtRow | None], RentalChange]
-
-
-@dataclass(frozen=True, slots=True)
-class BikeOutcome:
-    """The response body of a bike request, and whether it is a stored one replayed."""
-
-    response_json: str
-    replayed: bool
 
 
 def dumps(body: dict[str, Any]) -> str:
@@ -66,31 +56,22 @@ class BikeRequests:
         self, kind: str, terminal_id: str, idempotency_key: str, fields: dict[str, Any]
     ) -> BikeRequest:
         """The request row of ``kind`` with these (canonical, JSON-able) fields."""
-        canonical = json.dumps(
-            {"kind": kind, "terminal_id": terminal_id, **fields},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
         now = self.clock()
         return BikeRequest(
             id=new_id("req_", now),
             terminal_id=terminal_id,
             idempotency_key=idempotency_key,
             kind=kind,
-            request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+            request_hash=request_hash({"kind": kind, "terminal_id": terminal_id, **fields}),
             created_at=now,
         )
 
-    def replay(self, request: BikeRequest) -> BikeOutcome | None:
+    def replay(self, request: BikeRequest) -> StoredAnswer | None:
         """The stored answer to this request's key, or ``None`` if the key is new."""
         row = self.store.find_bike_request(request.terminal_id, request.idempotency_key)
         if row is None:
             return None
-        if row.request_hash != request.request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
-        return BikeOutcome(row.response_json, replayed=True)
+        return replay(row.request_hash, request.request_hash, row.response_json)
 
     def apply(
         self,
@@ -99,18 +80,19 @@ class BikeRequests:
         *,
         rental_id: str | None = None,
         debt_id: str | None = None,
-    ) -> BikeOutcome:
+    ) -> StoredAnswer:
         """Run ``decide`` in the store's transaction; replay if the key won a race meanwhile."""
         result = self.store.apply_rental_change(
             request, decide, rental_id=rental_id, debt_id=debt_id
         )
-        if result.replayed and result.row.request_hash != request.request_hash:
-            raise IdempotencyKeyReusedError(
-                "this idempotency key was already used by this terminal for a different request"
-            )
-        return BikeOutcome(result.row.response_json, result.replayed)
+        return replay(
+            result.row.request_hash if result.replayed else request.request_hash,
+            request.request_hash,
+            result.row.response_json,
+            replayed=result.replayed,
+        )
 
-    def record(self, request: BikeRequest, response_json: str) -> BikeOutcome:
+    def record(self, request: BikeRequest, response_json: str) -> StoredAnswer:
         """Record an answer that changes nothing else (a refusal)."""
         return self.apply(request, lambda *_: RentalChange(response_json))
 

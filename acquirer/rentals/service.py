@@ -54,6 +54,7 @@ from acquirer.errors import (
     RequestError,
     TariffMissingError,
 )
+from acquirer.idempotency import StoredAnswer
 from acquirer.ids import new_id
 from acquirer.payments import ledger
 from acquirer.payments.issuer import parse_emv_data
@@ -61,7 +62,7 @@ from acquirer.payments.lifecycle import PaymentService
 from acquirer.payments.rows import Intent, OperationKind, PaymentRow, PaymentStatus, PaymentStep
 from acquirer.payments.service import AuthorizationRequest, AuthorizationService
 from acquirer.registry import MerchantRow
-from acquirer.rentals.requests import BikeOutcome, BikeRequests, dumps, money
+from acquirer.rentals.requests import BikeRequests, dumps, money
 from acquirer.rentals.rows import (
     ACTIVE_RENTAL_STATES,
     BikeRequest,
@@ -186,7 +187,7 @@ class RentalService:
         currency: str,
         emv_data: bytes,
         started_at: datetime | None = None,
-    ) -> BikeOutcome:
+    ) -> StoredAnswer:
         """Hold the deposit and open a rental; ``started_at``: the dock unlocked offline."""
         fields = {
             "dock_id": dock_id,
@@ -308,7 +309,7 @@ class RentalService:
 
     # -- start and cancel --------------------------------------------------------------------
 
-    def start(self, *, rental_id: str, terminal_id: str, idempotency_key: str) -> BikeOutcome:
+    def start(self, *, rental_id: str, terminal_id: str, idempotency_key: str) -> StoredAnswer:
         """The lock reported open: the ride's clock starts now."""
         reqs = self._requests
         request = reqs.request("start", terminal_id, idempotency_key, {"rental_id": rental_id})
@@ -328,7 +329,7 @@ class RentalService:
 
     def cancel(
         self, *, rental_id: str, terminal_id: str, idempotency_key: str, reason: str
-    ) -> BikeOutcome:
+    ) -> StoredAnswer:
         """The bike never left: void the hold (the payment lifecycle's void), ``cancelled``."""
         reqs = self._requests
         fields = {"rental_id": rental_id, "reason": reason}
@@ -372,7 +373,7 @@ class RentalService:
         bike_id: str | None = None,
         emv_data: bytes | None = None,
         ended_at: datetime | None = None,
-    ) -> BikeOutcome:
+    ) -> StoredAnswer:
         """End the rider's (tap-off) or the bike's active rental; price, complete, debt."""
         fields = {
             "dock_id": dock_id,

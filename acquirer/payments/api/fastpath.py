@@ -8,7 +8,7 @@ ASGI middleware that answers a *well-formed* authorization request directly:
 - the route is exactly ``POST /v1/authorizations``;
 - exactly one ``Content-Type`` header, exactly ``application/json``;
 - exactly one ``Idempotency-Key`` header, acceptable to
-  :func:`~acquirer.payments.schemas.parse_idempotency_key`;
+  :func:`~acquirer.idempotency.parse_idempotency_key`;
 - a body that :func:`json.loads` decodes to an object which
   :class:`~acquirer.payments.schemas.AuthorizationRequestBody` validates (in Python mode, as FastAPI
   validates a decoded JSON body).
@@ -40,7 +40,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from acquirer.errors import AcquirerError
-from acquirer.payments.schemas import AuthorizationRequestBody, parse_idempotency_key
+from acquirer.idempotency import parse_idempotency_key
+from acquirer.payments.schemas import AuthorizationRequestBody
 from acquirer.problems import known_error_response
 from emvcore.errors import EmvError
 

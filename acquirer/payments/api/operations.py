@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.errors import PaymentNotFoundError
-from acquirer.payments.lifecycle import OperationOutcome, PaymentService, payment_json
+from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
+from acquirer.payments.lifecycle import PaymentService, payment_json
 from acquirer.payments.rows import OperationKind
 from acquirer.payments.schemas import (
     PAYMENT_ID_PATTERN,
@@ -33,42 +34,12 @@ from acquirer.payments.schemas import (
     PaymentBody,
     ReversalBody,
     VoidBody,
-    parse_idempotency_key,
 )
 from acquirer.payments.service import AuthorizationService
 from acquirer.problems import problem_responses
 
 PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
-IdempotencyKeyHeader = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        description="Client-chosen key, 1-64 of A-Z a-z 0-9 . _ : - (may be quoted); "
-        "repeating it returns the first answer",
-    ),
-]
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
-
-
-def idempotency_key(value: str) -> str:
-    """The parsed header value, or a validation error naming the header."""
-    key = parse_idempotency_key(value)
-    if key is None:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("header", "Idempotency-Key"),
-                    "msg": "invalid idempotency key",
-                    "type": "value_error",
-                }
-            ]
-        )
-    return key
-
-
-def _answer(outcome: OperationOutcome) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.response_json, media_type="application/json", headers=headers)
 
 
 def payments_router(
@@ -99,7 +70,7 @@ def payments_router(
             payment_id=payment_id,
             amount=amount,
         )
-        return _answer(outcome)
+        return answer_response(outcome)
 
     @router.get(
         "/v1/payments/{payment_id}",

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from acquirer.auth import TerminalAuthenticator
-from acquirer.payments.api.operations import IdempotencyKeyHeader, idempotency_key
+from acquirer.idempotency import IdempotencyKeyHeader, idempotency_key
 from acquirer.payments.rows import BatchScope
 from acquirer.payments.schemas import TerminalId
 from acquirer.payments.settlement import SettlementService, batch_json, lines_csv
