@@ -53,13 +53,10 @@ from acquirer.console import (
     reported_errors,
     use_migrations,
 )
-from acquirer.domains import MIGRATIONS
+from acquirer.domains import DOMAINS, MIGRATIONS
 from acquirer.errors import ConfigurationError, RegistryError
 from acquirer.keys import initialize, load_key_material
-from acquirer.parcels.cli import lockers_app
-from acquirer.payments.cli import risk_app, settlement_app
 from acquirer.registry import SqlRegistryStore, TokenStatus
-from acquirer.rentals.cli import bikes_app
 from acquirer.settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
@@ -86,10 +83,9 @@ tokens_app = typer.Typer(
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(terminals_app, name="terminals")
-app.add_typer(settlement_app, name="settlement")
-app.add_typer(risk_app, name="risk")
-app.add_typer(bikes_app, name="bikes")
-app.add_typer(lockers_app, name="lockers")
+for domain in DOMAINS:
+    for name, commands in domain.commands:
+        app.add_typer(commands, name=name)
 use_migrations(MIGRATIONS)
 
 

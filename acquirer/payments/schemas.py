@@ -98,13 +98,6 @@ class AuthorizationResponseBody(BaseModel):
     created_at: datetime
 
 
-class HealthBody(BaseModel):
-    """``GET /v1/health`` response."""
-
-    status: str = Field(examples=["ok"])
-    test_keys: bool = Field(description="True when running with keys made by init (test keys)")
-
-
 TerminalId = Annotated[
     str,
     Field(pattern=r"^[A-Za-z0-9]{1,16}$", description="The terminal's id, 1-16 letters or digits"),

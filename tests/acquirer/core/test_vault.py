@@ -48,7 +48,9 @@ def test_detokenize_round_trip(vault: TokenVault) -> None:
         vault.detokenize("4895370000000005")
 
 
-def test_same_account_same_par_different_ciphertext(vault: TokenVault, store: SqlPaymentStore) -> None:
+def test_same_account_same_par_different_ciphertext(
+    vault: TokenVault, store: SqlPaymentStore
+) -> None:
     first, second = vault.provision(VISA_PAN, "visa"), vault.provision(VISA_PAN, "visa")
     other = vault.provision("4000056655665556", "visa")
     assert first.token != second.token

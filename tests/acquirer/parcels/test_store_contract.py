@@ -117,9 +117,9 @@ def test_parcel_operations_replay_and_roll_back(any_parcel_store: ParcelStore) -
     parcel = any_parcel_store.get_parcel("parcel_1")
     assert parcel is not None and parcel.code_hash == b"h" * 32 and parcel.code_salt == b"s" * 16
     assert [e.action for e in any_parcel_store.parcel_audit("parcel_1")] == ["registered"]
-    assert [p.id for p in any_parcel_store.list_parcels(state=ParcelState.WAITING, merchant_id="OP")] == [
-        "parcel_1"
-    ]
+    assert [
+        p.id for p in any_parcel_store.list_parcels(state=ParcelState.WAITING, merchant_id="OP")
+    ] == ["parcel_1"]
     assert any_parcel_store.list_parcels(merchant_id="ELSE") == []
     assert any_parcel_store.list_parcels(after="parcel_1") == []
     assert any_parcel_store.count_parcels_by_locker(ParcelState.WAITING) == {"LOCK1": 1}
@@ -137,7 +137,9 @@ def test_a_failing_parcel_step_leaves_no_authorization(
         any_parcel_store.record_parcel_authorization(
             _row("a1", "parcel/k1"), AtcClaim(token, 3), None, (), _operation("k1"), refuse
         )
-    assert any_parcel_store.count_authorizations() == 0 and not any_parcel_store.atc_claimed(token, 3)
+    assert any_parcel_store.count_authorizations() == 0 and not any_parcel_store.atc_claimed(
+        token, 3
+    )
     result = any_parcel_store.record_parcel_authorization(
         _row("a2", "parcel/k2"), AtcClaim(token, 3), None, (), _operation("k2"), lambda t: "{}"
     )
@@ -160,7 +162,9 @@ def test_concurrent_registrations_never_share_a_compartment(any_parcel_store: Pa
             return compartment.compartment_id
 
         try:
-            return any_parcel_store.run_parcel_operation(_operation(f"r{n}", n), work).row.response_json
+            return any_parcel_store.run_parcel_operation(
+                _operation(f"r{n}", n), work
+            ).row.response_json
         except NoCompartmentFreeError:
             return None
 

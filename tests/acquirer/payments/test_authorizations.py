@@ -146,7 +146,9 @@ def test_expired_token(settings: Settings, new_card: Callable[..., TestCard]) ->
     assert card.accepts(tap, body["issuer_authentication_data"])
 
 
-def test_suspended_token(api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore) -> None:
+def test_suspended_token(
+    api: Api, new_card: Callable[..., TestCard], store: SqlPaymentStore
+) -> None:
     card = new_card("mastercard")
     store.set_token_status(card.token, TokenStatus.SUSPENDED)
     tap = card.tap(amount=1250, atc=1)

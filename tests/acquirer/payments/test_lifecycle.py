@@ -124,7 +124,9 @@ def test_void_of_a_sale_undoes_it(life: Lifecycle, any_store: PaymentStore) -> N
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
-def test_preauthorization_increment_and_completion(life: Lifecycle, any_store: PaymentStore) -> None:
+def test_preauthorization_increment_and_completion(
+    life: Lifecycle, any_store: PaymentStore
+) -> None:
     auth = life.authorize(2000, intent="preauthorization")
     pid = auth["authorization_id"]
     payment = any_store.get_payment(pid)
@@ -143,7 +145,9 @@ def test_preauthorization_increment_and_completion(life: Lifecycle, any_store: P
     assert balances["holds_receivable EUR"] == 0 and balances["issuer_receivable EUR"] == 1730
 
 
-def test_preauthorization_partial_then_full_reversal(life: Lifecycle, any_store: PaymentStore) -> None:
+def test_preauthorization_partial_then_full_reversal(
+    life: Lifecycle, any_store: PaymentStore
+) -> None:
     pid = life.authorize(3000, intent="preauthorization")["authorization_id"]
     partial = _ok(life.op(pid, "reversals", amount=1000))
     assert (partial["payment"]["status"], partial["payment"]["authorized"]) == ("authorized", 2000)
@@ -165,7 +169,9 @@ def test_reversal_by_the_original_idempotency_key(life: Lifecycle, any_store: Pa
     assert set(_assert_ledger_balances(any_store).values()) == {0}
 
 
-def test_a_reversal_that_overtakes_its_original_bars_it(life: Lifecycle, any_store: PaymentStore) -> None:
+def test_a_reversal_that_overtakes_its_original_bars_it(
+    life: Lifecycle, any_store: PaymentStore
+) -> None:
     # The terminal timed out; its reversal reaches the acquirer before the authorization.
     _problem(
         life.post("/v1/reversals", original_idempotency_key="tap-late"), 404, "payment_unknown"

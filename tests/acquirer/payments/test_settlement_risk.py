@@ -35,7 +35,9 @@ def _close(life: Lifecycle, key: str) -> dict[str, Any]:
     return body
 
 
-def test_close_batch_totals_report_csv_and_immutability(life: Lifecycle, any_store: PaymentStore) -> None:
+def test_close_batch_totals_report_csv_and_immutability(
+    life: Lifecycle, any_store: PaymentStore
+) -> None:
     first = life.authorize(1250)["authorization_id"]
     life.authorize(800)
     assert life.op(first, "refunds", amount=300).status_code == 200

@@ -98,7 +98,9 @@ def test_record_authorization_enforces_idempotency_and_atc_claims(
     assert any_store.count_authorizations() == 2
 
 
-def test_concurrent_claims_of_one_atc_record_once(any_store: PaymentStore, any_vault: TokenVault) -> None:
+def test_concurrent_claims_of_one_atc_record_once(
+    any_store: PaymentStore, any_vault: TokenVault
+) -> None:
     token = any_vault.provision("4111111111111111", "visa").token
 
     def attempt(n: int) -> RecordStatus:

@@ -403,7 +403,9 @@ def test_lists_are_paginated(bikes: Bikes, any_new_card: Callable[..., TestCard]
     assert bikes.get("/v1/rentals", terminal_id=FOREIGN)["items"] == []
 
 
-def test_exactly_full_pages_end_without_a_next_cursor(bikes: Bikes, any_rental_store: RentalStore) -> None:
+def test_exactly_full_pages_end_without_a_next_cursor(
+    bikes: Bikes, any_rental_store: RentalStore
+) -> None:
     """Paging the deny list 2 by 2 through 4 PARs: the second, full, page is the last."""
     for n in range(4):
         any_rental_store.deny_par(f"PAR{n}", "test", NOW)

@@ -91,7 +91,9 @@ def test_rental_changes_are_idempotent_and_one_active_rental_per_par_and_bike(
     assert any_rental_store.get_rental("rent_1") == first
     for clash in (_rental("rent_2", "PAR1", "B2"), _rental("rent_3", "PAR2", "B1")):
         with pytest.raises(RentalStateError):
-            any_rental_store.apply_rental_change(_bike_request(f"x{clash.id}", clash.id), insert(clash))
+            any_rental_store.apply_rental_change(
+                _bike_request(f"x{clash.id}", clash.id), insert(clash)
+            )
     assert any_rental_store.find_bike_request("DOCK1", "rent_2") is None  # nothing half-written
     # An offline unlock does not claim the account (the bike already left).
     offline = _rental("rent_4", "PAR1", "B4", offline=True)
