@@ -9,7 +9,6 @@ authorization is recorded under ``parcel/<key>`` (:func:`authorization_key`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,6 +22,7 @@ from acquirer.parcels.rows import (
 )
 from acquirer.payments.ledger import Journal
 from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.payments.service import AuthorizationResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +86,9 @@ def authorization_fields(row: AuthorizationRow | None) -> dict[str, Any]:
     """The authorization's part of a pickup or payment answer (tag 91 for the card)."""
     if row is None:
         return {"authorization_id": None, "issuer_authentication_data": None, "par": None}
-    answer = json.loads(row.response_json)
     return {
         "authorization_id": row.id,
-        "issuer_authentication_data": answer.get("issuer_authentication_data"),
+        "issuer_authentication_data": AuthorizationResult.from_json(row.response_json).tag_91,
         "par": row.par,
     }
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
+from acquirer.clock import format_timestamp
 from acquirer.payments.reasons import Reason
 from acquirer.payments.rows import Intent, OperationKind, PaymentStatus
 from emvcore.currency import currency
@@ -81,6 +82,15 @@ class AuthorizationRequestBody(BaseModel):
         return value
 
 
+#: A timestamp as the answers carry it (:func:`~acquirer.clock.format_timestamp`: ISO 8601
+#: UTC with milliseconds), documented as an RFC 3339 date-time.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
 class AuthorizationResponseBody(BaseModel):
     """``POST /v1/authorizations`` response: the fields the terminal reads."""
 
@@ -95,7 +105,7 @@ class AuthorizationResponseBody(BaseModel):
     par: str | None = Field(description="Payment Account Reference (tag 9F24) of the token")
     atc: int | None = Field(description="The card's Application Transaction Counter")
     cryptogram_verified: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 TerminalId = Annotated[

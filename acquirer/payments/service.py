@@ -116,8 +116,19 @@ class AuthorizationResult:
     cryptogram_verified: bool
     created_at: datetime
 
+    @property
+    def tag_91(self) -> str | None:
+        """The issuer authentication data (tag 91) as the answer carries it: upper hex."""
+        iad = self.issuer_authentication_data
+        return None if iad is None else iad.hex().upper()
+
     def to_json(self) -> str:
-        """The response body: compact JSON, fields in contract order, tag 91 in upper hex."""
+        """The response body: compact JSON, fields in contract order, tag 91 in upper hex.
+
+        Written by hand for speed (the fast path sends it); the contract is
+        :class:`~acquirer.payments.schemas.AuthorizationResponseBody`, and a test checks over
+        generated results that these bytes validate against it and equal its JSON dump.
+        """
         iad = self.issuer_authentication_data
         return json.dumps(
             {
@@ -135,6 +146,24 @@ class AuthorizationResult:
             separators=(",", ":"),
         )
 
+    @classmethod
+    def from_json(cls, text: str) -> AuthorizationResult:
+        """The result an answer body (:meth:`to_json`, possibly stored) carries."""
+        answer = json.loads(text)
+        iad = answer["issuer_authentication_data"]
+        return cls(
+            authorization_id=answer["authorization_id"],
+            approved=answer["approved"],
+            response_code=answer["response_code"],
+            reason=answer["reason"],
+            issuer_authentication_data=None if iad is None else bytes.fromhex(iad),
+            token_masked=answer["token_masked"],
+            par=answer["par"],
+            atc=answer["atc"],
+            cryptogram_verified=answer["cryptogram_verified"],
+            created_at=datetime.fromisoformat(answer["created_at"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationOutcome:
@@ -149,6 +178,11 @@ class AuthorizationOutcome:
     reason: str
     response_json: str
     replayed: bool
+
+    @property
+    def result(self) -> AuthorizationResult:
+        """The answer as a typed result, for in-process callers (rentals, debts, parcels)."""
+        return AuthorizationResult.from_json(self.response_json)
 
 
 class _Write(NamedTuple):
@@ -166,6 +200,22 @@ class _Decision:
     token: TokenRow | None = None
     verified: VerifiedArqc | None = None
     claim_atc: bool = False
+
+
+#: The sans-I/O steps of one authorization: yields writes, is sent their results.
+_Flow = Generator["_Write", RecordResult, AuthorizationOutcome]
+
+
+def _advance(flow: _Flow, recorded: RecordResult | None) -> _Write | AuthorizationOutcome:
+    """One step of a flow, for both drivers: the next write to make, or the outcome.
+
+    ``recorded`` is the result of the write the flow yielded last (``None`` to start it).
+    """
+    try:
+        return next(flow) if recorded is None else flow.send(recorded)
+    except StopIteration as done:
+        outcome: AuthorizationOutcome = done.value
+        return outcome
 
 
 def _in_domain(token: TokenRow, mcc: str | None) -> bool:
@@ -213,13 +263,10 @@ class AuthorizationService:
         """
         with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
             flow = self._flow(request)
-            try:
-                write = next(flow)
-                while True:
-                    write = flow.send(self._store.record_authorization(*write))
-            except StopIteration as done:
-                outcome: AuthorizationOutcome = done.value
-                return outcome
+            step = _advance(flow, None)
+            while isinstance(step, _Write):
+                step = _advance(flow, self._store.record_authorization(*step))
+            return step
 
     async def authorize_async(self, request: AuthorizationRequest) -> AuthorizationOutcome:
         """:meth:`authorize` for an event loop: the same steps, awaiting only the commit.
@@ -231,13 +278,10 @@ class AuthorizationService:
         """
         with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
             flow = self._flow(request)
-            try:
-                write = next(flow)
-                while True:
-                    write = flow.send(await self._store.record_authorization_async(*write))
-            except StopIteration as done:
-                outcome: AuthorizationOutcome = done.value
-                return outcome
+            step = _advance(flow, None)
+            while isinstance(step, _Write):
+                step = _advance(flow, await self._store.record_authorization_async(*step))
+            return step
 
     def bar_key(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
         """Refuse in advance the authorization a reversal names but the acquirer never saw.

@@ -17,7 +17,6 @@ payments of one debt at once: the second sale is voided again and answered 409.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from typing import Any
 
@@ -113,13 +112,12 @@ class DebtService:
                     debt_recovery=True,
                 )
             )
-            auth = json.loads(outcome.response_json)
             body: dict[str, Any] = {
                 "debt_id": debt.id,
                 "approved": outcome.approved,
                 "reason": outcome.reason,
                 "message": "Debt paid: thank you" if outcome.approved else "Card declined",
-                "issuer_authentication_data": auth["issuer_authentication_data"],
+                "issuer_authentication_data": outcome.result.tag_91,
                 "authorization_id": outcome.authorization_id,
                 "status": debt.status.value,
                 "amount": debt.amount,

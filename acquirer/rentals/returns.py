@@ -11,7 +11,6 @@ does it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from datetime import datetime
 
@@ -131,7 +130,7 @@ class RentalReturns:
                 )
             )
             if outcome.approved:
-                par = json.loads(outcome.response_json)["par"]
+                par = outcome.result.par
                 rental = self._store.find_active_rental(merchant_id, par=par)
             else:
                 declined = outcome.reason

@@ -41,7 +41,6 @@ account already rides) and a ``message`` for the rider.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -241,16 +240,16 @@ class RentalService(RentalReturns):
                     intent=Intent.PREAUTHORIZATION,
                 )
             )
-            auth = json.loads(outcome.response_json)
-            reason = str(auth["reason"])
+            auth = outcome.result
+            reason = auth.reason
             body = {
                 **base,
                 "approved": outcome.approved,
                 "reason": reason,
-                "message": self._message(reason, auth["par"], offline),
-                "issuer_authentication_data": auth["issuer_authentication_data"],
+                "message": self._message(reason, auth.par, offline),
+                "issuer_authentication_data": auth.tag_91,
                 "authorization_id": outcome.authorization_id,
-                "par": auth["par"],
+                "par": auth.par,
             }
             if not outcome.approved and not offline:
                 return reqs.record(request, dumps(body))
@@ -260,7 +259,7 @@ class RentalService(RentalReturns):
                 terminal_id=terminal_id,
                 dock_id=dock_id,
                 bike_id=bike_id,
-                par=auth["par"],
+                par=auth.par,
                 authorization_id=outcome.authorization_id,
                 payment_id=outcome.authorization_id if outcome.approved else None,
                 state=RentalState.RIDING if offline else RentalState.UNLOCKING,
