@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.authenticator = core.authenticator
 
     @app.get("/v1/health", response_model=HealthBody, tags=["operations"])
     def health() -> HealthBody:

@@ -41,9 +41,9 @@ def mount(app: FastAPI, core: Core) -> None:
         clock=core.clock,
         in_flight=core.in_flight,
     )
-    app.include_router(parcels_router(parcels, core.authenticator))
+    app.include_router(parcels_router(parcels))
     reversals = ParcelReversals(parcels, payments.payments, store)
-    app.include_router(parcel_reversals_router(reversals, core.authenticator))
+    app.include_router(parcel_reversals_router(reversals))
 
 
 DOMAIN = Domain(

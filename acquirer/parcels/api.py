@@ -21,12 +21,12 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from acquirer.auth import TerminalAuthenticator
+from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
 from acquirer.pagination import Cursor, Limit, Page
 from acquirer.parcels.reversals import ParcelReversals
@@ -38,6 +38,10 @@ from acquirer.problems import problem_responses
 from emvcore.currency import currency as currency_of
 from emvcore.errors import EncodingError
 
+#: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
+AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
+CourierTerminal = Annotated[TerminalCheck, Depends(terminal_for("courier"))]
+LockerTerminal = Annotated[TerminalCheck, Depends(terminal_for("locker"))]
 PARCEL_ID_PATTERN = r"^parcel_[0-9A-HJKMNP-TV-Z]{26}$"
 ParcelId = Annotated[str, Path(pattern=PARCEL_ID_PATTERN, description="The parcel id")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
@@ -323,18 +327,23 @@ def _hex(value: str, field: str) -> bytes:
         ) from None
 
 
-def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator) -> APIRouter:
-    """The parcel routes, bound to ``service``; requests checked by ``authenticator``."""
+def parcels_router(service: ParcelService) -> APIRouter:
+    """The parcel routes, bound to ``service``."""
     router = APIRouter(tags=["parcels"])
 
     @router.post("/v1/parcels", response_model=RegisterParcelResponseBody, responses=_POST_ERRORS)
-    def register(request: Request, body: RegisterParcelBody, key: IdempotencyKeyHeader) -> Response:
+    def register(
+        request: Request,
+        allowed: CourierTerminal,
+        body: RegisterParcelBody,
+        key: IdempotencyKeyHeader,
+    ) -> Response:
         """Register a parcel: the smallest free compartment of that size, else a larger one.
 
         Only a terminal with the action ``courier``. The one-time ``pickup_code`` is in this
         answer only; ``409 no_compartment_free`` when nothing fits.
         """
-        authenticator.check(authenticator.authenticate(request), body.terminal_id, "courier")
+        allowed(body.terminal_id)
         registration = Registration(
             locker_id=body.locker_id,
             size=body.size,
@@ -349,13 +358,15 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         )
 
     @router.post("/v1/parcels/pickups", response_model=PickupResponseBody, responses=_POST_ERRORS)
-    def pickup(request: Request, body: PickupBody, key: IdempotencyKeyHeader) -> Response:
+    def pickup(
+        request: Request, allowed: LockerTerminal, body: PickupBody, key: IdempotencyKeyHeader
+    ) -> Response:
         """A recipient at the locker: a verified tap (amount 0) or a pickup code.
 
         ``open``: open the listed compartments. ``pay``: run a sale for ``amount_due`` and
         post it to ``/v1/parcels/{parcel_id}/payments``. ``refused``: show ``message``.
         """
-        authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
+        allowed(body.terminal_id)
         release_all = body.release == "all"
         parsed = idempotency_key(key)
         if body.pickup_code is not None:
@@ -375,14 +386,18 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         responses=_POST_ERRORS,
     )
     def pay(
-        request: Request, parcel_id: ParcelId, body: ParcelPaymentBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: LockerTerminal,
+        parcel_id: ParcelId,
+        body: ParcelPaymentBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Pay exactly what the parcel owes (after a pickup answered ``pay``): a sale.
 
         Approved: ``open``. Declined: ``refused`` with the authorization's reason.
         ``409 amount_due_mismatch`` for any other amount.
         """
-        authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
+        allowed(body.terminal_id)
         emv = _hex(body.emv_data, "emv_data")
         return answer_response(
             service.pay(
@@ -396,10 +411,14 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         responses=_POST_ERRORS,
     )
     def door_event(
-        request: Request, parcel_id: ParcelId, body: DoorEventBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: LockerTerminal,
+        parcel_id: ParcelId,
+        body: DoorEventBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """The compartment door reported an event; ``opened`` then ``closed`` collects."""
-        authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
+        allowed(body.terminal_id)
         return answer_response(
             service.door_event(
                 body.terminal_id, idempotency_key(key), parcel_id, body.event, body.at
@@ -409,6 +428,7 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
     @router.get("/v1/parcels", response_model=ParcelPageBody, responses=_GET_ERRORS)
     def list_parcels(
         request: Request,
+        allowed: AnyTerminal,
         terminal_id: TerminalQuery,
         state: ParcelState | None = None,
         locker_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{1,16}$")] = None,
@@ -416,30 +436,32 @@ def parcels_router(service: ParcelService, authenticator: TerminalAuthenticator)
         limit: Limit = 100,
     ) -> Response:
         """Parcels at the lockers of the terminal's merchant (e.g. ``state=waiting``), by id."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         page = service.list(
             terminal_id, state=state, locker_id=locker_id, cursor=cursor, limit=limit
         )
         return _json(page)
 
     @router.get("/v1/parcels/{parcel_id}", response_model=ParcelBody, responses=_GET_ERRORS)
-    def get_parcel(request: Request, parcel_id: ParcelId, terminal_id: TerminalQuery) -> Response:
+    def get_parcel(
+        request: Request, allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
+    ) -> Response:
         """A parcel, for its locker's operator or the courier terminal that registered it."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         return _json(service.get(terminal_id, parcel_id))
 
     @router.get("/v1/parcels/{parcel_id}/audit", response_model=AuditBody, responses=_GET_ERRORS)
-    def audit(request: Request, parcel_id: ParcelId, terminal_id: TerminalQuery) -> Response:
+    def audit(
+        request: Request, allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
+    ) -> Response:
         """Every action on the parcel: registration, pickups, payments, door events."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         return _json(service.audit(terminal_id, parcel_id))
 
     return router
 
 
-def parcel_reversals_router(
-    service: ParcelReversals, authenticator: TerminalAuthenticator
-) -> APIRouter:
+def parcel_reversals_router(service: ParcelReversals) -> APIRouter:
     """The reversal of parcel payments, bound to ``service``."""
     router = APIRouter(tags=["parcels"])
 
@@ -449,7 +471,11 @@ def parcel_reversals_router(
         responses=_POST_ERRORS,
     )
     def reverse_payment(
-        request: Request, parcel_id: ParcelId, body: ParcelReversalBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: LockerTerminal,
+        parcel_id: ParcelId,
+        body: ParcelReversalBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Undo the parcel's payment sent under ``original_idempotency_key``: the card
         rejected the issuer's answer (EMV Book 3 6.5.4) or the answer was lost.
@@ -459,7 +485,7 @@ def parcel_reversals_router(
         ``404 payment_unknown``: no approved payment of the parcel under that key.
         ``409 parcel_state_conflict``: the door already opened, or already reversed.
         """
-        authenticator.check(authenticator.authenticate(request), body.terminal_id, "locker")
+        allowed(body.terminal_id)
         return answer_response(
             service.reverse(
                 body.terminal_id, idempotency_key(key), parcel_id, body.original_idempotency_key

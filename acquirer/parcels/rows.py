@@ -61,7 +61,7 @@ class CompartmentStatus(enum.StrEnum):
 
 
 class ParcelState(enum.StrEnum):
-    """Where a parcel stands; see :mod:`acquirer.parcels.service` for the transitions."""
+    """Where a parcel stands; see :mod:`acquirer.parcels` for the transitions."""
 
     WAITING = "waiting"
     RELEASED = "released"

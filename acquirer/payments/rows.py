@@ -84,7 +84,7 @@ class RecordResult:
 
 
 class PaymentStatus(enum.StrEnum):
-    """Where a payment stands; see :mod:`acquirer.payments.lifecycle` for the transitions."""
+    """Where a payment stands; see :mod:`acquirer.payments` for the transitions."""
 
     AUTHORIZED = "authorized"
     """A pre-authorization's hold is open (it can be incremented, captured, reversed)."""

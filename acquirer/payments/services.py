@@ -76,7 +76,5 @@ def mount(app: FastAPI, core: Core) -> None:
     # Added before the core's BodySizeLimit, so it runs inside it.
     app.add_middleware(AuthorizationFastPath, handle=authorizations.handle_authorization)
     app.include_router(authorizations.router)
-    app.include_router(payments_router(payments, service, core.authenticator))
-    app.include_router(
-        settlement_router(SettlementService(store, clock=core.clock), core.authenticator)
-    )
+    app.include_router(payments_router(payments, service))
+    app.include_router(settlement_router(SettlementService(store, clock=core.clock)))

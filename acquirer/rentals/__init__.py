@@ -39,7 +39,7 @@ def mount(app: FastAPI, core: Core) -> None:
     requests = BikeRequests(store, core.in_flight, core.clock)
     rentals = RentalService(requests, payments.authorizations, payments.payments)
     debts = DebtService(requests, payments.authorizations, payments.payments)
-    app.include_router(bikes_router(rentals, debts, store, core.authenticator))
+    app.include_router(bikes_router(rentals, debts, store))
 
 
 DOMAIN = Domain(

@@ -23,10 +23,10 @@ from functools import partial
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from acquirer.auth import TerminalAuthenticator
+from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.clock import format_timestamp
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
 from acquirer.pagination import Cursor, Limit, read_page
@@ -59,6 +59,9 @@ from acquirer.rentals.schemas import (
 )
 from acquirer.rentals.service import RentalService, rental_json
 
+#: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
+AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
+BikeTerminal = Annotated[TerminalCheck, Depends(terminal_for("bike"))]
 RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
 DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
@@ -81,12 +84,7 @@ def _denied_json(denied: DeniedRow) -> dict[str, Any]:
     }
 
 
-def bikes_router(
-    rentals: RentalService,
-    debts: DebtService,
-    store: RentalStore,
-    authenticator: TerminalAuthenticator,
-) -> APIRouter:
+def bikes_router(rentals: RentalService, debts: DebtService, store: RentalStore) -> APIRouter:
     """The rental, debt and deny-list routes."""
     router = APIRouter()
     # What the routes share, so each decorator states only its path and answer.
@@ -95,12 +93,9 @@ def bikes_router(
     post_debt = partial(router.post, responses=_POST_ERRORS, tags=["debts"])
     get_debts = partial(router.get, responses=_GET_ERRORS, tags=["debts"])
 
-    def check(request: Request, terminal_id: str, action: str | None = "bike") -> None:
-        authenticator.check(authenticator.authenticate(request), terminal_id, action)
-
     @post_rental("/v1/rentals", response_model=RentalCreateResponse)
     def create_rental(
-        request: Request, body: RentalCreateBody, key: IdempotencyKeyHeader
+        request: Request, allowed: BikeTerminal, body: RentalCreateBody, key: IdempotencyKeyHeader
     ) -> Response:
         """A tap at a dock: pre-authorization of the deposit, then the rental ``unlocking``.
 
@@ -108,7 +103,7 @@ def bikes_router(
         (an offline unlock) the rental exists whatever the late verification decides, and a
         declined one rides without a hold (its fare becomes a debt).
         """
-        check(request, body.terminal_id)
+        allowed(body.terminal_id)
         return answer_response(
             rentals.create(
                 terminal_id=body.terminal_id,
@@ -123,13 +118,15 @@ def bikes_router(
         )
 
     @post_rental("/v1/rentals/returns", response_model=ReturnResponse)
-    def return_bike(request: Request, body: ReturnBody, key: IdempotencyKeyHeader) -> Response:
+    def return_bike(
+        request: Request, allowed: BikeTerminal, body: ReturnBody, key: IdempotencyKeyHeader
+    ) -> Response:
         """End the tapping rider's or the docked bike's ride, at any dock of the operator.
 
         The fare is captured from the hold (an incremental authorization first if the fare is
         above it); what the hold cannot cover becomes a debt and the account is denied.
         """
-        check(request, body.terminal_id)
+        allowed(body.terminal_id)
         return answer_response(
             rentals.return_bike(
                 terminal_id=body.terminal_id,
@@ -143,10 +140,14 @@ def bikes_router(
 
     @post_rental("/v1/rentals/{rental_id}/start", response_model=RentalBody)
     def start_rental(
-        request: Request, rental_id: RentalId, body: TerminalBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: BikeTerminal,
+        rental_id: RentalId,
+        body: TerminalBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """The lock reported open: the rental is ``riding`` from now."""
-        check(request, body.terminal_id)
+        allowed(body.terminal_id)
         return answer_response(
             rentals.start(
                 rental_id=rental_id,
@@ -157,10 +158,14 @@ def bikes_router(
 
     @post_rental("/v1/rentals/{rental_id}/cancel", response_model=RentalBody)
     def cancel_rental(
-        request: Request, rental_id: RentalId, body: CancelBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: BikeTerminal,
+        rental_id: RentalId,
+        body: CancelBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """The bike never left: the hold is voided, the rental ``cancelled``."""
-        check(request, body.terminal_id)
+        allowed(body.terminal_id)
         return answer_response(
             rentals.cancel(
                 rental_id=rental_id,
@@ -171,17 +176,18 @@ def bikes_router(
         )
 
     @get_rentals("/v1/bikes/tariff", response_model=TariffBody)
-    def get_tariff(request: Request, terminal_id: TerminalQuery) -> Response:
+    def get_tariff(request: Request, allowed: BikeTerminal, terminal_id: TerminalQuery) -> Response:
         """The tariff of the dock terminal's operator: its deposit is what a tap-on holds.
 
         ``409 tariff_missing`` when the operator has none.
         """
-        check(request, terminal_id)
+        allowed(terminal_id)
         return _json(rentals.tariff(terminal_id))
 
     @get_rentals("/v1/rentals", response_model=RentalPage)
     def list_rentals(
         request: Request,
+        allowed: AnyTerminal,
         terminal_id: TerminalQuery,
         state: Annotated[
             Literal["active", "unlocking", "riding", "ended", "cancelled"] | None, Query()
@@ -190,7 +196,7 @@ def bikes_router(
         limit: Limit = 50,
     ) -> Response:
         """The rentals of the terminal's operator, oldest first."""
-        check(request, terminal_id, None)
+        allowed(terminal_id)
         merchant = rentals.merchant(terminal_id)
         states = (
             ACTIVE_RENTAL_STATES
@@ -201,37 +207,46 @@ def bikes_router(
         return _json(read_page(fetch, cursor=cursor, limit=limit, render=rental_json, key=_id))
 
     @get_rentals("/v1/rentals/{rental_id}", response_model=RentalBody)
-    def get_rental(request: Request, rental_id: RentalId, terminal_id: TerminalQuery) -> Response:
+    def get_rental(
+        request: Request, allowed: AnyTerminal, rental_id: RentalId, terminal_id: TerminalQuery
+    ) -> Response:
         """One rental of the terminal's operator."""
-        check(request, terminal_id, None)
+        allowed(terminal_id)
         return _json(rental_json(rentals.get(terminal_id, rental_id)))
 
     @get_debts("/v1/debts", response_model=DebtPage)
     def list_debts(
         request: Request,
+        allowed: AnyTerminal,
         terminal_id: TerminalQuery,
         status: Annotated[DebtStatus | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Response:
         """Debts owed to the terminal's operator, oldest first."""
-        check(request, terminal_id, None)
+        allowed(terminal_id)
         merchant = rentals.merchant(terminal_id)
         fetch = partial(store.list_debts, merchant_id=merchant.id, status=status)
         return _json(read_page(fetch, cursor=cursor, limit=limit, render=debt_json, key=_id))
 
     @get_debts("/v1/debts/{debt_id}", response_model=DebtBody)
-    def get_debt(request: Request, debt_id: DebtId, terminal_id: TerminalQuery) -> Response:
+    def get_debt(
+        request: Request, allowed: AnyTerminal, debt_id: DebtId, terminal_id: TerminalQuery
+    ) -> Response:
         """One debt owed to the terminal's operator."""
-        check(request, terminal_id, None)
+        allowed(terminal_id)
         return _json(debt_json(debts.get(terminal_id, debt_id)))
 
     @post_debt("/v1/debts/{debt_id}/payments", response_model=DebtPaymentResponse)
     def pay_debt(
-        request: Request, debt_id: DebtId, body: DebtPaymentBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        debt_id: DebtId,
+        body: DebtPaymentBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Pay a debt with a tap: a sale of its amount; approved, the account is lifted."""
-        check(request, body.terminal_id, None)
+        allowed(body.terminal_id)
         return answer_response(
             debts.pay(
                 debt_id=debt_id,
@@ -245,10 +260,14 @@ def bikes_router(
 
     @get_debts("/v1/deny-list", response_model=DenyListPage)
     def deny_list(
-        request: Request, terminal_id: TerminalQuery, cursor: Cursor = None, limit: Limit = 100
+        request: Request,
+        allowed: BikeTerminal,
+        terminal_id: TerminalQuery,
+        cursor: Cursor = None,
+        limit: Limit = 100,
     ) -> Response:
         """The accounts (PARs) docks refuse, for their offline cache, by PAR."""
-        check(request, terminal_id)
+        allowed(terminal_id)
         page = read_page(
             store.list_denied, cursor=cursor, limit=limit, render=_denied_json, key=_par
         )

@@ -26,7 +26,7 @@ from acquirer.rentals.tariff import Tariff
 
 
 class RentalState(enum.StrEnum):
-    """Where a bike rental stands (see :mod:`acquirer.rentals.service`)."""
+    """Where a bike rental stands (see :mod:`acquirer.rentals`)."""
 
     UNLOCKING = "unlocking"
     """The hold is approved; the dock was told to open and has not confirmed yet."""

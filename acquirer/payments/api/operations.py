@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from acquirer.auth import TerminalAuthenticator
+from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.errors import PaymentNotFoundError
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
 from acquirer.payments.lifecycle import PaymentService, payment_json
@@ -38,16 +38,14 @@ from acquirer.payments.schemas import (
 from acquirer.payments.service import AuthorizationService
 from acquirer.problems import problem_responses
 
+#: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
+AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
 PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
-def payments_router(
-    service: PaymentService,
-    authorizations: AuthorizationService,
-    authenticator: TerminalAuthenticator,
-) -> APIRouter:
-    """The lifecycle routes, bound to ``service``; requests checked by ``authenticator``.
+def payments_router(service: PaymentService, authorizations: AuthorizationService) -> APIRouter:
+    """The lifecycle routes, bound to ``service``.
 
     ``authorizations`` bars the key of a reversal that overtook its original
     (:meth:`~acquirer.payments.service.AuthorizationService.bar_key`).
@@ -55,14 +53,14 @@ def payments_router(
     router = APIRouter(tags=["payments"])
 
     def operate(
-        request: Request,
+        allowed: TerminalCheck,
         kind: OperationKind,
         payment_id: str,
         key: str,
         terminal_id: str,
         amount: int | None,
     ) -> Response:
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         outcome = service.operate(
             kind,
             terminal_id=terminal_id,
@@ -79,11 +77,12 @@ def payments_router(
     )
     def get_payment(
         request: Request,
+        allowed: AnyTerminal,
         payment_id: PaymentId,
         terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
     ) -> Response:
         """A payment of this terminal."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         body: dict[str, Any] = payment_json(service.get(terminal_id, payment_id))
         return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
@@ -93,7 +92,11 @@ def payments_router(
         responses=_ERRORS,
     )
     def increment(
-        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        payment_id: PaymentId,
+        body: AmountBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Incremental authorization: grow a pre-authorization's hold by ``amount``."""
         if body.amount is None:
@@ -101,7 +104,7 @@ def payments_router(
                 [{"loc": ("body", "amount"), "msg": "Field required", "type": "missing"}]
             )
         return operate(
-            request, OperationKind.INCREMENT, payment_id, key, body.terminal_id, body.amount
+            allowed, OperationKind.INCREMENT, payment_id, key, body.terminal_id, body.amount
         )
 
     @router.post(
@@ -110,11 +113,15 @@ def payments_router(
         responses=_ERRORS,
     )
     def capture(
-        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        payment_id: PaymentId,
+        body: AmountBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Complete a pre-authorization with the final amount (at most the hold)."""
         return operate(
-            request, OperationKind.CAPTURE, payment_id, key, body.terminal_id, body.amount
+            allowed, OperationKind.CAPTURE, payment_id, key, body.terminal_id, body.amount
         )
 
     @router.post(
@@ -123,10 +130,14 @@ def payments_router(
         responses=_ERRORS,
     )
     def void(
-        request: Request, payment_id: PaymentId, body: VoidBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        payment_id: PaymentId,
+        body: VoidBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Cancel a hold, or a captured payment with no refund yet."""
-        return operate(request, OperationKind.VOID, payment_id, key, body.terminal_id, None)
+        return operate(allowed, OperationKind.VOID, payment_id, key, body.terminal_id, None)
 
     @router.post(
         "/v1/payments/{payment_id}/refunds",
@@ -134,11 +145,15 @@ def payments_router(
         responses=_ERRORS,
     )
     def refund(
-        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        payment_id: PaymentId,
+        body: AmountBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Return money of a captured payment; never more than captured minus refunded."""
         return operate(
-            request, OperationKind.REFUND, payment_id, key, body.terminal_id, body.amount
+            allowed, OperationKind.REFUND, payment_id, key, body.terminal_id, body.amount
         )
 
     @router.post(
@@ -147,17 +162,23 @@ def payments_router(
         responses=_ERRORS,
     )
     def reverse(
-        request: Request, payment_id: PaymentId, body: AmountBody, key: IdempotencyKeyHeader
+        request: Request,
+        allowed: AnyTerminal,
+        payment_id: PaymentId,
+        body: AmountBody,
+        key: IdempotencyKeyHeader,
     ) -> Response:
         """Reverse an authorization in full (no amount) or in part."""
         return operate(
-            request, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
+            allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
         )
 
     @router.post("/v1/reversals", response_model=OperationResponseBody, responses=_ERRORS)
-    def reverse_by_key(request: Request, body: ReversalBody, key: IdempotencyKeyHeader) -> Response:
+    def reverse_by_key(
+        request: Request, allowed: AnyTerminal, body: ReversalBody, key: IdempotencyKeyHeader
+    ) -> Response:
         """Reverse the authorization a terminal sent under ``original_idempotency_key``."""
-        authenticator.check(authenticator.authenticate(request), body.terminal_id)
+        allowed(body.terminal_id)
         try:
             payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
         except PaymentNotFoundError:
@@ -167,7 +188,7 @@ def payments_router(
                 raise
             payment_id = original.id
         return operate(
-            request, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
+            allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
         )
 
     return router

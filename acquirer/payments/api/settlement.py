@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from acquirer.auth import TerminalAuthenticator
+from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.idempotency import IdempotencyKeyHeader, idempotency_key
 from acquirer.payments.rows import BatchScope
 from acquirer.payments.schemas import TerminalId
 from acquirer.payments.settlement import SettlementService, batch_json, lines_csv
 from acquirer.problems import problem_responses
 
+#: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
+AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
 BatchId = Annotated[str, Path(pattern=r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
 
@@ -55,9 +57,7 @@ class BatchBody(BaseModel):
     totals: list[BatchTotalBody]
 
 
-def settlement_router(
-    service: SettlementService, authenticator: TerminalAuthenticator
-) -> APIRouter:
+def settlement_router(service: SettlementService) -> APIRouter:
     """The settlement routes, bound to ``service``."""
     router = APIRouter(tags=["settlement"])
 
@@ -66,9 +66,11 @@ def settlement_router(
         response_model=BatchBody,
         responses=problem_responses(400, 401, 403, 409, 422, 503),
     )
-    def close_batch(request: Request, body: CloseBatchBody, key: IdempotencyKeyHeader) -> Response:
+    def close_batch(
+        request: Request, allowed: AnyTerminal, body: CloseBatchBody, key: IdempotencyKeyHeader
+    ) -> Response:
         """Close the terminal's batch: every unsettled sale, capture, cancel and refund."""
-        authenticator.check(authenticator.authenticate(request), body.terminal_id)
+        allowed(body.terminal_id)
         batch, replayed = service.close(BatchScope.TERMINAL, body.terminal_id, idempotency_key(key))
         headers = {"Idempotent-Replayed": "true"} if replayed else None
         return Response(batch_json(batch), media_type="application/json", headers=headers)
@@ -78,9 +80,11 @@ def settlement_router(
         response_model=BatchBody,
         responses=problem_responses(401, 403, 404, 422),
     )
-    def get_batch(request: Request, batch_id: BatchId, terminal_id: TerminalQuery) -> Response:
+    def get_batch(
+        request: Request, allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery
+    ) -> Response:
         """The report of one of the terminal's batches."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         return Response(
             batch_json(service.get(batch_id, terminal_id)), media_type="application/json"
         )
@@ -90,9 +94,11 @@ def settlement_router(
         response_class=Response,
         responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404, 422)},
     )
-    def batch_lines(request: Request, batch_id: BatchId, terminal_id: TerminalQuery) -> Response:
+    def batch_lines(
+        request: Request, allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery
+    ) -> Response:
         """The batch's journals as CSV: one line per sale, capture, cancel or refund."""
-        authenticator.check(authenticator.authenticate(request), terminal_id)
+        allowed(terminal_id)
         batch = service.get(batch_id, terminal_id)
         return Response(lines_csv(service.lines(batch)), media_type="text/csv; charset=utf-8")
 
