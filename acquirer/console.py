@@ -94,3 +94,13 @@ def opened_store(settings: Settings, store: Callable[[Engine], S]) -> Iterator[S
     """A store (the core's or a domain's) over :func:`opened_engine`."""
     with opened_engine(settings) as engine:
         yield store(engine)
+
+
+@contextmanager
+def command_store(
+    data_dir: Path | None, database_url: str | None, store: Callable[[Engine], S]
+) -> Iterator[S]:
+    """What most commands open: the store of the common options, its errors reported."""
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors(), opened_store(settings, store) as opened:
+        yield opened

@@ -47,6 +47,7 @@ from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
+    command_store,
     err,
     opened_store,
     out,
@@ -203,8 +204,7 @@ def token_status(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Suspend, resume or delete a token; taps with a token that is not active are declined."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
+    with command_store(data_dir, database_url, SqlRegistryStore) as store:
         store.set_token_status(token, status)
     err.print(f"token {mask_pan(token)} is {status.value}", highlight=False)
 

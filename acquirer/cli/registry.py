@@ -29,6 +29,7 @@ from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
+    command_store,
     err,
     opened_store,
     out,
@@ -125,8 +126,7 @@ def add_merchant(
 @merchants_app.command("list")
 def list_merchants(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the registered merchants."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
+    with command_store(data_dir, database_url, SqlRegistryStore) as store:
         rows = store.list_merchants()
     table = Table(title=f"{len(rows)} merchant(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("id", "name", "MCC", "currency"):
@@ -188,8 +188,7 @@ def revoke_terminal(
     terminal_id: TerminalIdOption, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """Refuse a terminal from now on, whatever certificate it presents."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
+    with command_store(data_dir, database_url, SqlRegistryStore) as store:
         store.update_terminal(terminal_id, status=TerminalStatus.REVOKED)
     err.print(f"terminal {terminal_id} revoked", highlight=False)
 
@@ -197,8 +196,7 @@ def revoke_terminal(
 @terminals_app.command("list")
 def list_terminals(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the registered terminals."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRegistryStore) as store:
+    with command_store(data_dir, database_url, SqlRegistryStore) as store:
         rows = store.list_terminals()
     table = Table(title=f"{len(rows)} terminal(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("id", "merchant", "actions", "status"):

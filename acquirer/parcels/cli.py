@@ -26,6 +26,7 @@ from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
+    command_store,
     err,
     opened_store,
     out,
@@ -59,8 +60,7 @@ def add_compartments(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add compartments of one size, numbered after the locker's last one."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
+    with command_store(data_dir, database_url, SqlParcelStore) as store:
         rows = store.add_compartments(locker, size, count, utc_now())
     numbers = ", ".join(row.compartment_id for row in rows)
     out.print(f"locker {locker}: added {count} {size.value} compartment(s): {numbers}")
@@ -71,8 +71,7 @@ def list_compartments(
     locker: Locker, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """List a locker's compartments with their size and status."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
+    with command_store(data_dir, database_url, SqlParcelStore) as store:
         rows = store.list_compartments(locker)
     out.print(f"locker {locker}: {len(rows)} compartment(s)", highlight=False)
     table = Table(box=box.SIMPLE_HEAD)
@@ -118,8 +117,7 @@ def show_fees(
     merchant: Merchant, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """Show a locker operator's storage fee."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
+    with command_store(data_dir, database_url, SqlParcelStore) as store:
         row = store.get_storage_fees(merchant)
     if row is None:
         err.print(f"merchant {merchant}: no storage fee set", highlight=False)
@@ -141,8 +139,7 @@ def list_parcels(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Parcels in a state (waiting by default), with counts per locker."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlParcelStore) as store:
+    with command_store(data_dir, database_url, SqlParcelStore) as store:
         counts = store.count_parcels_by_locker(state)
         rows = store.list_parcels(state=state, locker_id=locker, limit=1000)
     now = utc_now()

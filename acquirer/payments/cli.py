@@ -24,6 +24,7 @@ from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
+    command_store,
     err,
     opened_store,
     out,
@@ -81,8 +82,7 @@ def close(
 @settlement_app.command("list")
 def list_batches(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List the closed batches."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+    with command_store(data_dir, database_url, SqlPaymentStore) as store:
         batches = store.list_batches()
     for batch in batches:
         _print_batch(batch)
@@ -98,8 +98,7 @@ def export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write a batch's journals as CSV (amounts in minor units)."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+    with command_store(data_dir, database_url, SqlPaymentStore) as store:
         batch = store.get_batch(batch_id)
         if batch is None:
             raise BatchNotFoundError(f"no settlement batch {batch_id}")
@@ -115,8 +114,7 @@ def deny(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Refuse every token and card of an account from now on."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+    with command_store(data_dir, database_url, SqlPaymentStore) as store:
         store.deny_par(par, reason, utc_now())
     err.print(f"PAR {par} is on the deny list", highlight=False)
 
@@ -128,8 +126,7 @@ def allow(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Take an account off the deny list."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+    with command_store(data_dir, database_url, SqlPaymentStore) as store:
         removed = store.allow_par(par)
     err.print(
         f"PAR {par} {'removed from' if removed else 'was not on'} the deny list", highlight=False

@@ -23,6 +23,7 @@ from acquirer.console import (
     DatabaseUrl,
     DataDir,
     cli_settings,
+    command_store,
     err,
     opened_store,
     out,
@@ -98,8 +99,7 @@ def tariff_show(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show the operator's tariff."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRentalStore) as store:
+    with command_store(data_dir, database_url, SqlRentalStore) as store:
         tariff = store.get_tariff(merchant)
         if tariff is None:
             raise RegistryError(f"operator {merchant!r} has no bike tariff")
@@ -169,8 +169,7 @@ def debts(
     database_url: DatabaseUrl = None,
 ) -> None:
     """List riders' debts, oldest first."""
-    settings = cli_settings(data_dir, database_url)
-    with reported_errors(), opened_store(settings, SqlRentalStore) as store:
+    with command_store(data_dir, database_url, SqlRentalStore) as store:
         rows = store.list_debts(merchant_id=merchant, status=status, limit=LIST_LIMIT)
     table = Table(title=f"{len(rows)} debt(s)", box=box.SIMPLE_HEAD, pad_edge=False)
     for header in ("debt", "rental", "operator", "PAR", "amount", "status"):

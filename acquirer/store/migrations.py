@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from acquirer.errors import MigrationOrderError, SchemaVersionError
+from acquirer.store.tx import Tx
 
 #: A step for SQLite: sqlite-utils table definitions run on the write connection.
 SqliteStep = Callable[[sqlite_utils.Database], None]
@@ -49,6 +50,24 @@ def ordered(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
             f"schema steps must be numbered 1 to {len(steps)}, got {versions}"
         )
     return tuple(steps)
+
+
+def run_pending(tx: Tx, migrations: Sequence[Migration], apply: Callable[[Migration], None]) -> int:
+    """Apply (``apply``) the steps the database has not seen, inside ``tx``; record the version.
+
+    The one ``schema_version`` row is created with the table on a new database. Returns the
+    schema version now (the number of steps).
+    """
+    tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = tx.one("SELECT version FROM schema_version")
+    current = 0 if row is None else int(row["version"])
+    for step in pending(current, migrations):
+        apply(step)
+    if row is None:
+        tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(migrations)])
+    else:
+        tx.run("UPDATE schema_version SET version = ?", [len(migrations)])
+    return len(migrations)
 
 
 def pending(current: int, migrations: Sequence[Migration]) -> Sequence[Migration]:

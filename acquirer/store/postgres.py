@@ -34,7 +34,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from acquirer.errors import StoreError
-from acquirer.store.migrations import Migration, ordered, pending
+from acquirer.store.migrations import Migration, ordered, run_pending
 from acquirer.store.tx import Abort, Engine, Row, Tx
 
 T = TypeVar("T")
@@ -146,18 +146,12 @@ class PostgresEngine(Engine):
 
     def _migrate(self, tx: Tx) -> int:
         tx.one("SELECT pg_advisory_xact_lock(?)", [_MIGRATION_LOCK])
-        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-        row = tx.one("SELECT version FROM schema_version")
-        current = 0 if row is None else int(row["version"])
-        steps = self._migrations
-        for step in pending(current, steps):
+
+        def apply(step: Migration) -> None:
             for statement in step.postgres:
                 tx.run(statement)
-        if row is None:
-            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(steps)])
-        else:
-            tx.run("UPDATE schema_version SET version = ?", [len(steps)])
-        return len(steps)
+
+        return run_pending(tx, self._migrations, apply)
 
     def close(self) -> None:
         """Close the pool and its connections."""

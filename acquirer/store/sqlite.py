@@ -33,7 +33,7 @@ import sqlite_utils
 
 from acquirer.errors import StoreError
 from acquirer.store.groupcommit import CHECKPOINT_INTERVAL, GroupCommitWriter
-from acquirer.store.migrations import Migration, ordered, pending
+from acquirer.store.migrations import Migration, ordered, run_pending
 from acquirer.store.tx import Engine, Row, Tx
 
 T = TypeVar("T")
@@ -159,20 +159,15 @@ class SqliteEngine(Engine):
         return self._writer.submit(self._migrate)
 
     def _migrate(self) -> int:
-        db, tx, steps = self._db, self._tx, self._migrations
-        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = tx.one("SELECT version FROM schema_version")
-        current = 0 if row is None else int(row["version"])
+        db = self._db
+
+        def apply(step: Migration) -> None:
+            step.sqlite(db)
+
         try:
-            for step in pending(current, steps):
-                step.sqlite(db)
+            return run_pending(self._tx, self._migrations, apply)
         except sqlite3.Error as exc:
             raise StoreError(f"migration failed: {exc.__class__.__name__}: {exc}") from exc
-        if row is None:
-            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(steps)])
-        else:
-            tx.run("UPDATE schema_version SET version = ?", [len(steps)])
-        return len(steps)
 
     def close(self) -> None:
         """Finish pending writes and close every connection."""
