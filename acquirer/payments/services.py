@@ -16,10 +16,8 @@ from fastapi import FastAPI
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.domain import Core
-from acquirer.payments.api import authorizations
+from acquirer.payments.api import authorizations, operations, settlement
 from acquirer.payments.api.fastpath import AuthorizationFastPath
-from acquirer.payments.api.operations import payments_router
-from acquirer.payments.api.settlement import settlement_router
 from acquirer.payments.issuer import Issuer
 from acquirer.payments.lifecycle import PaymentService
 from acquirer.payments.risk import RiskRules
@@ -37,6 +35,7 @@ class PaymentServices:
     payments: PaymentService
     authorizer: Callable[[PaymentStore], AuthorizationService]
     """An :class:`AuthorizationService` over another view of the store (the parcels' one)."""
+    settlement: SettlementService
     authenticator: TerminalAuthenticator
     reads_are_local: bool
 
@@ -68,6 +67,7 @@ def mount(app: FastAPI, core: Core) -> None:
     app.state.payments = PaymentServices(
         authorizations=service,
         payments=payments,
+        settlement=SettlementService(store, clock=core.clock),
         authorizer=authorizer,
         authenticator=core.authenticator,
         reads_are_local=core.engine.reads_are_local,
@@ -76,5 +76,5 @@ def mount(app: FastAPI, core: Core) -> None:
     # Added before the core's BodySizeLimit, so it runs inside it.
     app.add_middleware(AuthorizationFastPath, handle=authorizations.handle_authorization)
     app.include_router(authorizations.router)
-    app.include_router(payments_router(payments, service))
-    app.include_router(settlement_router(SettlementService(store, clock=core.clock)))
+    app.include_router(operations.router)
+    app.include_router(settlement.router)

@@ -16,7 +16,7 @@ answer carries ``Idempotent-Replayed: true``. Errors are problem details (RFC 94
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,157 +38,188 @@ from acquirer.payments.schemas import (
 from acquirer.payments.service import AuthorizationService
 from acquirer.problems import problem_responses
 
+if TYPE_CHECKING:
+    from acquirer.payments.services import PaymentServices
+
 #: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
 AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
 PaymentId = Annotated[str, Path(pattern=PAYMENT_ID_PATTERN, description="The authorization id")]
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
-def payments_router(service: PaymentService, authorizations: AuthorizationService) -> APIRouter:
-    """The lifecycle routes, bound to ``service``.
+def _payments(request: Request) -> PaymentService:
+    services: PaymentServices = request.app.state.payments
+    return services.payments
 
-    ``authorizations`` bars the key of a reversal that overtook its original
-    (:meth:`~acquirer.payments.service.AuthorizationService.bar_key`).
-    """
-    router = APIRouter(tags=["payments"])
 
-    def operate(
-        allowed: TerminalCheck,
-        kind: OperationKind,
-        payment_id: str,
-        key: str,
-        terminal_id: str,
-        amount: int | None,
-    ) -> Response:
-        allowed(terminal_id)
-        outcome = service.operate(
-            kind,
-            terminal_id=terminal_id,
-            idempotency_key=idempotency_key(key),
-            payment_id=payment_id,
-            amount=amount,
-        )
-        return answer_response(outcome)
+Payments = Annotated[PaymentService, Depends(_payments)]
 
-    @router.get(
-        "/v1/payments/{payment_id}",
-        response_model=PaymentBody,
-        responses=problem_responses(401, 403, 404, 422),
+
+def _authorizations(request: Request) -> AuthorizationService:
+    services: PaymentServices = request.app.state.payments
+    return services.authorizations
+
+
+Authorizations = Annotated[AuthorizationService, Depends(_authorizations)]
+
+
+router = APIRouter(tags=["payments"])
+
+
+def operate(
+    service: PaymentService,
+    allowed: TerminalCheck,
+    kind: OperationKind,
+    payment_id: str,
+    key: str,
+    terminal_id: str,
+    amount: int | None,
+) -> Response:
+    allowed(terminal_id)
+    outcome = service.operate(
+        kind,
+        terminal_id=terminal_id,
+        idempotency_key=idempotency_key(key),
+        payment_id=payment_id,
+        amount=amount,
     )
-    def get_payment(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
-    ) -> Response:
-        """A payment of this terminal."""
-        allowed(terminal_id)
-        body: dict[str, Any] = payment_json(service.get(terminal_id, payment_id))
-        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    return answer_response(outcome)
 
-    @router.post(
-        "/v1/payments/{payment_id}/increments",
-        response_model=OperationResponseBody,
-        responses=_ERRORS,
-    )
-    def increment(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        body: AmountBody,
-        key: IdempotencyKeyHeader,
-    ) -> Response:
-        """Incremental authorization: grow a pre-authorization's hold by ``amount``."""
-        if body.amount is None:
-            raise RequestValidationError(
-                [{"loc": ("body", "amount"), "msg": "Field required", "type": "missing"}]
-            )
-        return operate(
-            allowed, OperationKind.INCREMENT, payment_id, key, body.terminal_id, body.amount
+
+@router.get(
+    "/v1/payments/{payment_id}",
+    response_model=PaymentBody,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_payment(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
+    service: Payments,
+) -> Response:
+    """A payment of this terminal."""
+    allowed(terminal_id)
+    body: dict[str, Any] = payment_json(service.get(terminal_id, payment_id))
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+@router.post(
+    "/v1/payments/{payment_id}/increments",
+    response_model=OperationResponseBody,
+    responses=_ERRORS,
+)
+def increment(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    body: AmountBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+) -> Response:
+    """Incremental authorization: grow a pre-authorization's hold by ``amount``."""
+    if body.amount is None:
+        raise RequestValidationError(
+            [{"loc": ("body", "amount"), "msg": "Field required", "type": "missing"}]
         )
-
-    @router.post(
-        "/v1/payments/{payment_id}/capture",
-        response_model=OperationResponseBody,
-        responses=_ERRORS,
+    return operate(
+        service, allowed, OperationKind.INCREMENT, payment_id, key, body.terminal_id, body.amount
     )
-    def capture(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        body: AmountBody,
-        key: IdempotencyKeyHeader,
-    ) -> Response:
-        """Complete a pre-authorization with the final amount (at most the hold)."""
-        return operate(
-            allowed, OperationKind.CAPTURE, payment_id, key, body.terminal_id, body.amount
-        )
 
-    @router.post(
-        "/v1/payments/{payment_id}/void",
-        response_model=OperationResponseBody,
-        responses=_ERRORS,
+
+@router.post(
+    "/v1/payments/{payment_id}/capture",
+    response_model=OperationResponseBody,
+    responses=_ERRORS,
+)
+def capture(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    body: AmountBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+) -> Response:
+    """Complete a pre-authorization with the final amount (at most the hold)."""
+    return operate(
+        service, allowed, OperationKind.CAPTURE, payment_id, key, body.terminal_id, body.amount
     )
-    def void(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        body: VoidBody,
-        key: IdempotencyKeyHeader,
-    ) -> Response:
-        """Cancel a hold, or a captured payment with no refund yet."""
-        return operate(allowed, OperationKind.VOID, payment_id, key, body.terminal_id, None)
 
-    @router.post(
-        "/v1/payments/{payment_id}/refunds",
-        response_model=OperationResponseBody,
-        responses=_ERRORS,
+
+@router.post(
+    "/v1/payments/{payment_id}/void",
+    response_model=OperationResponseBody,
+    responses=_ERRORS,
+)
+def void(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    body: VoidBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+) -> Response:
+    """Cancel a hold, or a captured payment with no refund yet."""
+    return operate(service, allowed, OperationKind.VOID, payment_id, key, body.terminal_id, None)
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds",
+    response_model=OperationResponseBody,
+    responses=_ERRORS,
+)
+def refund(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    body: AmountBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+) -> Response:
+    """Return money of a captured payment; never more than captured minus refunded."""
+    return operate(
+        service, allowed, OperationKind.REFUND, payment_id, key, body.terminal_id, body.amount
     )
-    def refund(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        body: AmountBody,
-        key: IdempotencyKeyHeader,
-    ) -> Response:
-        """Return money of a captured payment; never more than captured minus refunded."""
-        return operate(
-            allowed, OperationKind.REFUND, payment_id, key, body.terminal_id, body.amount
-        )
 
-    @router.post(
-        "/v1/payments/{payment_id}/reversals",
-        response_model=OperationResponseBody,
-        responses=_ERRORS,
+
+@router.post(
+    "/v1/payments/{payment_id}/reversals",
+    response_model=OperationResponseBody,
+    responses=_ERRORS,
+)
+def reverse(
+    request: Request,
+    allowed: AnyTerminal,
+    payment_id: PaymentId,
+    body: AmountBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+) -> Response:
+    """Reverse an authorization in full (no amount) or in part."""
+    return operate(
+        service, allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
     )
-    def reverse(
-        request: Request,
-        allowed: AnyTerminal,
-        payment_id: PaymentId,
-        body: AmountBody,
-        key: IdempotencyKeyHeader,
-    ) -> Response:
-        """Reverse an authorization in full (no amount) or in part."""
-        return operate(
-            allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
-        )
 
-    @router.post("/v1/reversals", response_model=OperationResponseBody, responses=_ERRORS)
-    def reverse_by_key(
-        request: Request, allowed: AnyTerminal, body: ReversalBody, key: IdempotencyKeyHeader
-    ) -> Response:
-        """Reverse the authorization a terminal sent under ``original_idempotency_key``."""
-        allowed(body.terminal_id)
-        try:
-            payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
-        except PaymentNotFoundError:
-            # Nothing approved under the key yet: make sure nothing ever will be.
-            original = authorizations.bar_key(body.terminal_id, body.original_idempotency_key)
-            if original is None or not original.approved:
-                raise
-            payment_id = original.id
-        return operate(
-            allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
-        )
 
-    return router
+@router.post("/v1/reversals", response_model=OperationResponseBody, responses=_ERRORS)
+def reverse_by_key(
+    request: Request,
+    allowed: AnyTerminal,
+    body: ReversalBody,
+    key: IdempotencyKeyHeader,
+    service: Payments,
+    authorizations: Authorizations,
+) -> Response:
+    """Reverse the authorization a terminal sent under ``original_idempotency_key``."""
+    allowed(body.terminal_id)
+    try:
+        payment_id = service.find_by_key(body.terminal_id, body.original_idempotency_key)
+    except PaymentNotFoundError:
+        # Nothing approved under the key yet: make sure nothing ever will be.
+        original = authorizations.bar_key(body.terminal_id, body.original_idempotency_key)
+        if original is None or not original.approved:
+            raise
+        payment_id = original.id
+    return operate(
+        service, allowed, OperationKind.REVERSAL, payment_id, key, body.terminal_id, body.amount
+    )

@@ -9,7 +9,7 @@ Merchant-wide batches are closed by the operator (``tap-acquirer settlement clos
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -21,6 +21,9 @@ from acquirer.payments.rows import BatchScope
 from acquirer.payments.schemas import TerminalId
 from acquirer.payments.settlement import SettlementService, batch_json, lines_csv
 from acquirer.problems import problem_responses
+
+if TYPE_CHECKING:
+    from acquirer.payments.services import PaymentServices
 
 #: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
 AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
@@ -57,49 +60,66 @@ class BatchBody(BaseModel):
     totals: list[BatchTotalBody]
 
 
-def settlement_router(service: SettlementService) -> APIRouter:
-    """The settlement routes, bound to ``service``."""
-    router = APIRouter(tags=["settlement"])
+def _settlement(request: Request) -> SettlementService:
+    services: PaymentServices = request.app.state.payments
+    return services.settlement
 
-    @router.post(
-        "/v1/settlement/batches",
-        response_model=BatchBody,
-        responses=problem_responses(400, 401, 403, 409, 422, 503),
-    )
-    def close_batch(
-        request: Request, allowed: AnyTerminal, body: CloseBatchBody, key: IdempotencyKeyHeader
-    ) -> Response:
-        """Close the terminal's batch: every unsettled sale, capture, cancel and refund."""
-        allowed(body.terminal_id)
-        batch, replayed = service.close(BatchScope.TERMINAL, body.terminal_id, idempotency_key(key))
-        headers = {"Idempotent-Replayed": "true"} if replayed else None
-        return Response(batch_json(batch), media_type="application/json", headers=headers)
 
-    @router.get(
-        "/v1/settlement/batches/{batch_id}",
-        response_model=BatchBody,
-        responses=problem_responses(401, 403, 404, 422),
-    )
-    def get_batch(
-        request: Request, allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery
-    ) -> Response:
-        """The report of one of the terminal's batches."""
-        allowed(terminal_id)
-        return Response(
-            batch_json(service.get(batch_id, terminal_id)), media_type="application/json"
-        )
+Settlement = Annotated[SettlementService, Depends(_settlement)]
 
-    @router.get(
-        "/v1/settlement/batches/{batch_id}/lines.csv",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404, 422)},
-    )
-    def batch_lines(
-        request: Request, allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery
-    ) -> Response:
-        """The batch's journals as CSV: one line per sale, capture, cancel or refund."""
-        allowed(terminal_id)
-        batch = service.get(batch_id, terminal_id)
-        return Response(lines_csv(service.lines(batch)), media_type="text/csv; charset=utf-8")
 
-    return router
+router = APIRouter(tags=["settlement"])
+
+
+@router.post(
+    "/v1/settlement/batches",
+    response_model=BatchBody,
+    responses=problem_responses(400, 401, 403, 409, 422, 503),
+)
+def close_batch(
+    request: Request,
+    allowed: AnyTerminal,
+    body: CloseBatchBody,
+    key: IdempotencyKeyHeader,
+    service: Settlement,
+) -> Response:
+    """Close the terminal's batch: every unsettled sale, capture, cancel and refund."""
+    allowed(body.terminal_id)
+    batch, replayed = service.close(BatchScope.TERMINAL, body.terminal_id, idempotency_key(key))
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(batch_json(batch), media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/v1/settlement/batches/{batch_id}",
+    response_model=BatchBody,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_batch(
+    request: Request,
+    allowed: AnyTerminal,
+    batch_id: BatchId,
+    terminal_id: TerminalQuery,
+    service: Settlement,
+) -> Response:
+    """The report of one of the terminal's batches."""
+    allowed(terminal_id)
+    return Response(batch_json(service.get(batch_id, terminal_id)), media_type="application/json")
+
+
+@router.get(
+    "/v1/settlement/batches/{batch_id}/lines.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404, 422)},
+)
+def batch_lines(
+    request: Request,
+    allowed: AnyTerminal,
+    batch_id: BatchId,
+    terminal_id: TerminalQuery,
+    service: Settlement,
+) -> Response:
+    """The batch's journals as CSV: one line per sale, capture, cancel or refund."""
+    allowed(terminal_id)
+    batch = service.get(batch_id, terminal_id)
+    return Response(lines_csv(service.lines(batch)), media_type="text/csv; charset=utf-8")
