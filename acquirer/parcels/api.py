@@ -21,7 +21,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -333,10 +333,7 @@ def parcels_router(service: ParcelService) -> APIRouter:
 
     @router.post("/v1/parcels", response_model=RegisterParcelResponseBody, responses=_POST_ERRORS)
     def register(
-        request: Request,
-        allowed: CourierTerminal,
-        body: RegisterParcelBody,
-        key: IdempotencyKeyHeader,
+        allowed: CourierTerminal, body: RegisterParcelBody, key: IdempotencyKeyHeader
     ) -> Response:
         """Register a parcel: the smallest free compartment of that size, else a larger one.
 
@@ -358,9 +355,7 @@ def parcels_router(service: ParcelService) -> APIRouter:
         )
 
     @router.post("/v1/parcels/pickups", response_model=PickupResponseBody, responses=_POST_ERRORS)
-    def pickup(
-        request: Request, allowed: LockerTerminal, body: PickupBody, key: IdempotencyKeyHeader
-    ) -> Response:
+    def pickup(allowed: LockerTerminal, body: PickupBody, key: IdempotencyKeyHeader) -> Response:
         """A recipient at the locker: a verified tap (amount 0) or a pickup code.
 
         ``open``: open the listed compartments. ``pay``: run a sale for ``amount_due`` and
@@ -386,7 +381,6 @@ def parcels_router(service: ParcelService) -> APIRouter:
         responses=_POST_ERRORS,
     )
     def pay(
-        request: Request,
         allowed: LockerTerminal,
         parcel_id: ParcelId,
         body: ParcelPaymentBody,
@@ -411,11 +405,7 @@ def parcels_router(service: ParcelService) -> APIRouter:
         responses=_POST_ERRORS,
     )
     def door_event(
-        request: Request,
-        allowed: LockerTerminal,
-        parcel_id: ParcelId,
-        body: DoorEventBody,
-        key: IdempotencyKeyHeader,
+        allowed: LockerTerminal, parcel_id: ParcelId, body: DoorEventBody, key: IdempotencyKeyHeader
     ) -> Response:
         """The compartment door reported an event; ``opened`` then ``closed`` collects."""
         allowed(body.terminal_id)
@@ -427,7 +417,6 @@ def parcels_router(service: ParcelService) -> APIRouter:
 
     @router.get("/v1/parcels", response_model=ParcelPageBody, responses=_GET_ERRORS)
     def list_parcels(
-        request: Request,
         allowed: AnyTerminal,
         terminal_id: TerminalQuery,
         state: ParcelState | None = None,
@@ -444,16 +433,14 @@ def parcels_router(service: ParcelService) -> APIRouter:
 
     @router.get("/v1/parcels/{parcel_id}", response_model=ParcelBody, responses=_GET_ERRORS)
     def get_parcel(
-        request: Request, allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
+        allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
     ) -> Response:
         """A parcel, for its locker's operator or the courier terminal that registered it."""
         allowed(terminal_id)
         return _json(service.get(terminal_id, parcel_id))
 
     @router.get("/v1/parcels/{parcel_id}/audit", response_model=AuditBody, responses=_GET_ERRORS)
-    def audit(
-        request: Request, allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
-    ) -> Response:
+    def audit(allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery) -> Response:
         """Every action on the parcel: registration, pickups, payments, door events."""
         allowed(terminal_id)
         return _json(service.audit(terminal_id, parcel_id))
@@ -471,7 +458,6 @@ def parcel_reversals_router(service: ParcelReversals) -> APIRouter:
         responses=_POST_ERRORS,
     )
     def reverse_payment(
-        request: Request,
         allowed: LockerTerminal,
         parcel_id: ParcelId,
         body: ParcelReversalBody,

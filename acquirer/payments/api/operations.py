@@ -92,7 +92,6 @@ def operate(
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_payment(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
@@ -110,7 +109,6 @@ def get_payment(
     responses=_ERRORS,
 )
 def increment(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     body: AmountBody,
@@ -133,7 +131,6 @@ def increment(
     responses=_ERRORS,
 )
 def capture(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     body: AmountBody,
@@ -152,7 +149,6 @@ def capture(
     responses=_ERRORS,
 )
 def void(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     body: VoidBody,
@@ -169,7 +165,6 @@ def void(
     responses=_ERRORS,
 )
 def refund(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     body: AmountBody,
@@ -188,7 +183,6 @@ def refund(
     responses=_ERRORS,
 )
 def reverse(
-    request: Request,
     allowed: AnyTerminal,
     payment_id: PaymentId,
     body: AmountBody,
@@ -203,7 +197,6 @@ def reverse(
 
 @router.post("/v1/reversals", response_model=OperationResponseBody, responses=_ERRORS)
 def reverse_by_key(
-    request: Request,
     allowed: AnyTerminal,
     body: ReversalBody,
     key: IdempotencyKeyHeader,

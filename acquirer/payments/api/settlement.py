@@ -77,11 +77,7 @@ router = APIRouter(tags=["settlement"])
     responses=problem_responses(400, 401, 403, 409, 422, 503),
 )
 def close_batch(
-    request: Request,
-    allowed: AnyTerminal,
-    body: CloseBatchBody,
-    key: IdempotencyKeyHeader,
-    service: Settlement,
+    allowed: AnyTerminal, body: CloseBatchBody, key: IdempotencyKeyHeader, service: Settlement
 ) -> Response:
     """Close the terminal's batch: every unsettled sale, capture, cancel and refund."""
     allowed(body.terminal_id)
@@ -96,11 +92,7 @@ def close_batch(
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_batch(
-    request: Request,
-    allowed: AnyTerminal,
-    batch_id: BatchId,
-    terminal_id: TerminalQuery,
-    service: Settlement,
+    allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery, service: Settlement
 ) -> Response:
     """The report of one of the terminal's batches."""
     allowed(terminal_id)
@@ -113,11 +105,7 @@ def get_batch(
     responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404, 422)},
 )
 def batch_lines(
-    request: Request,
-    allowed: AnyTerminal,
-    batch_id: BatchId,
-    terminal_id: TerminalQuery,
-    service: Settlement,
+    allowed: AnyTerminal, batch_id: BatchId, terminal_id: TerminalQuery, service: Settlement
 ) -> Response:
     """The batch's journals as CSV: one line per sale, capture, cancel or refund."""
     allowed(terminal_id)
