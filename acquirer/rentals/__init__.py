@@ -23,7 +23,7 @@ from acquirer.errors import (
     TariffMissingError,
 )
 from acquirer.payments.services import PaymentServices
-from acquirer.rentals.api import bikes_router
+from acquirer.rentals.api import RentalRoutes, router
 from acquirer.rentals.cli import bikes_app
 from acquirer.rentals.debts import DebtService
 from acquirer.rentals.migrations import MIGRATIONS
@@ -39,7 +39,8 @@ def mount(app: FastAPI, core: Core) -> None:
     requests = BikeRequests(store, core.in_flight, core.clock)
     rentals = RentalService(requests, payments.authorizations, payments.payments)
     debts = DebtService(requests, payments.authorizations, payments.payments)
-    app.include_router(bikes_router(rentals, debts, store))
+    app.state.rentals = RentalRoutes(rentals, debts, store)
+    app.include_router(router)
 
 
 DOMAIN = Domain(
