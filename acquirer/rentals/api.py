@@ -93,22 +93,23 @@ class RentalRoutes:
     debts: DebtService
     store: RentalStore
 
-
-def _routes(request: Request) -> RentalRoutes:
-    routes: RentalRoutes = request.app.state.rentals
-    return routes
+    @staticmethod
+    def of(request: Request) -> RentalRoutes:
+        """The app's, for a dependency."""
+        routes: RentalRoutes = request.app.state.rentals
+        return routes
 
 
 def _rentals(request: Request) -> RentalService:
-    return _routes(request).rentals
+    return RentalRoutes.of(request).rentals
 
 
 def _debts(request: Request) -> DebtService:
-    return _routes(request).debts
+    return RentalRoutes.of(request).debts
 
 
 def _store(request: Request) -> RentalStore:
-    return _routes(request).store
+    return RentalRoutes.of(request).store
 
 
 Rentals = Annotated[RentalService, Depends(_rentals)]
