@@ -2,48 +2,48 @@
 
 Everything the acquirer raises on bad input, bad configuration or a failing database is one
 of these; library errors (``sqlite3``, ``json``, emvcore's :class:`~emvcore.errors.EmvError`)
-are mapped into the tree where they cross into this package::
+are mapped into the tree where they cross into this package. The whole tree is drawn here,
+the core's errors and every domain's (payments, rentals, parcels) alike::
 
-    AcquirerError                     code
-     ├── ConfigurationError           configuration_invalid   settings or data directory unusable
-     │    ├── KeyMaterialError        key_material_invalid    a key file missing, malformed, bad KCV
-     │    ├── TestKeysRefusedError    test_keys_refused       test keys loaded in production mode
-     │    └── AlreadyInitializedError already_initialized     init would overwrite existing keys
-     ├── ProvisioningError            provisioning_failed     scheme, expiry or token space unusable
-     │    └── FundingPanError         funding_pan_invalid     not 12-19 digits, or bad Luhn digit
-     ├── TokenNotFoundError           token_unknown           no such token in the vault
-     ├── RegistryError                registry_invalid        a merchant or terminal record is unusable
-     │    └── TerminalNotFoundError   terminal_unknown        no such terminal in the registry
-     ├── AuthenticationError          terminal_unauthenticated  no usable client certificate
-     │    └── TerminalForbiddenError  terminal_forbidden      unknown, revoked or mismatched terminal
-     ├── StoreError                   store_failed            the database failed (sqlite3, psycopg mapped)
-     │    ├── SchemaVersionError      schema_version          database newer than this software
-     │    └── LedgerImbalanceError    ledger_imbalance        a journal whose postings do not sum to 0
-     └── RequestError                 request_invalid         a request is unusable
-          ├── EmvDataError            emv_data_invalid        the EMV data record is malformed
-          │    └── EmvDataIncompleteError  emv_data_incomplete  a mandatory tag is missing
-          ├── IdempotencyKeyReusedError    idempotency_key_reused  one key, two requests
-          ├── IdempotencyKeyInFlightError  idempotency_key_in_flight  the first is still running
-          ├── PaymentNotFoundError    payment_unknown         no such payment for this terminal
-          ├── BatchNotFoundError      batch_unknown           no such settlement batch
-          ├── RentalNotFoundError     rental_unknown          no such rental (or none active)
-          ├── RentalStateError        rental_state_conflict   not allowed in the rental's state
-          ├── TariffMissingError      tariff_missing          the operator has no bike tariff
-          ├── DepositMismatchError    deposit_mismatch        amount/currency not the tariff's deposit
-          ├── DebtNotFoundError       debt_unknown            no such debt
-          ├── DebtStateError          debt_state_conflict     the debt is not open, or amount differs
-          └── PaymentStateError       payment_state_conflict  not allowed in the payment's state
-               └── AmountExceededError     amount_exceeded   more than the payment allows
-          ├── PaymentStateError       payment_state_conflict  not allowed in the payment's state
-          │    └── AmountExceededError     amount_exceeded   more than the payment allows
-          ├── ParcelNotFoundError     parcel_unknown          no such parcel visible to the terminal
-          ├── LockerNotFoundError     locker_unknown          no registered terminal with action locker
-          ├── ParcelCurrencyError     parcel_currency_mismatch  currency other than the locker's fees
-          └── ParcelConflictError     parcel_conflict         not possible in the locker's state now
-               ├── NoCompartmentFreeError  no_compartment_free  no free compartment large enough
-               ├── ParcelStateError        parcel_state_conflict  not allowed in the parcel's state
-               ├── AmountDueMismatchError  amount_due_mismatch  a payment of other than what is due
-               └── ParcelNotIdentifiedError  parcel_not_identified  pay without a recipient's pickup
+    AcquirerError
+    ├── ConfigurationError                  configuration_invalid      settings or data directory unusable
+    │    ├── KeyMaterialError               key_material_invalid       a key file missing, malformed, bad KCV
+    │    ├── TestKeysRefusedError           test_keys_refused          test keys loaded in production mode
+    │    └── AlreadyInitializedError        already_initialized        init would overwrite existing keys
+    ├── ProvisioningError                   provisioning_failed        scheme, expiry or token space unusable
+    │    └── FundingPanError                funding_pan_invalid        not 12-19 digits, or bad Luhn digit
+    ├── TokenNotFoundError                  token_unknown              no such token in the vault
+    ├── RegistryError                       registry_invalid           a merchant or terminal record is unusable
+    │    └── TerminalNotFoundError          terminal_unknown           no such terminal in the registry
+    ├── AuthenticationError                 terminal_unauthenticated   no usable client certificate
+    │    └── TerminalForbiddenError         terminal_forbidden         unknown, revoked or mismatched terminal
+    ├── StoreError                          store_failed               the database failed (sqlite3, psycopg mapped)
+    │    ├── SchemaVersionError             schema_version             database newer than this software
+    │    ├── MigrationOrderError            migration_order            domain schema steps with a gap or a duplicate
+    │    └── LedgerImbalanceError           ledger_imbalance           a journal whose postings do not sum to 0
+    └── RequestError                        request_invalid            a request is unusable
+         ├── EmvDataError                   emv_data_invalid           the EMV data record is malformed
+         │    └── EmvDataIncompleteError    emv_data_incomplete        a mandatory tag is missing
+         ├── IdempotencyKeyReusedError      idempotency_key_reused     one key, two requests
+         ├── IdempotencyKeyInFlightError    idempotency_key_in_flight  the first is still running
+         ├── PaymentNotFoundError           payment_unknown            no such payment for this terminal
+         ├── PaymentStateError              payment_state_conflict     not allowed in the payment's state
+         │    └── AmountExceededError       amount_exceeded            more than the payment allows
+         ├── BatchNotFoundError             batch_unknown              no such settlement batch
+         ├── RentalNotFoundError            rental_unknown             no such rental (or none active)
+         ├── RentalStateError               rental_state_conflict      not allowed in the rental's state
+         ├── TariffMissingError             tariff_missing             the operator has no bike tariff
+         ├── DepositMismatchError           deposit_mismatch           amount/currency not the tariff's deposit
+         ├── DebtNotFoundError              debt_unknown               no such debt
+         ├── DebtStateError                 debt_state_conflict        the debt is not open, or amount differs
+         ├── ParcelNotFoundError            parcel_unknown             no such parcel visible to the terminal
+         ├── LockerNotFoundError            locker_unknown             no registered terminal with action locker
+         ├── ParcelCurrencyError            parcel_currency_mismatch   currency other than the locker's fees
+         └── ParcelConflictError            parcel_conflict            not possible in the locker's state now
+              ├── NoCompartmentFreeError    no_compartment_free        no free compartment large enough
+              ├── ParcelStateError          parcel_state_conflict      not allowed in the parcel's state
+              ├── AmountDueMismatchError    amount_due_mismatch        a payment of other than what is due
+              └── ParcelNotIdentifiedError  parcel_not_identified      pay without a recipient's pickup
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -116,6 +116,12 @@ class SchemaVersionError(StoreError):
     """The database schema is newer than this software knows how to use."""
 
     code = "schema_version"
+
+
+class MigrationOrderError(StoreError):
+    """The domains' schema steps are not numbered 1, 2, 3, ... without a gap or a duplicate."""
+
+    code = "migration_order"
 
 
 class RequestError(AcquirerError):

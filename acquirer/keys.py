@@ -11,11 +11,12 @@ emvcore's :class:`~emvcore.errors.KeyFileError` is mapped here into
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from acquirer.errors import AlreadyInitializedError, KeyMaterialError, TestKeysRefusedError
 from acquirer.settings import Settings
-from acquirer.store import open_store
+from acquirer.store import Migration, open_engine
 from acquirer.vault import VaultKey
 from emvcore.errors import KeyFileError
 from emvcore.keyfile import (
@@ -71,13 +72,16 @@ def load_key_material(settings: Settings) -> KeyMaterial:
     return material
 
 
-def initialize(settings: Settings, *, force: bool = False) -> list[KeyCheck]:
+def initialize(
+    settings: Settings, *, force: bool = False, migrations: Sequence[Migration] = ()
+) -> list[KeyCheck]:
     """Create test key files and the database in ``settings.data_dir``.
 
     Refuses (:class:`AlreadyInitializedError`) to replace existing key files unless
     ``force``: new keys make every token issued so far unverifiable and every stored funding
-    PAN undecryptable. An existing database is kept and migrated. Returns the key check
-    values to show the operator; the keys themselves are never returned.
+    PAN undecryptable. An existing database is kept and migrated with ``migrations`` (the
+    domains' schema steps; the root CLI passes them all). Returns the key check values to
+    show the operator; the keys themselves are never returned.
     """
     existing = [p for p in (settings.issuer_keys, settings.vault_key) if p.exists()]
     if existing and not force:
@@ -99,11 +103,11 @@ def initialize(settings: Settings, *, force: bool = False) -> list[KeyCheck]:
         vault_key.save(settings.vault_key)
     except OSError as exc:
         raise KeyMaterialError(f"cannot write {settings.vault_key}: {exc}") from exc
-    store = open_store(settings)
+    engine = open_engine(settings, migrations)
     try:
-        store.migrate()
+        engine.migrate()
     finally:
-        store.close()
+        engine.close()
     checks = [
         KeyCheck(
             f"issuer {key.label} ({key.bin_low}-{key.bin_high}, {key.cvn})", key.kcv.hex().upper()

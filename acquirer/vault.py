@@ -33,7 +33,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -42,8 +42,9 @@ from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from acquirer.clock import utc_now
 from acquirer.errors import FundingPanError, KeyMaterialError, ProvisioningError, TokenNotFoundError
-from acquirer.store.base import Store, TokenRow, TokenStatus
+from acquirer.registry import RegistryStore, TokenRow, TokenStatus
 from emvcore.errors import IssuerKeyNotFoundError
 from emvcore.keyfile import IssuerKeySet, write_private_file
 from emvcore.pan import is_luhn_valid, luhn_check_digit, mask_pan
@@ -56,11 +57,6 @@ _NONCE_LENGTH = 12
 _TOKEN_LENGTH = 16
 _PAR_SUFFIX_LENGTH = 25
 _KCV_LENGTH = 5
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +170,7 @@ class TokenVault:
 
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         issuer_keys: IssuerKeySet,
         key: VaultKey,
         *,

@@ -1,0 +1,376 @@
+"""``tap-acquirer``: set up, provision tokens for, and run the acquirer.
+
+::
+
+    tap-acquirer init [--data-dir DIR] [--force]
+    tap-acquirer tokens provision --scheme visa --funding-pan-file pan.txt [--out token.json]
+    tap-acquirer tokens list
+    tap-acquirer tokens status TOKEN suspended|active|deleted
+    tap-acquirer tokens restrict TOKEN --mcc 5411,5812      (--mcc any: lift the restriction)
+    tap-acquirer merchants add|list ...   tap-acquirer terminals add|reissue|revoke|list ...
+    tap-acquirer settlement close|list|export ...   tap-acquirer risk deny|allow|limit ...
+    tap-acquirer bikes tariff set|show ...   tap-acquirer bikes rentals|debts
+    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
+
+
+    tap-acquirer lockers compartments add|list ...  lockers fees set|show ...  lockers parcels
+    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
+
+The data directory defaults to ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``.
+A funding PAN is read from a file or standard input, never from the command line, where it
+would be kept in shell history and shown by ``ps``. Errors are one line on standard error,
+exit status 1 (2 for a mistyped command).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import os
+import socket
+import ssl
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from uvicorn.supervisors import Multiprocess
+
+from acquirer.auth import PeerCertificateProtocol
+from acquirer.cli.registry import load_or_create_ca, merchants_app, terminals_app
+from acquirer.console import (
+    DatabaseUrl,
+    DataDir,
+    cli_settings,
+    command_store,
+    err,
+    opened_store,
+    out,
+    reported_errors,
+    use_migrations,
+)
+from acquirer.domains import DOMAINS, MIGRATIONS
+from acquirer.errors import ConfigurationError, RegistryError
+from acquirer.keys import initialize, load_key_material
+from acquirer.registry import SqlRegistryStore, TokenStatus
+from acquirer.settings import (
+    DATABASE_URL_ENV,
+    HOME_ENV,
+    LOG_FORMAT,
+    REQUIRE_CLIENT_CERTIFICATES_ENV,
+    Settings,
+)
+from acquirer.vault import TokenVault
+from emvcore.keyfile import write_private_file
+from emvcore.pan import mask_pan
+
+app = typer.Typer(
+    name="tap-acquirer",
+    help="The Tap acquirer: token vault, authorization of contactless payments, the payment "
+    "lifecycle, ledger and settlement, terminals over mutual TLS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+tokens_app = typer.Typer(
+    help="Issue and list payment tokens (DPANs).", no_args_is_help=True, rich_markup_mode="markdown"
+)
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(merchants_app, name="merchants")
+app.add_typer(terminals_app, name="terminals")
+for domain in DOMAINS:
+    for name, commands in domain.commands:
+        app.add_typer(commands, name=name)
+use_migrations(MIGRATIONS)
+
+
+@app.command()
+def init(
+    data_dir: DataDir = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace existing keys (tokens issued under them stop working)"
+        ),
+    ] = False,
+) -> None:
+    """Create test keys and the database in the data directory.
+
+    Writes issuer-keys.json (issuer master keys for the test token ranges) and
+    vault-key.json (the token vault key), both readable by you only, and creates the
+    database. Prints key check values (KCVs), never keys.
+    """
+    settings = cli_settings(data_dir)
+    with reported_errors():
+        checks = initialize(settings, force=force, migrations=MIGRATIONS)
+    out.print(f"Initialized {settings.data_dir} with [bold]test keys[/] (development only).")
+    table = Table("key", "KCV", title="Key check values")
+    for check in checks:
+        table.add_row(check.label, check.kcv)
+    out.print(table)
+
+
+def _read_funding_pan(source: str) -> str:
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        text = Path(source).read_text(encoding="utf-8")
+    return "".join(text.split())
+
+
+@tokens_app.command("provision")
+def provision(
+    scheme: Annotated[str, typer.Option(help="Card scheme: visa or mastercard")],
+    funding_pan_file: Annotated[
+        str,
+        typer.Option(
+            "--funding-pan-file",
+            help="File holding the funding PAN, or - for standard input (never on the command line)",
+        ),
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    expiry: Annotated[
+        str | None,
+        typer.Option(help="Token expiry YYMM (default: three years from now)", show_default=False),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the token record here instead of printing it", dir_okay=False
+        ),
+    ] = None,
+) -> None:
+    """Issue a token for a funding card and print its token record (JSON).
+
+    The record (token, expiry, PSN, PAR) is what `tap-card personalize` turns into a card;
+    it never contains the funding PAN.
+    """
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors():
+        funding_pan = _read_funding_pan(funding_pan_file)
+        keys = load_key_material(settings)
+        with opened_store(settings, SqlRegistryStore) as store:
+            vault = TokenVault(
+                store,
+                keys.issuer_keys,
+                keys.vault_key,
+                bin_controller_id=settings.bin_controller_id,
+            )
+            record = vault.provision(funding_pan, scheme.lower(), expiry)
+        if out_file is not None:
+            write_private_file(out_file, (record.to_json() + "\n").encode())
+            err.print(f"token {mask_pan(record.token)} written to {out_file}")
+        else:
+            sys.stdout.write(record.to_json() + "\n")
+
+
+@tokens_app.command("list")
+def list_tokens(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List the tokens in the vault (masked)."""
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors():
+        if settings.database_url is None and not settings.database.exists():
+            raise ConfigurationError(
+                f"no database in {settings.data_dir} (run `tap-acquirer init` first)"
+            )
+        with opened_store(settings, SqlRegistryStore) as store:
+            rows = store.list_tokens()
+    table = Table(title=f"{len(rows)} token(s)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("token", "PAR", "scheme", "expiry", "status"):
+        table.add_column(header, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            mask_pan(row.token),
+            row.par,
+            row.scheme,
+            f"{row.expiry[2:]}/{row.expiry[:2]}",
+            row.status.value,
+        )
+    out.print(table)
+
+
+@tokens_app.command("status")
+def token_status(
+    token: Annotated[str, typer.Argument(help="The token (DPAN)")],
+    status: Annotated[TokenStatus, typer.Argument(help="active, suspended or deleted")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Suspend, resume or delete a token; taps with a token that is not active are declined."""
+    with command_store(data_dir, database_url, SqlRegistryStore) as store:
+        store.set_token_status(token, status)
+    err.print(f"token {mask_pan(token)} is {status.value}", highlight=False)
+
+
+@tokens_app.command("restrict")
+def token_restrict(
+    token: Annotated[str, typer.Argument(help="The token (DPAN)")],
+    mcc: Annotated[
+        str,
+        typer.Option(help="Merchant category codes the token may pay at, comma-separated, or any"),
+    ],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Token domain restriction: the merchant categories a token may be used at."""
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors():
+        codes = None if mcc.strip().lower() == "any" else tuple(c.strip() for c in mcc.split(","))
+        if codes is not None and not all(len(c) == 4 and c.isdigit() for c in codes):
+            raise RegistryError("merchant category codes are 4 digits (ISO 18245)")
+        with opened_store(settings, SqlRegistryStore) as store:
+            store.set_token_domain(token, codes)
+    err.print(f"token {mask_pan(token)} restricted to MCC {mcc}", highlight=False)
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints its address once it accepts connections."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            display = f"[{host}]" if ":" in host else host
+            scheme = "https" if self.config.is_ssl else "http"
+            out.print(f"tap-acquirer listening on {scheme}://{display}:{port}", highlight=False)
+            out.file.flush()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls_options(settings: Settings, host: str) -> dict[str, Any]:
+    """uvicorn's TLS options for mutual TLS: our server certificate, client certs required."""
+    ca = load_or_create_ca(settings)
+    issued = ca.issue_server(host)
+    write_private_file(settings.server_key, issued.key_pem)
+    settings.server_cert.write_bytes(issued.cert_pem)
+    return {
+        "ssl_certfile": str(settings.server_cert),
+        "ssl_keyfile": str(settings.server_key),
+        "ssl_ca_certs": str(settings.ca_cert),
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        "http": PeerCertificateProtocol,
+    }
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port)", min=0, max=65535)] = 8080,
+    workers: Annotated[
+        int,
+        typer.Option(help="Worker processes (each with its own database connections)", min=1),
+    ] = 1,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Mutual TLS: present a certificate of the acquirer's CA and accept only "
+            "registered terminals' client certificates (required off loopback)",
+        ),
+    ] = False,
+) -> None:
+    """Run the acquirer's HTTP API.
+
+    With `--tls`, terminals connect over mutual TLS with the certificates `terminals add`
+    issued, and every request is checked against the registry. Without it, plain HTTP on a
+    loopback address only, for development.
+    """
+    from acquirer.app import create_app
+
+    if not tls and not _is_loopback(host):
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"refusing to listen on {host} without --tls: plain HTTP is for loopback "
+                "addresses only; terminals on the network connect over mutual TLS",
+            )
+        )
+        raise typer.Exit(2)
+    settings = cli_settings(data_dir, database_url)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    options: dict[str, Any] = {}
+    with reported_errors():
+        if tls:
+            options = _tls_options(settings, host)
+            settings = dataclasses.replace(settings, require_client_certificates=True)
+        if workers == 1:
+            api = create_app(settings)
+        else:  # each worker builds its own app; check keys and database here, once
+            load_key_material(settings)
+            with opened_store(settings, SqlRegistryStore):
+                pass
+    if not tls:
+        err.print(
+            Text(
+                "warning: plain HTTP, development only (no TLS, no terminal authentication)",
+                style="bold yellow",
+            )
+        )
+    if workers == 1:
+        config = uvicorn.Config(
+            api,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,  # terminals connect directly; no proxy's headers to trust
+            **options,
+        )
+        _AnnouncingServer(config).run()
+        return
+    _serve_workers(settings, host, port, workers, options)
+
+
+def _serve_workers(
+    settings: Settings, host: str, port: int, workers: int, options: dict[str, Any]
+) -> None:
+    """Several uvicorn worker processes on one listening socket, each building its own app."""
+    os.environ[HOME_ENV] = str(settings.data_dir)
+    if settings.database_url is not None:
+        os.environ[DATABASE_URL_ENV] = settings.database_url
+    if settings.require_client_certificates:
+        os.environ[REQUIRE_CLIENT_CERTIFICATES_ENV] = "1"
+    config = uvicorn.Config(
+        "acquirer.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,  # terminals connect directly; no proxy's headers to trust
+        **options,
+    )
+    sock = config.bind_socket()
+    bound_host, bound_port = sock.getsockname()[:2]
+    scheme = "https" if config.is_ssl else "http"
+    out.print(
+        f"tap-acquirer listening on {scheme}://{bound_host}:{bound_port} ({workers} workers)",
+        highlight=False,
+    )
+    out.file.flush()
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
