@@ -27,6 +27,12 @@ on loopback next to a development acquirer). Example::
     [kernel]
     ca_keys = "/etc/tap/capk.json"   # CA public keys for ODA (default: the shipped test keys)
     production = false               # true refuses test CA keys
+    # Terminal Action Codes (EMV Book 3 10.7), 5 bytes hex each; the shipped defaults and
+    # why are in terminal/kernel/config.py. An acquirer that wants every ODA failure sent
+    # online for the issuer to judge sets tac_denial = "0000000000".
+    tac_denial = "4C00000000"
+    tac_online = "F45084800C"
+    tac_default = "F45084800C"
 
     # One table per supported combination (EMV Contactless Book B 3.1.1); amounts in minor
     # units of the terminal currency; leave a limit out to not set it.
@@ -90,6 +96,9 @@ from emvcore.errors import EmvError, EncodingError
 from terminal.errors import SettingsError
 from terminal.kernel.config import (
     DEFAULT_COMBINATIONS,
+    DEFAULT_TAC_DEFAULT,
+    DEFAULT_TAC_DENIAL,
+    DEFAULT_TAC_ONLINE,
     TEST_CAPK_FILE,
     Combination,
     KernelConfig,
@@ -130,6 +139,10 @@ class TerminalSettings:
     production: bool = False
     terminal_floor_limit: int | None = None
     sequence_counter: Path | None = None
+    #: Terminal Action Codes (Book 3 10.7); defaults in :mod:`terminal.kernel.config`.
+    tac_denial: bytes = DEFAULT_TAC_DENIAL
+    tac_online: bytes = DEFAULT_TAC_ONLINE
+    tac_default: bytes = DEFAULT_TAC_DEFAULT
     mode: str = "pay"
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
@@ -214,6 +227,9 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             if (section, key) == ("kernel", "combination"):
                 fields["combinations"] = _combinations(value, path)
                 continue
+            if section == "kernel" and key in _TAC_KEYS:
+                fields[key] = _tac(key, value, path)
+                continue
             file_setting = _FILE_SETTINGS.get((section, key))
             if file_setting is not None:
                 if not isinstance(value, str):
@@ -238,6 +254,7 @@ _FILE_SETTINGS = {
     ("acquirer", "certificate"): "acquirer_certificate",
     ("acquirer", "key"): "acquirer_key",
 }
+_TAC_KEYS = ("tac_denial", "tac_online", "tac_default")
 _LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")
 _COMBINATION_KEYS = {
     "aid",
@@ -249,6 +266,17 @@ _COMBINATION_KEYS = {
     "extended_selection",
     *_LIMIT_KEYS,
 }
+
+
+def _tac(key: str, value: Any, path: Path) -> bytes:
+    """A Terminal Action Code: 10 hex digits, TVR-shaped (Book 3 10.7, Book 4 Annex A)."""
+    try:
+        tac = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        tac = b""
+    if len(tac) != 5:
+        raise SettingsError(f"kernel.{key} must be 5 bytes in hexadecimal (10 digits) in {path}")
+    return tac
 
 
 def _kernel_id(value: Any, where: str) -> int:
@@ -336,5 +364,8 @@ def kernel_config(settings: TerminalSettings) -> KernelConfig:
         country_code=settings.country_code,
         ca_keys=ca_keys,
         terminal_floor_limit=settings.terminal_floor_limit,
+        tac_denial=settings.tac_denial,
+        tac_online=settings.tac_online,
+        tac_default=settings.tac_default,
         sequence_counter=FileCounter(counter) if counter is not None else MemoryCounter(),
     )

@@ -5,7 +5,8 @@
 add and remove cards at will. It enforces the card timeout like a real reader: each exchange
 runs on a worker thread, and a card that does not answer within ``card_timeout`` is a
 :class:`CardTimeoutError` (the card is then treated as gone). Two cards in the field are a
-collision. :meth:`Reader.cancel` wakes a wait for a card or for its removal at once (one
+collision. A Field Off Request (:meth:`Reader.field_off`) resets the cards in the field, as
+a real field drop powers a card down. :meth:`Reader.cancel` wakes a wait for a card or for its removal at once (one
 condition carries the field's changes and the cancel).
 
 :class:`EmulatedReader` is the registered ``emulated`` backend: ``emulated:NAME`` puts the
@@ -120,6 +121,16 @@ class LoopbackReader(Reader):
 
     def _wait_for_removal(self, timeout: float | None) -> bool:
         return self._wait_until(lambda: not self._cards, timeout)
+
+    def _field_off(self, hold: float) -> bool:
+        """The field drops: every card in it resets (power-on state, the ATC kept), and is
+        activated again by the next poll. A card object without ``reset`` keeps its state."""
+        for card in list(self._cards):
+            reset = getattr(card, "reset", None)
+            if callable(reset):
+                reset()
+        self._hold(hold)
+        return True
 
     def _transmit(self, apdu: bytes) -> bytes:
         cards = self._cards
