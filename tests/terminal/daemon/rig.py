@@ -121,7 +121,7 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *,
     settings = TerminalSettings(terminal_id=terminal_id, acquirer_url=acquirer_url, wait=wait,
                                 merchant_name="Kiosk Coffee",
                                 daemon=DaemonSettings(token=TOKEN, state_dir=state))  # fmt: skip
-    reader = LoopbackReader(card_timeout=2.0)
+    reader = LoopbackReader(card_timeout=5.0)
     client = AcquirerClient(acquirer_url)
     http = httpx.Client(base_url=acquirer_url)
     daemon = Daemon(settings, open_reader=lambda: reader, kernel=Kernel(kernel_config(settings)),
