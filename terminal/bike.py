@@ -152,6 +152,8 @@ class BikeDock:
         self._deposit: int | None = None
         self.kernel = kernel or Kernel()
         self.show: Show = show or (lambda ui: None)
+        #: Autorun (Book A 5.2): the amount-0 taps start at Start B, pre-processed once.
+        self.autorun = self.kernel.autorun(Transaction(0, currency))
         self.clock = clock
         #: Which bike stands in which dock, as the locks reported (``locked`` events).
         self.bikes: dict[str, str] = {}
@@ -231,7 +233,7 @@ class BikeDock:
         """End the ride of the next card presented (an account verification, amount 0)."""
         self._check_dock(dock)
         read = read_card(reader, Transaction(0, self.currency), kernel=self.kernel, wait=wait,
-                         show=self.show)  # fmt: skip
+                         show=self.show, prepared=self.autorun)  # fmt: skip
         if read.outcome is not Outcome.ONLINE_REQUEST:
             return RideResult("return", "not_read", read.reason, read.ui.text, dock, kernel=read)
         return self._give_back(dock, emv_data=read.data_record, kernel=read)

@@ -13,15 +13,17 @@ from rich.console import Console
 
 from emvcore.currency import format_minor_units, to_minor_units
 from emvcore.errors import EncodingError
-from terminal.cli_common import acquirer_client, err
+from terminal.cli_common import acquirer_client, err, exit_interrupted
 from terminal.cli_common import fail as _fail
 from terminal.cli_modes import bike_app, locker_app
 from terminal.display import show_payment, show_ui
 from terminal.errors import ReaderError, SettingsError
+from terminal.interrupt import Interrupted, run_interruptible
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.payment import pay
 from terminal.readers import open_reader
 from terminal.settings import kernel_config, load_settings
+from terminal.tap import TerminalOutcome
 
 app = typer.Typer(
     help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
@@ -57,7 +59,10 @@ def pay_command(
 ) -> None:
     """Take one payment: wait for a tap, read the card, authorize online, show the outcome.
 
-    Exit status: 0 approved, 1 declined or not completed, 2 usage or setup error.
+    Exit status: 0 approved, 1 declined or not completed, 2 usage or setup error, 130
+    (SIGINT, Ctrl-C) or 143 (SIGTERM) interrupted: cancelled, or, when the authorization may
+    already have been sent, outcome unknown and a reversal needed (JSON ``"outcome":
+    "unknown"`` with the idempotency key).
     """
     try:
         settings = load_settings(settings_file)
@@ -80,7 +85,7 @@ def pay_command(
             err.print(
                 f"Present card for [bold]{format_minor_units(minor, cur)}[/] on {card_reader.name} ..."
             )
-        result = pay(
+        outcome = run_interruptible(card_reader, lambda: pay(
             card_reader,
             Transaction(minor, cur),
             terminal_id=settings.terminal_id,
@@ -88,7 +93,14 @@ def pay_command(
             kernel=kernel,
             wait=settings.wait,
             on_ui=None if as_json else partial(show_ui, err),
-        )
+        ))  # fmt: skip
+    if isinstance(outcome, Interrupted):
+        result = outcome.result
+        if result is None or result.outcome is TerminalOutcome.CANCELLED:
+            exit_interrupted(outcome, as_json)
+        err.print(f"{outcome.signal_name} came after the outcome was known: it stands")
+    else:
+        result = outcome
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     else:

@@ -1,11 +1,15 @@
 """What every ``tap-terminal`` command shares: the error console, failing with an exit
-status, and the acquirer client the settings describe."""
+status, reporting a tap a signal ended, and the acquirer client the settings describe."""
 
 from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from terminal.interrupt import Interrupted
 from terminal.online import AcquirerClient, tls_context
 from terminal.settings import TerminalSettings
 
@@ -27,3 +31,15 @@ def acquirer_client(settings: TerminalSettings, url: str | None = None) -> Acqui
             settings.acquirer_ca, settings.acquirer_certificate, settings.acquirer_key
         )
     return AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls)
+
+
+def exit_interrupted(interrupted: Interrupted[Any], as_json: bool) -> NoReturn:
+    """Report a tap a signal ended (cancelled, or its outcome unknown); exit 130 or 143."""
+    summary = interrupted.to_dict()
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        err.print(f"[bold yellow]{summary['message']}[/] ({interrupted.signal_name})")
+        if interrupted.outcome_unknown:
+            err.print(f"idempotency key of the authorization: {interrupted.sent_key}")
+    raise typer.Exit(interrupted.exit_code)

@@ -7,7 +7,9 @@ other commands do one thing and exit, with ``--json`` for scripts.
 Exit status of every command: 0 done (unlocked, returned, opened, or queued while offline),
 1 refused, declined or not completed (no card, no ride, nothing waiting), 2 usage or set-up
 error (settings, reader, actuator, wrong mode), 3 the lock or door did not open (jammed,
-not confirmed, controller silent): the hold is released and the parcel stays retriable.
+not confirmed, controller silent): the hold is released and the parcel stays retriable;
+130 (SIGINT) or 143 (SIGTERM) during ``bike tap`` or ``locker pickup``: cancelled, or the
+outcome unknown when a request may already have been sent (see :mod:`terminal.interrupt`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,9 +29,10 @@ from rich.console import Console
 from terminal.actuators import Actuator, open_actuator
 from terminal.bike import BikeDock, RideResult
 from terminal.bike_queue import DenyCache, RideQueue, TariffCache
-from terminal.cli_common import acquirer_client, err, fail
+from terminal.cli_common import acquirer_client, err, exit_interrupted, fail
 from terminal.display import show_pickup, show_ride, show_ui
 from terminal.errors import ActuatorError, ReaderError, SettingsError
+from terminal.interrupt import Interrupted, run_interruptible
 from terminal.kernel import Kernel
 from terminal.locker import Locker, PickupResult
 from terminal.online import AcquirerClient
@@ -53,6 +56,7 @@ UrlOption = Annotated[
     str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON")]
+ResultT = TypeVar("ResultT", RideResult, PickupResult)
 #: Outcomes where the lock or door failed (exit status 3).
 ACTUATOR_FAILED = frozenset({"jammed", "out_of_order", "lock_timeout", "actuator_error"})
 
@@ -108,6 +112,16 @@ def _locker(st: Station, json_out: bool) -> Locker:
                   show=None if json_out else partial(show_ui, err))  # fmt: skip
 
 
+def _finished(ended: ResultT | Interrupted[ResultT], as_json: bool) -> ResultT:
+    """The tap's result; a tap a signal ended is reported and exits 130/143 (SIGINT/SIGTERM)."""
+    if not isinstance(ended, Interrupted):
+        return ended
+    if ended.result is None:
+        exit_interrupted(ended, as_json)
+    err.print(f"{ended.signal_name} came after the outcome was known: it stands")
+    return ended.result
+
+
 def _status(result: RideResult | PickupResult) -> int:
     if result.ok:
         return 0
@@ -146,9 +160,12 @@ def bike_tap(
         dock_ = _dock(st, as_json)
         try:
             if bike is None:
-                result = dock_.tap_off(st.reader, dock, wait=st.settings.wait)
+                ended = run_interruptible(st.reader, lambda: dock_.tap_off(
+                    st.reader, dock, wait=st.settings.wait))  # fmt: skip
             else:
-                result = dock_.tap_on(st.reader, dock, bike, wait=st.settings.wait)
+                ended = run_interruptible(st.reader, lambda: dock_.tap_on(
+                    st.reader, dock, bike, wait=st.settings.wait))  # fmt: skip
+            result = _finished(ended, as_json)
         except SettingsError as exc:
             raise fail(str(exc), 2) from None
         finally:
@@ -231,9 +248,12 @@ def locker_pickup(
     with station("locker", settings_file, reader, acquirer_url) as st:
         locker = _locker(st, as_json)
         if pickup_code is not None:
-            result = locker.pickup_by_code(pickup_code, st.reader, wait=st.settings.wait)
+            ended = run_interruptible(st.reader, lambda: locker.pickup_by_code(
+                pickup_code, st.reader, wait=st.settings.wait))  # fmt: skip
         else:
-            result = locker.pickup_by_card(st.reader, wait=st.settings.wait)
+            ended = run_interruptible(st.reader, lambda: locker.pickup_by_card(
+                st.reader, wait=st.settings.wait))  # fmt: skip
+        result = _finished(ended, as_json)
         _print(result, as_json)
         follow = st.settings.locker.left_open_after if watch is None else watch
         if result.doors and follow > 0:

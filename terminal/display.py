@@ -20,7 +20,7 @@ from terminal.locker import PickupResult
 from terminal.payment import PaymentResult
 
 _LIGHT = {"on": "[green]●[/]", "flash": "[yellow]◐[/]", "off": "[dim]○[/]"}
-_STYLE = {
+_STYLE: dict[str, str] = {
     Outcome.APPROVED: "bold green",
     Outcome.DECLINED: "bold red",
     Outcome.TRY_AGAIN: "bold yellow",
@@ -64,6 +64,8 @@ def show_payment(console: Console, result: PaymentResult) -> None:
     grid.add_row("Reason", result.reason)
     if summary["tvr_bits"]:
         grid.add_row("TVR", f"{summary['tvr']} ({', '.join(summary['tvr_bits'])})")
+    if result.card_removed is False:
+        grid.add_row("Card", "still in the field: remove it before the next payment")
     style = _STYLE.get(result.outcome, "bold")
     title = f"{lights(result.ui)}  [{style}]{result.message}[/]"
     console.print(Panel(grid, title=title, expand=False))

@@ -20,7 +20,9 @@
      │    ├── NoCardError                  no card was presented within the wait
      │    ├── CardRemovedError             the card left the field during an exchange
      │    ├── CardCollisionError           more than one card in the field
-     │    └── CardTimeoutError             the card did not answer within the card timeout
+     │    ├── CardTimeoutError             the card did not answer within the card timeout
+     │    ├── CardNotRemovedError          the last transaction's card stayed in the field
+     │    └── CardWaitCancelledError       Reader.cancel() ended a wait or an exchange
      ├── AcquirerError                 the online authorization could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
@@ -148,6 +150,15 @@ class CardCollisionError(ReaderError):
 
 class CardTimeoutError(ReaderError):
     """The card did not answer within the card timeout."""
+
+
+class CardNotRemovedError(ReaderError):
+    """The card of the last transaction stayed in the field: it is not read again (Book A 5)."""
+
+
+class CardWaitCancelledError(ReaderError):
+    """``Reader.cancel()`` (or ``close()``) ended a wait for a card, for its removal, or an
+    exchange: the operator or a signal stopped the transaction, no customer did."""
 
 
 class AcquirerError(TerminalError):

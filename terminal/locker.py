@@ -138,6 +138,8 @@ class Locker:
         self.currency = currency
         self.kernel = kernel or Kernel()
         self.show: Show = show or (lambda ui: None)
+        #: Autorun (Book A 5.2): the amount-0 taps start at Start B, pre-processed once.
+        self.autorun = self.kernel.autorun(Transaction(0, currency))
         self._watches: dict[str, _Watch] = {}
         self._lock = threading.Lock()
         #: Door events the acquirer has been told, in order: (parcel id, event, its answer).
@@ -148,7 +150,7 @@ class Locker:
     def pickup_by_card(self, reader: Reader, *, wait: float | None) -> PickupResult:
         """A recipient taps: verify the card (amount 0), then open, pay or refuse."""
         read = read_card(reader, Transaction(0, self.currency), kernel=self.kernel, wait=wait,
-                         show=self.show)  # fmt: skip
+                         show=self.show, prepared=self.autorun)  # fmt: skip
         if read.outcome is not Outcome.ONLINE_REQUEST:
             return PickupResult("not_read", read.reason, read.ui.text, kernel=read)
         release = self.settings.release

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from emvcore.currency import format_minor_units
-from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
+from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, CardWaitCancelledError
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
 from terminal.kernel.cvm import Cvm
 from terminal.kernel.outcome import DEFAULT_UI
@@ -28,7 +28,16 @@ from terminal.kernel.tvr import tvr_names
 from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
 from terminal.online import AcquirerClient, AuthorizationResponse
 from terminal.readers.base import Reader
-from terminal.tap import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, go_online, read_card
+from terminal.tap import (
+    AUTHORISING,
+    CANCELLED_UI,
+    MAX_PRESENTATIONS,
+    PRESENT_CARD,
+    TerminalOutcome,
+    go_online,
+    read_card,
+    remove_card,
+)
 
 __all__ = [
     "APPROVED_SIGN",
@@ -49,7 +58,7 @@ APPROVED_SIGN = UiRequest(
 class PaymentResult:
     """The final outcome of a payment attempt, for the display, a receipt or a kiosk app."""
 
-    outcome: Outcome
+    outcome: Outcome | TerminalOutcome
     reason: str
     ui: UiRequest
     amount: int
@@ -60,11 +69,14 @@ class PaymentResult:
     #: Whether a reversal was sent after a lost answer or a failed issuer authentication:
     #: "reversed", "nothing_to_reverse", "pending" (could not be delivered), or None.
     reversal: str | None = None
+    #: Whether the card was seen leaving the field after the outcome (Book A 5); None when
+    #: no card was read. False: the next transaction waits for its removal first.
+    card_removed: bool | None = None
 
     @property
     def message(self) -> str:
         """The display text."""
-        return self.ui.text
+        return "Cancelled" if self.outcome is TerminalOutcome.CANCELLED else self.ui.text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no PAN, no key, no cryptogram)."""
@@ -92,6 +104,7 @@ class PaymentResult:
             "arqc_verified": a.cryptogram_verified if a else None,
             "arpc_verified": self.arpc_verified,
             "reversal": self.reversal,
+            "card_removed": self.card_removed,
         }
 
 
@@ -104,17 +117,28 @@ def pay(
     kernel: Kernel | None = None,
     wait: float | None = 30.0,
     on_ui: Callable[[UiRequest], None] | None = None,
+    removal_wait: float | None = 0.0,
 ) -> PaymentResult:
     """Run one payment of ``transaction`` on the next card presented to ``reader``.
 
     The final outcome is also signalled on the reader's own buzzer and LEDs where it has
-    them (ACS readers).
+    them (ACS readers). Then "Remove card" while the card is in the field, waiting up to
+    ``removal_wait`` seconds for it to leave (0: only look); a card that stays is not read
+    by the next payment on this reader. :meth:`Reader.cancel` before the authorization was
+    sent ends it ``cancelled``.
     """
-    result = _pay(reader, transaction, terminal_id=terminal_id, client=client, kernel=kernel,
-                  wait=wait, on_ui=on_ui)  # fmt: skip
+    try:
+        result = _pay(reader, transaction, terminal_id=terminal_id, client=client,
+                      kernel=kernel, wait=wait, on_ui=on_ui)  # fmt: skip
+    except CardWaitCancelledError:
+        return PaymentResult(TerminalOutcome.CANCELLED, "cancelled", CANCELLED_UI,
+                             transaction.amount, transaction.currency)  # fmt: skip
     if result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
         reader.signal(result.outcome is Outcome.APPROVED)
-    return result
+    if result.kernel is None or result.reason in ("no_card", "card_not_removed"):
+        return result
+    removed = remove_card(reader, timeout=removal_wait, show=on_ui or (lambda ui: None))
+    return replace(result, card_removed=removed)
 
 
 def _pay(

@@ -30,15 +30,22 @@ on loopback next to a development acquirer). Example::
 
     # One table per supported combination (EMV Contactless Book B 3.1.1); amounts in minor
     # units of the terminal currency; leave a limit out to not set it.
+    terminal_floor_limit = 0         # 9F1B, for a combination without floor_limit
+    sequence_counter = "state/sequence-counter"   # 9F41, kept across restarts
+
     [[kernel.combination]]
     aid = "A0000000031010"
-    kernel = 3
+    kernel = 3                       # a kernel id: 3, "03", an extended "C10203"
+                                     # (older names "c3", "C-3" still load)
+    transaction_types = ["purchase", "cashback", "cash", "refund"]   # default: all
+    extended_selection = false       # Extended Selection Support flag (9F29)
     transaction_limit = 50000        # at or above: not contactless (Try Another Interface)
     floor_limit = 0                  # above: online cryptogram required
     cvm_required_limit = 5000        # at or above: CVM required
     status_check = false
     zero_amount_allowed = true
-    ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction
+    ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction;
+                                     # "" configures no TTQ for the combination
 
 What a tap does is the terminal's mode (``[terminal] mode``): ``"pay"`` (the default: a
 shop's payment terminal), ``"bike"`` (a bike dock: a tap-on holds the deposit and unlocks,
@@ -89,6 +96,9 @@ from terminal.kernel.config import (
     KernelConfig,
     ReaderLimits,
 )
+from terminal.kernel.registry import kernel_id_by_name, lookup
+from terminal.kernel.sequence import FileCounter, MemoryCounter
+from terminal.kernel.transaction import TRANSACTION_TYPES
 from terminal.settings_modes import (
     MODES,
     BikeSettings,
@@ -119,6 +129,8 @@ class TerminalSettings:
     combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
     ca_keys: Path = TEST_CAPK_FILE
     production: bool = False
+    terminal_floor_limit: int | None = None
+    sequence_counter: Path | None = None
     mode: str = "pay"
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
@@ -135,6 +147,8 @@ class TerminalSettings:
             raise SettingsError(f"terminal.currency: {exc} {where}") from None
         if self.mode not in MODES:
             raise SettingsError(f"terminal.mode must be one of {', '.join(MODES)} {where}")
+        if self.terminal_floor_limit is not None and self.terminal_floor_limit < 0:
+            raise SettingsError(f"kernel.terminal_floor_limit must not be negative {where}")
         if not 0 < self.country_code < 1000:
             raise SettingsError(f"terminal.country_code must be an ISO 3166-1 numeric code {where}")
         url = urlparse(self.acquirer_url)
@@ -187,6 +201,7 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
         ("reader", "card_timeout"): ("card_timeout", (int, float)),
         ("reader", "wait"): ("wait", (int, float)),
         ("kernel", "production"): ("production", bool),
+        ("kernel", "terminal_floor_limit"): ("terminal_floor_limit", int),
     }
     for section, table in document.items():
         if not isinstance(table, dict):
@@ -223,12 +238,45 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
 #: Settings naming files, relative to the settings file: (section, key) -> field.
 _FILE_SETTINGS = {
     ("kernel", "ca_keys"): "ca_keys",
+    ("kernel", "sequence_counter"): "sequence_counter",
     ("acquirer", "ca_certificate"): "acquirer_ca",
     ("acquirer", "certificate"): "acquirer_certificate",
     ("acquirer", "key"): "acquirer_key",
 }
 _LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")
-_COMBINATION_KEYS = {"aid", "kernel", "status_check", "zero_amount_allowed", "ttq", *_LIMIT_KEYS}
+_COMBINATION_KEYS = {
+    "aid",
+    "kernel",
+    "status_check",
+    "zero_amount_allowed",
+    "ttq",
+    "transaction_types",
+    "extended_selection",
+    *_LIMIT_KEYS,
+}
+
+
+def _kernel_id(value: Any, where: str) -> int:
+    """A combination's kernel: a kernel id (int or hex) or an older kernel name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        kernel_id: int | None = value
+    elif isinstance(value, str):
+        kernel_id = kernel_id_by_name(value)
+    else:
+        kernel_id = None
+    if kernel_id is None or lookup(kernel_id) is None:
+        raise SettingsError(f"{where}: kernel must be the id of a registered kernel (2, 3, ...)")
+    return kernel_id
+
+
+def _transaction_types(value: Any, where: str) -> frozenset[int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(v in TRANSACTION_TYPES for v in value):
+        raise SettingsError(
+            f"{where}: transaction_types must be a list of {', '.join(TRANSACTION_TYPES)}"
+        )
+    return frozenset(TRANSACTION_TYPES[v] for v in value)
 
 
 def _combinations(value: Any, path: Path) -> tuple[Combination, ...]:
@@ -248,11 +296,12 @@ def _combinations(value: Any, path: Path) -> tuple[Combination, ...]:
             ttq = bytes.fromhex(table.get("ttq", "23004000"))
         except (KeyError, TypeError, ValueError):
             raise SettingsError(f"{where}: aid (and ttq) must be hexadecimal") from None
-        kernel = table.get("kernel")
-        if not 5 <= len(aid) <= 16 or len(ttq) != 4:
+        if not 5 <= len(aid) <= 16 or len(ttq) not in (0, 4):
             raise SettingsError(f"{where}: aid must be 5-16 bytes, ttq 4 bytes")
-        if not isinstance(kernel, int) or isinstance(kernel, bool) or kernel not in (2, 3):
-            raise SettingsError(f"{where}: kernel must be 2 (C-2) or 3 (C-3)")
+        kernel = _kernel_id(table.get("kernel"), where)
+        extended = table.get("extended_selection", False)
+        if not isinstance(extended, bool):
+            raise SettingsError(f"{where}: extended_selection must be true or false")
         limits: dict[str, Any] = {}
         for key in _LIMIT_KEYS:
             amount = table.get(key)
@@ -266,7 +315,15 @@ def _combinations(value: Any, path: Path) -> tuple[Combination, ...]:
             if not isinstance(flag, bool):
                 raise SettingsError(f"{where}: {key} must be true or false")
             limits[key] = flag
-        found.append(Combination(aid, kernel, ReaderLimits(ttq=ttq, **limits)))
+        found.append(
+            Combination(
+                aid,
+                kernel,
+                ReaderLimits(ttq=ttq or None, **limits),
+                _transaction_types(table.get("transaction_types"), where),
+                extended,
+            )
+        )
     return tuple(found)
 
 
@@ -278,6 +335,11 @@ def kernel_config(settings: TerminalSettings) -> KernelConfig:
         ca_keys = load_ca_keys(settings.ca_keys, production=settings.production)
     except EmvError as exc:
         raise SettingsError(f"kernel.ca_keys: {exc}") from None
+    counter = settings.sequence_counter
     return KernelConfig(
-        combinations=settings.combinations, country_code=settings.country_code, ca_keys=ca_keys
+        combinations=settings.combinations,
+        country_code=settings.country_code,
+        ca_keys=ca_keys,
+        terminal_floor_limit=settings.terminal_floor_limit,
+        sequence_counter=FileCounter(counter) if counter is not None else MemoryCounter(),
     )

@@ -3,46 +3,122 @@
 Every action of the terminal (a payment, a bike rental, a tap-off, a parcel pickup) is the
 same three steps with a different request to the acquirer:
 
-1. :func:`read_card`: wait for a presentation and run the kernel, restarting on the
-   outcomes that ask for it (Book A: "See Phone", card removed too early, two cards in the
-   field), up to :data:`MAX_PRESENTATIONS` presentations.
+1. :func:`read_card`: the Entry Point's Start A and protocol activation (Book A 5, 9;
+   Book B 3.1-3.2): Welcome (status Idle) while pre-processing runs, before any card is
+   polled (a transaction no combination allows ends Try Another Interface without a
+   card); then Present Card (Ready to Read), wait for a presentation and run the kernel,
+   restarting at Start B on the outcomes that ask for it (Book A: "See Phone", card
+   removed too early, two cards in the field) with the outcome's UI Request on Restart,
+   up to :data:`MAX_PRESENTATIONS` presentations. Two cards in the field: "Please present
+   one card only" (19, Processing Error), then Ready to Read again for the next poll
+   (Book B 3.2.1). With ``prepared=`` (autorun, Book A 5.2) it starts at Start B. A card
+   left in the field by the previous transaction is not read for this one (Book A 5,
+   DESIGN "a card must leave the field before the next transaction"): "Remove card", and
+   it is reported (``card_not_removed``), never charged.
 2. :func:`go_online`: send the kernel's data record (Book A 6.2.1) through the action's own
    ``submit`` function with a fresh idempotency key. When the answer is lost, the action's
    ``reverse`` undoes whatever the acquirer did under that key.
-3. Issuer authentication: when the answer carries tag 91 and the card is still in the field,
-   the card verifies the ARPC (EXTERNAL AUTHENTICATE, EMV Book 3 6.5.4). An approval the card
-   rejects did not come from the issuer as far as the card can tell: it is declined and
-   reversed.
+3. Start D (Book A 6.5): the issuer's response data (tag 91, and the Issuer Script
+   Templates 71/72 of a decision that carries ``issuer_scripts``) goes back to the kernel;
+   C-2 and C-3 have the card verify the ARPC (EXTERNAL AUTHENTICATE, EMV Book 3 6.5.4) and
+   run the scripts while it is still in the field. An approval the card rejects did not
+   come from the issuer as far as the card can tell: it is declined and reversed.
 
-Both steps always return a value; nothing raises to the screen.
+4. :func:`remove_card`: after the outcome, "Remove card" while the card is in the field,
+   and wait for the field to be seen empty (Book A 5; Book D 9.5 "Removal").
+
+Both steps return a value for everything a card or the acquirer does. Only
+:meth:`Reader.cancel <terminal.readers.base.Reader.cancel>` ends them otherwise: a
+:class:`~terminal.errors.CardWaitCancelledError`, raised by :func:`read_card` and by
+:func:`go_online` before anything was sent (never after: once the authorization may have
+left, the tap runs to its answer). Each action turns it into its own ``cancelled`` result.
+:func:`watching_sends` tells a caller (the signal handling of :mod:`terminal.interrupt`)
+the moment an authorization may leave, so an interrupted command can say that the outcome
+is unknown rather than pretend nothing happened.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from terminal.errors import (
     AcquirerRejectedError,
     AcquirerUnavailableError,
     CardCollisionError,
+    CardNotRemovedError,
+    CardWaitCancelledError,
     NoCardError,
     ReaderError,
 )
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
-from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY
+from terminal.kernel.issuer_update import OnlineResponse
+from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, PRESENT_CARD, WELCOME, Start
+from terminal.kernel.preprocessing import Prepared
 from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
 from terminal.readers.base import Reader
 
+__all__ = [
+    "AUTHORISING",
+    "CANCELLED_UI",
+    "MAX_PRESENTATIONS",
+    "PRESENT_CARD",
+    "REMOVE_CARD",
+    "WELCOME",
+    "go_online",
+    "read_card",
+    "remove_card",
+    "watching_sends",
+]
+
 #: How many presentations one tap accepts before giving up (first tap + retries).
 MAX_PRESENTATIONS = 3
-PRESENT_CARD = UiRequest(MessageId.PRESENT_CARD, Status.READY_TO_READ)
 AUTHORISING = UiRequest(MessageId.AUTHORISING, Status.CARD_READ_SUCCESSFULLY, 0, Tone.SUCCESS)
+#: Book A 9.4 message '10' "Remove card"; the reader is not ready for another card (9.2).
+REMOVE_CARD = UiRequest(MessageId.REMOVE_CARD, Status.NOT_READY, 0, Tone.NONE)
+#: A cancelled transaction clears the display and leaves the reader idle (Book A 9.2, 9.4).
+CANCELLED_UI = UiRequest(MessageId.CLEAR_DISPLAY, Status.IDLE)
 
 Show = Callable[[UiRequest], None]
+
+
+class TerminalOutcome(StrEnum):
+    """Ends of a transaction that are the terminal's, not one of the kernel's seven (Book A 6.2.2).
+
+    ``cancelled``: the operator, a kiosk or a signal stopped it before anything was sent.
+    """
+
+    CANCELLED = "cancelled"
+
+
+#: Who is told, ``(reader, idempotency_key)``, just before an authorization may leave.
+_send_watchers: list[Callable[[Reader, str], None]] = []
+_send_watchers_lock = threading.Lock()
+
+
+@contextmanager
+def watching_sends(watcher: Callable[[Reader, str], None]) -> Iterator[None]:
+    """Call ``watcher(reader, idempotency_key)`` whenever :func:`go_online` is about to send."""
+    with _send_watchers_lock:
+        _send_watchers.append(watcher)
+    try:
+        yield
+    finally:
+        with _send_watchers_lock:
+            _send_watchers.remove(watcher)
+
+
+def _about_to_send(reader: Reader, key: str) -> None:
+    with _send_watchers_lock:
+        watchers = list(_send_watchers)
+    for watcher in watchers:
+        watcher(reader, key)
 
 
 class OnlineDecision(Protocol):
@@ -87,29 +163,56 @@ def read_card(
     kernel: Kernel,
     wait: float | None,
     show: Show,
+    prepared: Prepared | None = None,
 ) -> KernelResult:
     """The kernel's result for the next presentation, after any restarts it asked for.
 
     The outcome is ``ONLINE_REQUEST`` when the card produced an ARQC; anything else ends the
-    tap (TRY_AGAIN with reason ``no_card``/``reader_error`` when no card could be read).
+    tap (TRY_AGAIN with reason ``no_card``/``reader_error`` when no card could be read,
+    ``card_not_removed`` when the last transaction's card stayed in the field all along).
+    :class:`CardWaitCancelledError` when the reader was cancelled. ``prepared`` is the
+    autorun pre-processing (:meth:`Kernel.autorun`): Start B directly.
     """
+    transaction = kernel.begin(transaction)  # Start A: 9F41, kept by every restart
+    if prepared is None:
+        show(WELCOME)
+        prepared = kernel.preprocess(transaction)
+        refused = kernel.refusal(prepared)
+        if refused is not None:
+            return refused  # Book B 3.1.1.13: decided before the field is polled
+    reader.new_transaction()
+    if reader.removal_pending:
+        show(REMOVE_CARD)
     read: KernelResult | None = None
+    restarted = False
     for _ in range(MAX_PRESENTATIONS):
-        show(PRESENT_CARD)
+        # Book B 3.2.1.1: a restart shows the outcome's UI Request on Restart, if any.
+        show(read.ui_on_restart if read is not None and read.ui_on_restart else PRESENT_CARD)
         try:
             reader.wait_for_card(wait)
+        except CardWaitCancelledError:
+            raise
+        except CardNotRemovedError:
+            result = KernelResult(Outcome.TRY_AGAIN, "card_not_removed", REMOVE_CARD)
+            show(result.ui)
+            return result
         except NoCardError:
             return _no_read(read, "no_card")
         except CardCollisionError:
             # Two cards in the field: "present one card only", then poll again (Book B 3.2.1).
-            read = KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, restart=True)
+            read = KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, start=Start.B)
             show(read.ui)
             continue
         except ReaderError:
             return _no_read(read, "reader_error")
-        read = kernel.run(reader, transaction)
+        read = kernel.run(reader, transaction, prepared=prepared, restart_flag=restarted)
+        if reader.cancelled:  # the kernel saw it as a reader error: it is the operator's stop
+            raise CardWaitCancelledError("cancelled while the card was read")
+        if read.field_off_request_ms is not None:  # Book A 6.2: the outcome asks for it
+            reader.field_off(read.field_off_request_ms)
         if not read.restart:
             return read
+        restarted = True
         show(read.ui)
     assert read is not None
     return read
@@ -124,7 +227,7 @@ def _no_read(last: KernelResult | None, reason: str) -> KernelResult:
         outcome=Outcome.TRY_AGAIN,
         reason=reason,
         ui=DEFAULT_UI[Outcome.TRY_AGAIN],
-        restart=False,
+        start=Start.NA,
     )
 
 
@@ -142,8 +245,11 @@ def go_online(
     ``reverse(original_key)`` undoes what the acquirer did under a key and reports it as
     :attr:`Online.reversal` does; ``None`` when the request has nothing to undo.
     """
+    if reader.cancelled:
+        raise CardWaitCancelledError("cancelled before the authorization was sent")
     show(AUTHORISING)
     key = str(uuid.uuid4())
+    _about_to_send(reader, key)
     try:
         decision = submit(read.data_record, key)
     except AcquirerUnavailableError as exc:
@@ -154,9 +260,13 @@ def go_online(
     except AcquirerRejectedError as exc:
         return Online(Outcome.DECLINED, f"acquirer_rejected:{exc.code or exc.status}",
                       idempotency_key=key)  # fmt: skip
-    arpc_verified = None
-    if decision.issuer_authentication_data is not None:
-        arpc_verified = kernel.issuer_authentication(reader, decision.issuer_authentication_data)
+    # Start D: the issuer's response data back to the kernel (EXTERNAL AUTHENTICATE, scripts).
+    response = OnlineResponse(
+        decision.approved,
+        decision.issuer_authentication_data,
+        tuple(getattr(decision, "issuer_scripts", ())),
+    )
+    arpc_verified = kernel.online_response(reader, read, response).issuer_authenticated
     if not decision.approved:
         return Online(Outcome.DECLINED, decision.reason, decision, arpc_verified,
                       idempotency_key=key)  # fmt: skip
@@ -165,3 +275,20 @@ def go_online(
         return Online(Outcome.DECLINED, "issuer_authentication_failed", decision, False,
                       reversal, key)  # fmt: skip
     return Online(Outcome.APPROVED, "approved", decision, arpc_verified, idempotency_key=key)
+
+
+def remove_card(reader: Reader, *, timeout: float | None, show: Show) -> bool:
+    """After the outcome: "Remove card" while one is in the field, wait for it to leave.
+
+    EMV Contactless Book A 5 and Book D 9.5: the transaction on the card is over, and the
+    next one starts only after the field was seen empty. True when it was (or the card had
+    gone already); False when the card stayed ``timeout`` seconds, the reader was cancelled
+    or failed: then the next :func:`read_card` on this reader waits for the removal first.
+    """
+    try:
+        if reader.wait_for_removal(0):
+            return True
+        show(REMOVE_CARD)
+        return reader.wait_for_removal(timeout)
+    except ReaderError:
+        return False

@@ -1,9 +1,10 @@
-"""The EMV contactless kernel: pre-processing, entry point, C-2 and C-3 paths, ODA, CVM, outcomes."""
+"""The EMV contactless kernel: the Entry Point (Book B), the kernel registry, C-2 and C-3, outcomes."""
 
 from terminal.kernel.config import Combination, KernelConfig, ReaderLimits
 from terminal.kernel.cvm import Cvm
+from terminal.kernel.issuer_update import OnlineResponse
 from terminal.kernel.kernel import Kernel
-from terminal.kernel.outcome import KernelResult, Outcome
+from terminal.kernel.outcome import KernelResult, Outcome, Start
 from terminal.kernel.transaction import Transaction
 from terminal.kernel.tvr import TsiBit, TvrBit
 from terminal.kernel.ui import MessageId, Status, UiRequest
@@ -15,8 +16,10 @@ __all__ = [
     "KernelConfig",
     "KernelResult",
     "MessageId",
+    "OnlineResponse",
     "Outcome",
     "ReaderLimits",
+    "Start",
     "Status",
     "Transaction",
     "TsiBit",

@@ -29,9 +29,12 @@ from emvcore.numeric import decode_n
 from emvcore.oda.certificates import RecoveredKey
 from emvcore.oda.dynamic import cda_response_data, cda_transaction_data_hash, verify_cda
 from emvcore.tags import Tag
+from terminal.kernel import issuer_update
+from terminal.kernel.completion import complete
 from terminal.kernel.cvm import Cvm, TerminalCvms, process_cvm_list
 from terminal.kernel.oda import icc_public_key, record_failure
-from terminal.kernel.outcome import SEE_PHONE, KernelStop, Outcome
+from terminal.kernel.outcome import PRESENT_CARD, SEE_PHONE, KernelResult, KernelStop, Outcome
+from terminal.kernel.registry import register
 from terminal.kernel.session import CardSession, card_error
 from terminal.kernel.taa import terminal_action_analysis
 from terminal.kernel.tvr import TsiBit, TvrBit
@@ -44,6 +47,12 @@ PCII_SEE_PHONE_MASK = 0x03
 #: Order of cryptogram types: a card may answer with the type asked for or a lower one
 #: (Book 3 6.5.5.4, Table 13).
 _RANK = {CryptogramType.AAC: 0, CryptogramType.ARQC: 1, CryptogramType.TC: 2}
+
+
+@register(2, "C-2", resume=issuer_update.resume)
+def activate(session: CardSession) -> KernelResult:
+    """Kernel activation (Book B 3.4): the C-2 steps, then the Outcome parameter set."""
+    return complete(session, *run(session))
 
 
 def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
@@ -75,7 +84,8 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
     if kind is CryptogramType.AAC:
         pcii = card.get(TAG_POS_CARDHOLDER_INTERACTION, b"")
         if len(pcii) >= 2 and pcii[1] & PCII_SEE_PHONE_MASK:
-            raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True)
+            raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True,
+                         ui_on_restart=PRESENT_CARD)  # fmt: skip
         if requested is CryptogramType.AAC and oda_failure is not None:
             raise KernelStop(Outcome.DECLINED, f"cda_failed:{oda_failure}")
     elif _RANK[kind] > _RANK[requested]:

@@ -37,11 +37,27 @@ from emvcore.contactless import (
 from emvcore.errors import OdaError
 from emvcore.oda.dynamic import fdda_terminal_data, recover_dynamic_data
 from emvcore.tags import Tag
+from terminal.kernel import issuer_update
+from terminal.kernel.completion import complete
 from terminal.kernel.cvm import Cvm
 from terminal.kernel.oda import icc_public_key, record_failure
-from terminal.kernel.outcome import SEE_PHONE, KernelStop, Outcome
+from terminal.kernel.outcome import (
+    PRESENT_CARD,
+    SEE_PHONE,
+    AlternateInterface,
+    KernelResult,
+    KernelStop,
+    Outcome,
+)
+from terminal.kernel.registry import register
 from terminal.kernel.session import CardSession, card_error
 from terminal.kernel.tvr import TsiBit, TvrBit
+
+
+@register(3, "C-3", resume=issuer_update.resume)
+def activate(session: CardSession) -> KernelResult:
+    """Kernel activation (Book B 3.4): the C-3 steps, then the Outcome parameter set."""
+    return complete(session, *run(session))
 
 
 def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
@@ -49,9 +65,11 @@ def run(session: CardSession) -> tuple[CryptogramType, Cvm]:
     pdol = session.select()
     response = session.get_processing_options(pdol)
     if response.sw == SW_SEE_PHONE:
-        raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True)
+        raise KernelStop(Outcome.TRY_AGAIN, "see_phone", ui=SEE_PHONE, restart=True,
+                         ui_on_restart=PRESENT_CARD)  # fmt: skip
     if response.sw == SW_TRY_ANOTHER_INTERFACE:
-        raise KernelStop(Outcome.TRY_ANOTHER_INTERFACE, "card_requires_another_interface")
+        raise KernelStop(Outcome.TRY_ANOTHER_INTERFACE, "card_requires_another_interface",
+                         alternate_interface=AlternateInterface.CONTACT_CHIP)  # fmt: skip
     session.accept_gpo(response)
     session.read_records()
     session.require(Tag.APPLICATION_CRYPTOGRAM, Tag.ATC, Tag.IAD)

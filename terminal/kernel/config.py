@@ -41,6 +41,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from terminal.kernel.sequence import MemoryCounter, SequenceCounter
+
 if TYPE_CHECKING:
     from emvcore.oda.capk import CaKeyStore
 
@@ -62,17 +64,35 @@ class ReaderLimits:
     zero_amount_allowed: bool = True
     #: Terminal Transaction Qualifiers 9F66 for kernel 3 (Book C-3 Annex A); byte 2 b8 and
     #: b7 are set per transaction by pre-processing. Default: qVSDC, signature, ODA for
-    #: online authorizations; CDCVM supported.
-    ttq: bytes = bytes.fromhex("23004000")
+    #: online authorizations; CDCVM supported. ``None``: no TTQ configured for this
+    #: combination (Book B 3.1.1.1: pre-processing then sets no TTQ bits and none is sent).
+    ttq: bytes | None = bytes.fromhex("23004000")
 
 
 @dataclass(frozen=True, slots=True)
 class Combination:
-    """One supported AID and the kernel that runs it (Book B 3.1.1), with its limits."""
+    """One supported AID and the kernel id that runs it (Book B 3.1.1), with its limits.
+
+    ``kernel_id`` names a registered kernel (:mod:`terminal.kernel.registry`): a short id
+    or a 3-byte extended one. ``transaction_types`` are the Transaction Types (9C) this
+    combination serves (Book B 3.1.1: the reader holds a set of combinations per
+    transaction type); ``None`` serves them all. ``extended_selection_supported`` is the
+    Extended Selection Support flag (Book B 3.3.2.5, 9F29).
+    """
 
     aid: bytes
     kernel_id: int
     limits: ReaderLimits = field(default_factory=ReaderLimits)
+    transaction_types: frozenset[int] | None = None
+    extended_selection_supported: bool = False
+
+    def serves(self, transaction_type: int) -> bool:
+        """This combination is in the set for ``transaction_type``.
+
+        >>> Combination(bytes(5), 3, transaction_types=frozenset({0x20})).serves(0x00)
+        False
+        """
+        return self.transaction_types is None or transaction_type in self.transaction_types
 
 
 #: Visa (A0000000031010) on kernel 3 (C-3), Mastercard (A0000000041010) on kernel 2 (C-2).
@@ -116,6 +136,15 @@ class KernelConfig:
     #: CA public keys for offline data authentication, by RID and index.
     ca_keys: CaKeyStore = field(default_factory=_test_ca_keys)
     extra: dict[int, bytes] = field(default_factory=dict)
+    #: Terminal Floor Limit 9F1B in minor units: pre-processing uses it for a combination
+    #: without a Reader Contactless Floor Limit (Book B 3.1.1.6).
+    terminal_floor_limit: int | None = None
+    #: Transaction Sequence Counter 9F41 (Book 3 Annex A), one value per transaction.
+    sequence_counter: SequenceCounter = field(default_factory=MemoryCounter, compare=False)
+
+    def combinations_for(self, transaction_type: int) -> tuple[Combination, ...]:
+        """The combination set of a transaction type (Book B 3.1.1)."""
+        return tuple(c for c in self.combinations if c.serves(transaction_type))
 
     @property
     def online_only(self) -> bool:

@@ -1,77 +1,217 @@
-"""The contactless kernel: from a card in the field to an outcome with its data record.
+"""The Entry Point: from a transaction to a kernel's outcome (EMV Contactless Book B).
 
-Flow (EMV Contactless Books A, B, C-2 and C-3; EMV Book 3 for the commands)::
+Flow (Book A 6.5 starts; Book B sections)::
 
-    pre-processing (Book B 3.1): reader limits -> allowed combinations, TTQ
-    SELECT PPSE -> candidate list of allowed combinations (Book B 3.3)
-    for each candidate: the kernel of its combination (Select Next moves on)
-        C-3 (qVSDC):  GPO returns the cryptogram; records; fDDA; CVM from the CTQ
-        C-2 (M/Chip): GPO; records; CDA; CVM List; TAA; GENERATE AC with CDOL1
-    -> Online Request with the data record, Approved (offline), Declined, Try Again,
-       Try Another Interface or End Application, each with its UI request
+    Start A  begin (9F41) -> pre-processing (3.1): the combination set of the transaction
+             type, reader limits -> indicators, TTQ; nothing allowed: Try Another Interface
+             before any card is polled
+    Start B  protocol activation (3.2, the caller polls: terminal.tap.read_card)
+    Start C  SELECT PPSE -> candidate list (3.3.2) -> final SELECT of the first candidate
+             (3.3.3) -> kernel activation (3.4) of the kernel registered under its id
+    outcome  processing (3.5): Select Next -> Start C with the next candidate; Try Again
+             -> Start B; Online Request -> the online response, then Start D
+    Start D  :meth:`Kernel.online_response`: the issuer's 91/71/72 handed to the kernel
 
-After the online authorization, :meth:`Kernel.issuer_authentication` gives the issuer's
-tag 91 to a card still in the field with EXTERNAL AUTHENTICATE (Book 3 6.5.4): the card,
-which holds the key, verifies the ARPC.
-
-The kernel sees only a :class:`~terminal.readers.base.Reader`. It never raises on card
+The Entry Point never names a kernel: it looks the candidate's kernel id up in
+:mod:`terminal.kernel.registry`, where C-2, C-3 and any test kernel registered themselves.
+It sees only a :class:`~terminal.readers.base.Reader`, and never raises on card
 behaviour: every failure becomes an :class:`~terminal.kernel.outcome.Outcome`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 
-from emvcore import apdu, tlv
-from emvcore.apdu import SW, CryptogramType, ResponseApdu
+from emvcore import apdu
+from emvcore.apdu import ResponseApdu
+from emvcore.dol import parse_dol
 from emvcore.errors import EmvError
-from emvcore.pan import mask_pan
 from emvcore.tags import Tag
 from terminal.errors import CardCollisionError, CardRemovedError, CardTimeoutError, ReaderError
-from terminal.kernel import c2, c3
+from terminal.kernel import issuer_update, registry
+from terminal.kernel.completion import ONLINE_TAGS
 from terminal.kernel.config import KernelConfig
-from terminal.kernel.cvm import Cvm
 from terminal.kernel.entry import Candidate, PpseError, candidates
-from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, KernelResult, KernelStop, Outcome
-from terminal.kernel.preprocessing import Indicators, preprocess
+from terminal.kernel.issuer_update import OnlineResponse
+from terminal.kernel.outcome import (
+    DEFAULT_UI,
+    ONE_CARD_ONLY,
+    PRESENT_CARD,
+    KernelResult,
+    KernelStop,
+    OnlineResponseData,
+    Outcome,
+    Start,
+)
+from terminal.kernel.preprocessing import Indicators, Prepared, pre_process
 from terminal.kernel.session import CardSession
 from terminal.kernel.transaction import Transaction
-from terminal.kernel.tvr import TsiBit
 from terminal.readers.base import Reader
 
-#: Tags of the data record sent online (Book A 6.2.1; Book C-2 Annex B / C-3 Annex A).
-ONLINE_TAGS: tuple[int, ...] = (
-    0x9F02, 0x9F03, 0x9F1A, 0x95, 0x5F2A, 0x9A, 0x9C, 0x9F37, 0x82, 0x9F36, 0x9F26,
-    0x9F27, 0x9F10, 0x5A, 0x57, 0x5F34, 0x5F24, 0x9F24, 0x84, 0x9F33, 0x9F35, 0x9F34,
-    0x9F66, 0x9F6C, 0x9F6E, 0x9F1E, 0x9F21, 0x9F69, 0x9B,
-)  # fmt: skip
+__all__ = ["ONLINE_TAGS", "Kernel"]
 
-#: Kernel paths by kernel identifier.
-PATHS: dict[int, Callable[[CardSession], tuple[CryptogramType, Cvm]]] = {2: c2.run, 3: c3.run}
+#: Book B 3.3.3 (final combination selection, the kernel 3 / kernel 1 rule; the step
+#: number is as remembered, the stored material does not show it): a kernel 3 candidate
+#: whose PDOL does not ask for the TTQ (9F66) is a kernel 1 card.
+KERNEL_1 = 1
+KERNEL_3 = 3
 
 
 class Kernel:
-    """Runs one contactless transaction on the card in a reader's field."""
+    """The Entry Point of one reader: runs contactless transactions on the card in its field."""
 
     def __init__(self, config: KernelConfig | None = None) -> None:
         self.config = config or KernelConfig()
 
-    def run(self, reader: Reader, transaction: Transaction) -> KernelResult:
-        """Process the card in the field; always returns an outcome."""
+    # -- Start A ---------------------------------------------------------------------------
+
+    def begin(self, transaction: Transaction) -> Transaction:
+        """Start A: number the transaction (9F41, once; restarts keep the number)."""
+        if transaction.sequence is not None:
+            return transaction
+        return dataclasses.replace(transaction, sequence=self.config.sequence_counter.next())
+
+    def preprocess(self, transaction: Transaction) -> Prepared:
+        """Book B 3.1: the indicators of the combinations of the transaction's type."""
+        return pre_process(
+            self.config, transaction.transaction_type, transaction.amount, transaction.currency
+        )
+
+    def autorun(self, transaction: Transaction) -> Prepared:
+        """Autorun (Book A 5.2): pre-processing done once, for a preset amount.
+
+        An unattended terminal (a bike dock, a parcel locker) waits for cards with a
+        preset amount: the Entry Point starts every transaction at Start B with these
+        indicators instead of pre-processing each one. Pass the result as ``prepared=``.
+        """
+        return self.preprocess(transaction)
+
+    def refusal(self, prepared: Prepared) -> KernelResult | None:
+        """Try Another Interface when pre-processing allowed nothing (Book B 3.1.1.13)."""
+        if prepared.allowed:
+            return None
+        ui = DEFAULT_UI[Outcome.TRY_ANOTHER_INTERFACE]
+        return KernelResult(Outcome.TRY_ANOTHER_INTERFACE, "amount_not_allowed_contactless", ui)
+
+    # -- Start B/C and kernel activation ---------------------------------------------------
+
+    def run(
+        self,
+        reader: Reader,
+        transaction: Transaction,
+        *,
+        prepared: Prepared | None = None,
+        restart_flag: bool = False,
+    ) -> KernelResult:
+        """Process the card in the field; always returns an outcome.
+
+        Without ``prepared`` this is a whole transaction from Start A; with it (from
+        :meth:`preprocess` or :meth:`autorun`) it starts at protocol activation.
+        ``restart_flag`` tells the kernel this is a restart of the same transaction.
+        """
+        transaction = self.begin(transaction)
+        if prepared is None:
+            prepared = self.preprocess(transaction)
+        refused = self.refusal(prepared)
+        if refused is not None:
+            return refused
         try:
-            return self._run(reader, transaction)
+            return self._select_and_activate(reader, transaction, prepared, restart_flag)
         except KernelStop as stop:
             return KernelResult(
-                stop.outcome, stop.reason, stop.ui, tvr=stop.tvr, restart=stop.restart
+                stop.outcome,
+                stop.reason,
+                stop.ui,
+                tvr=stop.tvr,
+                start=stop.start,
+                ui_on_restart=stop.ui_on_restart,
+                alternate_interface=stop.alternate_interface,
             )
         except CardRemovedError:
             return _try_again("card_removed")
         except CardTimeoutError:
             return _try_again("card_timeout")
         except CardCollisionError:
-            return KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, restart=True)
+            return KernelResult(Outcome.TRY_AGAIN, "collision", ONE_CARD_ONLY, start=Start.B,
+                                ui_on_restart=PRESENT_CARD)  # fmt: skip
         except ReaderError:
             return _try_again("reader_error")
+
+    def _select_and_activate(
+        self, reader: Reader, transaction: Transaction, prepared: Prepared, restart_flag: bool
+    ) -> KernelResult:
+        try:
+            ppse = ResponseApdu.decode(reader.transceive(apdu.select_ppse().encode()))
+        except EmvError:
+            raise KernelStop(Outcome.END_APPLICATION, "card_response_malformed") from None
+        if not ppse.ok:
+            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
+        allowed = prepared.allowed
+        try:
+            ordered = candidates(ppse.data, tuple(i.combination for i in allowed))
+        except PpseError:
+            raise KernelStop(Outcome.END_APPLICATION, "ppse_malformed") from None
+        if not ordered:
+            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
+        last = "card_not_supported"
+        for candidate in ordered:  # Start C: each Select Next moves to the next one
+            indicators = _indicators_for(candidate, allowed)
+            session = CardSession(reader, transaction, self.config, candidate, indicators,
+                                  restart_flag=restart_flag)  # fmt: skip
+            try:
+                result = self._activate(session)
+            except KernelStop as stop:
+                if stop.outcome is not Outcome.SELECT_NEXT:
+                    stop.tvr = bytes(session.tvr)
+                    raise
+                last = stop.reason
+                continue
+            if result.outcome is not Outcome.SELECT_NEXT:
+                return result
+            last = result.reason
+        # Every candidate failed: End Application, naming why the last one did (Book B 3.3.3).
+        raise KernelStop(Outcome.END_APPLICATION, last)
+
+    def _activate(self, session: CardSession) -> KernelResult:
+        """Final SELECT (Book B 3.3.3), then the kernel registered for the candidate (3.4)."""
+        pdol = session.select()
+        candidate = session.candidate
+        if candidate.kernel_id == KERNEL_3:
+            try:
+                asks_ttq = any(e.tag == Tag.TTQ for e in parse_dol(pdol))
+            except EmvError:
+                asks_ttq = True  # the kernel reports the malformed PDOL itself
+            if not asks_ttq:
+                if registry.lookup(KERNEL_1) is None:
+                    raise KernelStop(Outcome.SELECT_NEXT, "kernel_1_not_supported")
+                session.candidate = dataclasses.replace(candidate, kernel_id=KERNEL_1)
+        kernel = registry.lookup(session.candidate.kernel_id)
+        if kernel is None:
+            raise KernelStop(Outcome.SELECT_NEXT, "kernel_not_supported")
+        return kernel.activate(session)
+
+    # -- Start D ---------------------------------------------------------------------------
+
+    def online_response(
+        self, reader: Reader, read: KernelResult, response: OnlineResponse
+    ) -> KernelResult:
+        """Start D (Book A 6.5, Book B 3.5): hand the issuer's response to the kernel.
+
+        The kernel that produced the Online Request gets it when its outcome asked for
+        Online Response Data; otherwise the issuer's decision stands as it is.
+        """
+        kernel = registry.lookup(read.kernel_id) if read.kernel_id is not None else None
+        wants = read.online_response_data is not OnlineResponseData.NA
+        if kernel is not None and kernel.resume is not None and wants:
+            return kernel.resume(reader, read, response)
+        outcome = Outcome.APPROVED if response.approved else Outcome.DECLINED
+        return dataclasses.replace(
+            read,
+            outcome=outcome,
+            reason="approved" if response.approved else "issuer_declined",
+            ui=DEFAULT_UI[outcome],
+            start=Start.NA,
+        )
 
     def issuer_authentication(
         self, reader: Reader, issuer_authentication_data: bytes
@@ -81,98 +221,13 @@ class Kernel:
         True when the card accepts it (9000), False when it refuses it (6300 or another
         status word), None when the card is no longer in the field to ask.
         """
-        try:
-            command = apdu.external_authenticate(issuer_authentication_data)
-            response = ResponseApdu.decode(reader.transceive(command.encode()))
-        except (ReaderError, EmvError):
-            return None
-        return response.sw == SW.OK
-
-    def _run(self, reader: Reader, transaction: Transaction) -> KernelResult:
-        indicators = {
-            (c.aid, c.kernel_id): preprocess(c, transaction.amount, transaction.currency)
-            for c in self.config.combinations
-        }
-        if not any(i.allowed for i in indicators.values()):
-            raise KernelStop(Outcome.TRY_ANOTHER_INTERFACE, "amount_not_allowed_contactless")
-        try:
-            ppse = ResponseApdu.decode(reader.transceive(apdu.select_ppse().encode()))
-        except EmvError:
-            raise KernelStop(Outcome.END_APPLICATION, "card_response_malformed") from None
-        if not ppse.ok:
-            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
-        allowed = tuple(i.combination for i in indicators.values() if i.allowed)
-        try:
-            ordered = candidates(ppse.data, allowed)
-        except PpseError:
-            raise KernelStop(Outcome.END_APPLICATION, "ppse_malformed") from None
-        if not ordered:
-            raise KernelStop(Outcome.END_APPLICATION, "card_not_supported")
-        last = "card_not_supported"
-        for candidate in ordered:
-            combination = _combination_for(candidate, indicators)
-            session = CardSession(reader, transaction, self.config, candidate, combination)
-            try:
-                return _complete(session, PATHS[candidate.kernel_id](session))
-            except KernelStop as stop:
-                if stop.outcome is not Outcome.SELECT_NEXT:
-                    stop.tvr = bytes(session.tvr)
-                    raise
-                last = stop.reason
-        # Every candidate failed: End Application, naming why the last one did (Book B 3.3.3).
-        raise KernelStop(Outcome.END_APPLICATION, last)
+        return issuer_update.issuer_authentication(reader, issuer_authentication_data)
 
 
-def _combination_for(
-    candidate: Candidate, indicators: dict[tuple[bytes, int], Indicators]
-) -> Indicators:
-    """The indicators of the configured combination a candidate matched (partial AIDs too)."""
-    for (aid, kernel_id), found in indicators.items():
-        if found.allowed and kernel_id == candidate.kernel_id and candidate.aid.startswith(aid):
-            return found
-    raise KernelStop(Outcome.SELECT_NEXT, "combination_not_allowed")
+def _indicators_for(candidate: Candidate, allowed: tuple[Indicators, ...]) -> Indicators:
+    """The indicators of the allowed combination a candidate was made from."""
+    return next(found for found in allowed if found.combination == candidate.combination)
 
 
 def _try_again(reason: str) -> KernelResult:
-    return KernelResult(Outcome.TRY_AGAIN, reason, DEFAULT_UI[Outcome.TRY_AGAIN], restart=True)
-
-
-def _complete(session: CardSession, decided: tuple[CryptogramType, Cvm]) -> KernelResult:
-    """The outcome for the cryptogram the card returned, with the data record."""
-    kind, cvm = decided
-    card = session.card
-    pan = session.pan()
-    atc = card.get(Tag.ATC, b"")
-    par = card.get(Tag.PAR)
-    session.tsi.set(TsiBit.CARD_RISK_MANAGEMENT_PERFORMED)
-    outcome = {
-        CryptogramType.ARQC: Outcome.ONLINE_REQUEST,
-        CryptogramType.TC: Outcome.APPROVED,
-        CryptogramType.AAC: Outcome.DECLINED,
-    }[kind]
-    reason = {
-        Outcome.ONLINE_REQUEST: "online_request",
-        Outcome.APPROVED: "offline_approved",
-        Outcome.DECLINED: "card_declined",
-    }[outcome]
-    record = {**card, **session.terminal, Tag.TSI: bytes(session.tsi)}
-    data_record = b""
-    if outcome is not Outcome.DECLINED:
-        data_record = tlv.encode_many((tag, record[tag]) for tag in ONLINE_TAGS if tag in record)
-    return KernelResult(
-        outcome,
-        reason,
-        DEFAULT_UI[outcome],
-        tvr=bytes(session.tvr),
-        cvm=cvm,
-        aid=session.candidate.aid,
-        kernel_id=session.candidate.kernel_id,
-        label=session.candidate.label,
-        cryptogram_type=kind,
-        oda_performed=TsiBit.ODA_PERFORMED in session.tsi,
-        data_record=data_record,
-        masked_pan=mask_pan(pan) if pan else None,
-        par=par.decode("ascii", "replace") if par else None,
-        atc=int.from_bytes(atc, "big") if len(atc) == 2 else None,
-        card_data=dict(card),
-    )
+    return KernelResult(Outcome.TRY_AGAIN, reason, DEFAULT_UI[Outcome.TRY_AGAIN], start=Start.B)

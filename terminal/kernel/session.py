@@ -44,14 +44,23 @@ class CardSession:
         config: KernelConfig,
         candidate: Candidate,
         indicators: Indicators,
+        *,
+        restart_flag: bool = False,
     ) -> None:
         self.reader = reader
         self.transaction = transaction
         self.config = config
         self.candidate = candidate
         self.indicators = indicators
+        #: Book B 3.5: this activation is a restart (Start B or D) of the same transaction.
+        self.restart_flag = restart_flag
         self.terminal = transaction.terminal_data(config)
-        self.terminal[Tag.TTQ] = indicators.ttq
+        if indicators.ttq_configured:
+            self.terminal[Tag.TTQ] = indicators.ttq
+        # Application Identifier (AID) - terminal 9F06: the AID selected (Book 3 Annex A).
+        self.terminal[Tag.AID_TERMINAL] = candidate.aid
+        #: The FCI of the final SELECT (Book B 3.3.3), once the Entry Point has sent it.
+        self.fci: dict[int, bytes] | None = None
         self.card: dict[int, bytes] = {}
         self.tvr = Tvr()
         self.tsi = Tsi()
@@ -71,9 +80,13 @@ class CardSession:
     def select(self) -> bytes:
         """SELECT the candidate's ADF; a refusal moves to the next candidate (Book B 3.3.3).
 
+        The Entry Point sends this final SELECT (with any Extended Selection, 3.3.2.5)
+        before it activates the kernel; a kernel asking again gets the same FCI's PDOL.
         Returns the PDOL (empty when the card has none).
         """
-        response = self.send(apdu.select(self.candidate.aid))
+        if self.fci is not None:
+            return self.fci.get(Tag.PDOL, b"")
+        response = self.send(apdu.select(self.candidate.select_name))
         if not response.ok:
             raise KernelStop(Outcome.SELECT_NEXT, "select_failed")
         try:
@@ -84,6 +97,7 @@ class CardSession:
         except EmvError:
             raise KernelStop(Outcome.SELECT_NEXT, "select_fci_malformed") from None
         self.card[Tag.DF_NAME] = data.get(Tag.DF_NAME, self.candidate.aid)
+        self.fci = data
         return data.get(Tag.PDOL, b"")
 
     def get_processing_options(self, pdol: bytes) -> ResponseApdu:

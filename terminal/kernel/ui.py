@@ -63,21 +63,34 @@ MESSAGE_TEXT: dict[MessageId, str] = {
 class Status(Enum):
     """Reader status (Book A 9.2) and the four status indicators it lights.
 
-    ``lights`` is the pattern of the four indicators, left to right: ``on``, ``off`` or
-    ``flash`` (Idle: the first flashes; Card Read Successfully: all four on).
+    Each status is its own member: Not Ready and Processing Error light the same pattern
+    (all four off) but are different statuses, so their values are their names and the
+    pattern is :attr:`lights`. ``lights`` is the pattern of the four indicators, left to
+    right: ``on``, ``off`` or ``flash`` (Idle: the first flashes; Card Read Successfully:
+    all four on). A Processing Error also sounds the alert tone (Book A 9.3).
     """
 
-    NOT_READY = ("off", "off", "off", "off")
-    IDLE = ("flash", "off", "off", "off")
-    READY_TO_READ = ("on", "off", "off", "off")
-    PROCESSING = ("on", "on", "off", "off")
-    CARD_READ_SUCCESSFULLY = ("on", "on", "on", "on")
-    PROCESSING_ERROR = ("off", "off", "off", "off")
+    NOT_READY = "not-ready"
+    IDLE = "idle"
+    READY_TO_READ = "ready-to-read"
+    PROCESSING = "processing"
+    CARD_READ_SUCCESSFULLY = "card-read-successfully"
+    PROCESSING_ERROR = "processing-error"
 
     @property
     def lights(self) -> tuple[str, str, str, str]:
         """The four indicators."""
-        return self.value
+        return _LIGHTS[self]
+
+
+_LIGHTS: dict[Status, tuple[str, str, str, str]] = {
+    Status.NOT_READY: ("off", "off", "off", "off"),
+    Status.IDLE: ("flash", "off", "off", "off"),
+    Status.READY_TO_READ: ("on", "off", "off", "off"),
+    Status.PROCESSING: ("on", "on", "off", "off"),
+    Status.CARD_READ_SUCCESSFULLY: ("on", "on", "on", "on"),
+    Status.PROCESSING_ERROR: ("off", "off", "off", "off"),
+}
 
 
 class Tone(Enum):
@@ -88,16 +101,52 @@ class Tone(Enum):
     ALERT = "alert"  # two tones, about 750 Hz, 200 ms each
 
 
+class ValueQualifier(Enum):
+    """What the value of a UI request is (Book A 7.1 "User Interface Request Data")."""
+
+    NONE = "none"
+    AMOUNT = "amount"
+    BALANCE = "balance"
+
+
 @dataclass(frozen=True, slots=True)
 class UiRequest:
-    """What the display, the indicators and the beeper should do now."""
+    """What the display, the indicators and the beeper should do now.
+
+    The User Interface Request Data of Book A 7.1: message identifier, status, hold time,
+    and optionally a value (in minor units) with its qualifier and ISO 4217 currency, and
+    the cardholder's language preference (5F2D, ISO 639-1 codes in order of preference).
+
+    >>> ui = UiRequest(MessageId.APPROVED, Status.CARD_READ_SUCCESSFULLY,
+    ...                value_qualifier=ValueQualifier.BALANCE, value=4250, currency="EUR",
+    ...                language=("nl", "en"))
+    >>> ui.text, ui.value, ui.currency, ui.language
+    ('Approved', 4250, 'EUR', ('nl', 'en'))
+    """
 
     message: MessageId
     status: Status
     hold_time_ms: int = 0
     tone: Tone = Tone.NONE
+    value_qualifier: ValueQualifier = ValueQualifier.NONE
+    value: int | None = None
+    currency: str | None = None
+    language: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
         """The message in English."""
         return MESSAGE_TEXT[self.message]
+
+
+def language_preference(raw: bytes | None) -> tuple[str, ...]:
+    """Language Preference 5F2D (EMV Book 3 Annex A: 1-4 ISO 639-1 codes, an 2 each).
+
+    >>> language_preference(b"nlen"), language_preference(None), language_preference(b"x")
+    (('nl', 'en'), (), ())
+    """
+    if not raw or len(raw) % 2 or len(raw) > 8:
+        return ()
+    text = raw.decode("ascii", "replace").lower()
+    codes = tuple(text[i : i + 2] for i in range(0, len(text), 2))
+    return codes if all(code.isalpha() and code.isascii() for code in codes) else ()

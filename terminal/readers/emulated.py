@@ -4,7 +4,9 @@
 python-can's virtual bus carries frames; tests insert, add and remove cards at will. It
 enforces the card timeout like a real reader: each exchange runs on a worker thread, and a
 card that does not answer within ``card_timeout`` is a :class:`CardTimeoutError` (the card
-is then treated as gone). Two cards in the field are a collision.
+is then treated as gone). Two cards in the field are a collision. :meth:`Reader.cancel`
+wakes a wait for a card or for its removal at once (one condition carries the field's
+changes and the cancel).
 
 :class:`EmulatedReader` is the registered ``emulated`` backend: ``emulated:NAME`` loads the
 personalized card ``NAME`` from the tester's card store and persists its ATC after every
@@ -14,15 +16,12 @@ lazily like any backend's library.
 
 from __future__ import annotations
 
-import queue
-import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from terminal.errors import (
     CardCollisionError,
     CardRemovedError,
-    CardTimeoutError,
     NoCardError,
     ReaderUnavailableError,
 )
@@ -38,28 +37,6 @@ class ApduCard(Protocol):
     def process_apdu(self, apdu: bytes) -> bytes: ...
 
 
-class _Exchange:
-    """One APDU handed to the worker thread, and its answer."""
-
-    __slots__ = ("answer", "apdu", "card", "done", "error")
-
-    def __init__(self, card: ApduCard, apdu: bytes) -> None:
-        self.card, self.apdu = card, apdu
-        self.done = threading.Event()
-        self.answer: bytes = b""
-        self.error: BaseException | None = None
-
-
-def _work(jobs: queue.SimpleQueue[_Exchange]) -> None:
-    while True:
-        job = jobs.get()
-        try:
-            job.answer = job.card.process_apdu(job.apdu)
-        except BaseException as exc:  # handed to the reader thread, raised there
-            job.error = exc
-        job.done.set()
-
-
 class LoopbackReader(Reader):
     """A reader whose field is a list of Python card objects."""
 
@@ -68,33 +45,35 @@ class LoopbackReader(Reader):
     def __init__(self, card: ApduCard | None = None, *, card_timeout: float = 1.0) -> None:
         super().__init__(card_timeout=card_timeout)
         self._cards: list[ApduCard] = [card] if card is not None else []
-        self._present = threading.Condition()
-        self._jobs: queue.SimpleQueue[_Exchange] | None = None
 
     def insert(self, card: ApduCard) -> None:
         """Put a card in the field (replacing whatever was there)."""
-        with self._present:
+        with self._wake:
             self._cards = [card]
-            self._present.notify_all()
+            self._wake.notify_all()
 
     def add(self, card: ApduCard) -> None:
         """Put one more card in the field (two cards collide)."""
-        with self._present:
+        with self._wake:
             self._cards.append(card)
-            self._present.notify_all()
+            self._wake.notify_all()
 
     def remove(self) -> None:
-        """Take every card out of the field."""
-        with self._present:
+        """Take every card out of the field (the reader sees the field empty)."""
+        with self._wake:
             self._cards = []
+            self._seen_empty()
+            self._wake.notify_all()
 
-    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
-        with self._present:
-            if not self._present.wait_for(lambda: bool(self._cards), timeout=timeout):
-                raise NoCardError("no card presented")
-            if len(self._cards) > 1:
-                raise CardCollisionError("more than one card in the field")
+    def _wait_for_card(self, timeout: float | None) -> CardInfo:
+        if not self._wait_until(lambda: bool(self._cards), timeout):
+            raise NoCardError("no card presented")
+        if len(self._cards) > 1:
+            raise CardCollisionError("more than one card in the field")
         return CardInfo(atr=EMULATED_ATR)
+
+    def _wait_for_removal(self, timeout: float | None) -> bool:
+        return self._wait_until(lambda: not self._cards, timeout)
 
     def _transmit(self, apdu: bytes) -> bytes:
         cards = self._cards
@@ -102,24 +81,17 @@ class LoopbackReader(Reader):
             raise CardRemovedError("card removed from the field")
         if len(cards) > 1:
             raise CardCollisionError("more than one card in the field")
-        job = _Exchange(cards[0], apdu)
-        self._worker().put(job)
-        if not job.done.wait(self.card_timeout):
-            # A mute card is gone as far as the reader is concerned; a fresh worker serves
-            # the next card while this one stays blocked on the mute card.
-            self._jobs = None
-            self.remove()
-            raise CardTimeoutError(f"card did not answer within {self.card_timeout:g} s")
-        if job.error is not None:
-            raise CardRemovedError(f"card failed: {job.error.__class__.__name__}") from job.error
-        return job.answer
+        card = cards[0]
 
-    def _worker(self) -> queue.SimpleQueue[_Exchange]:
-        if self._jobs is None:
-            jobs: queue.SimpleQueue[_Exchange] = queue.SimpleQueue()
-            threading.Thread(target=_work, args=(jobs,), name="loopback-card", daemon=True).start()
-            self._jobs = jobs
-        return self._jobs
+        def exchange() -> bytes:
+            try:
+                return card.process_apdu(apdu)
+            except Exception as exc:
+                raise CardRemovedError(f"card failed: {exc.__class__.__name__}") from exc
+
+        # A mute card is gone as far as the reader is concerned: it leaves the field, its
+        # worker stays blocked on it, the next card gets a worker of its own.
+        return self._abandonable(exchange, abandon=self.remove)
 
 
 class EmulatedReader(LoopbackReader):

@@ -16,14 +16,20 @@ into :mod:`terminal.errors` here:
   left the field, :class:`CardRemovedError`;
 * an ISO-DEP protocol error (a block nfcpy cannot place): :class:`ReaderError`;
 * ``OSError`` from the device (nfcpy raises ``IOError(ENODEV)`` once the device is gone,
-  ``EIO``/``EPIPE`` from USB transfers): :class:`ReaderUnavailableError`.
+  ``EIO``/``EPIPE`` from USB transfers): :class:`ReaderUnavailableError`;
+* an exchange longer than ``card_timeout`` (a card stalling with S(WTX), or mute) is
+  given up on: :class:`CardTimeoutError`, the card dropped.
+
+Polling is what nfcpy's ``ContactlessFrontend.connect(terminate=...)`` loop does; here it
+is one :meth:`~nfc.clf.ContactlessFrontend.sense` round at a time, so
+:meth:`~terminal.readers.base.Reader.cancel` ends a wait for a card, or for its removal
+(Book D 9.5: poll until no card answers), between two rounds and during every pause.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import threading
 import time
 from typing import Any
 
@@ -39,7 +45,7 @@ from terminal.errors import (
     ReaderError,
     ReaderUnavailableError,
 )
-from terminal.readers.base import CardInfo, Reader
+from terminal.readers.base import CardInfo, Reader, deadline_after, remaining
 
 #: The ATR a PC/SC reader would build for an ISO-DEP card with no historical bytes (PC/SC
 #: Part 3 3.1.3.2.3.1): reported so both backends describe a card the same way.
@@ -84,7 +90,8 @@ class NfcReader(Reader):
         except OSError as exc:
             raise ReaderUnavailableError(_open_errno_message(path, exc)) from None
         self._tag: Any | None = None
-        self._closing = threading.Event()
+        #: An exchange runs (or was given up on and still runs) on a worker thread.
+        self._busy = False
         # Over udp every technology polled without an answer costs the driver's full second,
         # so it polls Type A only unless told otherwise; devices poll A and B.
         if technologies is None:
@@ -96,39 +103,72 @@ class NfcReader(Reader):
         """``nfc:PATH`` with an nfcpy device path (default ``usb``)."""
         return cls(argument or "usb", **options)
 
-    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
+    def _wait_for_card(self, timeout: float | None) -> CardInfo:
         """Poll until an ISO-DEP card is activated in the field."""
+        deadline = deadline_after(timeout)
+        if not self._idle(remaining(deadline)):
+            raise NoCardError("no card presented (the last card's exchange is still running)")
         if self._release():
-            self._closing.wait(FIELD_RESET)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._closing.is_set():
+            self._pause(FIELD_RESET)
+        while True:
+            self._check_cancelled()
             started = time.monotonic()
-            try:
-                target = self.clf.sense(*self._targets, iterations=1, interval=POLL_INTERVAL)
-                tag = nfc.tag.activate(self.clf, target) if target is not None else None
-            except nfc.clf.CommunicationError:
-                tag = None
-            except OSError as exc:
-                raise ReaderUnavailableError(
-                    f"reader {self.path!r} is gone: {exc.strerror or exc}"
-                ) from None
+            target, tag = self._sense(activate=True)
             if isinstance(tag, nfc.tag.tt4.Type4Tag):
                 self._tag = tag
                 return CardInfo(atr=CONTACTLESS_ATR, uid=bytes(tag.identifier), protocol="T=CL")
             if tag is not None or target is not None:
                 self._release()  # not ISO-DEP, or activation failed: let it go, poll again
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                break
-            pause = POLL_INTERVAL - (now - started)
+            left = remaining(deadline)
+            if left == 0:
+                raise NoCardError("no card presented")
+            pause = POLL_INTERVAL - (time.monotonic() - started)
             if pause > 0:
-                self._closing.wait(pause if deadline is None else min(pause, deadline - now))
-        raise NoCardError("no card presented")
+                self._pause(pause if left is None else min(pause, left))
+
+    def _wait_for_removal(self, timeout: float | None) -> bool:
+        """Book D 9.5 "Removal": poll until no card answers in the field (or ``timeout``)."""
+        deadline = deadline_after(timeout)
+        if not self._idle(remaining(deadline)):
+            return False
+        while True:
+            self._check_cancelled()
+            started = time.monotonic()
+            if not self._card_answers():
+                self._release()
+                return True
+            left = remaining(deadline)
+            if left == 0:
+                return False
+            pause = POLL_INTERVAL - (time.monotonic() - started)
+            if pause > 0:
+                self._pause(pause if left is None else min(pause, left))
 
     def _transmit(self, apdu: bytes) -> bytes:
         tag = self._tag
         if tag is None:
             raise CardRemovedError("no card activated: call wait_for_card first")
+
+        def exchange() -> bytes:
+            try:
+                return self._transceive(tag, apdu)
+            finally:
+                self._busy = False
+
+        # nfcpy's own timeouts follow the card's frame waiting time, which S(WTX) extends:
+        # the card timeout bounds the whole exchange, and a card given up on is dropped.
+        self._busy = True
+        return self._abandonable(exchange, abandon=self._drop_tag)
+
+    def close(self) -> None:
+        """Stop a pending wait and close the device."""
+        super().close()
+        self._release()
+        self.clf.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _transceive(self, tag: Any, apdu: bytes) -> bytes:
         try:
             response = tag.transceive(bytearray(apdu))
         except nfc.tag.tt4.Type4TagCommandError as exc:
@@ -154,11 +194,50 @@ class NfcReader(Reader):
             raise CardRemovedError("card removed from the field (no response)")
         return bytes(response)
 
-    def close(self) -> None:
-        """Stop a pending wait and close the device."""
-        self._closing.set()
+    def _sense(self, *, activate: bool) -> tuple[Any, Any]:
+        """One polling round: the target that answered (or None) and, activated, its tag."""
+        try:
+            target = self.clf.sense(*self._targets, iterations=1, interval=POLL_INTERVAL)
+            if target is None or not activate:
+                return target, None
+            return target, nfc.tag.activate(self.clf, target)
+        except nfc.clf.CommunicationError:
+            return None, None
+        except OSError as exc:
+            raise ReaderUnavailableError(
+                f"reader {self.path!r} is gone: {exc.strerror or exc}"
+            ) from None
+
+    def _card_answers(self) -> bool:
+        """Whether a card is in the field: the activated one's presence check, else a poll."""
+        tag = self._tag
+        if tag is not None:
+            try:
+                present = bool(tag.is_present)
+            except OSError as exc:
+                raise ReaderUnavailableError(
+                    f"reader {self.path!r} is gone: {exc.strerror or exc}"
+                ) from None
+            if present:
+                return True
+            self._tag = None
         self._release()
-        self.clf.close()
+        self._pause(FIELD_RESET)
+        target, _ = self._sense(activate=False)
+        if target is not None:
+            self._release()
+        return target is not None
+
+    def _idle(self, timeout: float | None) -> bool:
+        """Wait until no abandoned exchange still drives the device (nfcpy bounds it)."""
+        return self._wait_until(lambda: not self._busy, timeout)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` between polls; :meth:`cancel` ends the pause at once."""
+        self._wait_until(lambda: False, seconds)
+
+    def _drop_tag(self) -> None:
+        self._tag = None
 
     def _release(self) -> bool:
         """Switch the field off so the card resets; True if a card was activated."""

@@ -5,14 +5,19 @@ first whose name contains ``ACR122`` (case-insensitive). The backend uses pyscar
 ``smartcard.scard`` layer, the PC/SC API itself, so every return code is seen and mapped
 into :mod:`terminal.errors` here, at the boundary:
 
-* waiting for a card is ``SCardGetStatusChange`` blocking in pcscd until the reader's state
-  changes (no sleep loop); :meth:`PcscReader.close` cancels a wait from another thread;
+* waiting for a card, or for its removal (Book D 9.5), is ``SCardGetStatusChange``
+  blocking in pcscd until the reader's state changes (no sleep loop);
+  :meth:`~terminal.readers.base.Reader.cancel` (and ``close``) ends it from any thread with
+  ``SCardCancel`` on that context: :class:`CardWaitCancelledError`;
+* each exchange runs on a worker thread and the card on a PC/SC context of its own: a card
+  that stops answering mid-exchange is given up after ``card_timeout``
+  (:class:`CardTimeoutError`) and disconnected once pcscd returns, while the reader's
+  context is free to wait for the next card;
 * the card is connected shared, with T=1 or T=0 offered and the protocol pcscd chose
   used for every transmit (contactless readers present ISO/IEC 14443-4 as T=1, PC/SC
   Part 3 3.1.3.2.3; nothing assumes T=0);
 * a card that leaves the field mid-exchange is :class:`CardRemovedError` (the kernel's Try
   Again), a reader that goes away or a pcscd that stops is :class:`ReaderUnavailableError`,
-  an exchange longer than ``card_timeout`` is :class:`CardTimeoutError`;
 * the UID comes from the PC/SC pseudo-APDU ``FF CA 00 00 00`` (PC/SC Part 3 3.2.2.1.3
   "Get Data"), asked once: a reader that does not answer ``9000`` is not asked again;
 * ACS readers' buzzer and LEDs are driven through :mod:`terminal.readers.acs`.
@@ -20,22 +25,22 @@ into :mod:`terminal.errors` here, at the boundary:
 
 from __future__ import annotations
 
-import concurrent.futures
-import time
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from smartcard import scard
 
 from terminal.errors import (
     CardRemovedError,
     CardTimeoutError,
+    CardWaitCancelledError,
     NoCardError,
     ReaderError,
     ReaderUnavailableError,
 )
 from terminal.readers.acs import AcsFeedback, feedback_for
-from terminal.readers.base import CardInfo, Reader
+from terminal.readers.base import CardInfo, Reader, deadline_after, remaining
 
 #: PC/SC Part 3 3.2.2.1.3: GET DATA, P1 00 = the card's UID, Le 00 = all of it.
 GET_UID = bytes.fromhex("FFCA000000")
@@ -65,9 +70,9 @@ _READER_GONE = frozenset(
         scard.SCARD_E_INVALID_HANDLE,
     }
 )
+#: Seconds between two SCardCancel calls while a cancelled wait has not ended yet.
+CANCEL_REPEAT = 0.05
 _PROTOCOL_NAMES = {scard.SCARD_PROTOCOL_T0: "T=0", scard.SCARD_PROTOCOL_T1: "T=1"}
-
-T = TypeVar("T")
 
 
 def pcsc_message(hresult: int) -> str:
@@ -148,6 +153,55 @@ def choose_reader(readers: list[str], selector: str) -> str:
     raise ReaderUnavailableError(f"no PC/SC reader named like {selector!r} (readers: {known})")
 
 
+class _CardSession:
+    """The connected card, on a PC/SC context of its own.
+
+    pcsc-lite serializes the calls on one context, so a transmit stuck on a frozen card
+    would block every later call on the reader's context. The card gets its own: abandoned
+    (:meth:`close` while a transmit runs), it is released by that transmit once pcscd returns
+    from it, and the reader's context stays free to watch the slot for the next card.
+    """
+
+    def __init__(self, context: Any, card: Any, protocol: int) -> None:
+        self.context, self.card, self.protocol = context, card, protocol
+        self._lock = threading.Lock()
+        self._busy = False
+        self._closed = False
+        self._released = False
+
+    def transmit(self, apdu: bytes) -> tuple[int, list[int]]:
+        pci = scard.SCARD_PCI_T1 if self.protocol == scard.SCARD_PROTOCOL_T1 else scard.SCARD_PCI_T0
+        with self._lock:
+            if self._closed:
+                return scard.SCARD_W_REMOVED_CARD, []
+            self._busy = True
+        try:
+            hresult, response = scard.SCardTransmit(self.card, pci, list(apdu))
+        finally:
+            with self._lock:
+                self._busy = False
+                release = self._closed
+            if release:
+                self._release(scard.SCARD_RESET_CARD)
+        return hresult, list(response)
+
+    def close(self, disposition: int = scard.SCARD_LEAVE_CARD) -> None:
+        """Disconnect now, or after the transmit that is still running."""
+        with self._lock:
+            self._closed = True
+            if self._busy:
+                return
+        self._release(disposition)
+
+    def _release(self, disposition: int) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        scard.SCardDisconnect(self.card, disposition)
+        scard.SCardReleaseContext(self.context)
+
+
 class PcscReader(Reader):
     """One PC/SC reader slot; see the module docstring for the mapping of PC/SC behaviour."""
 
@@ -155,14 +209,9 @@ class PcscReader(Reader):
         super().__init__(card_timeout=card_timeout)
         self.name = f"pcsc:{reader}"
         self.reader = reader
-        self._context = establish_context()
-        self._card: Any | None = None
-        self._protocol = scard.SCARD_PROTOCOL_T1
+        self._context: Any | None = establish_context()
+        self._session: _CardSession | None = None
         self._uid_supported: bool | None = None
-        # One worker owns every exchange, so a card slower than card_timeout can be given up
-        # on while its transmit completes in pcscd.
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pcsc")
-        self._stale = False
         self.feedback: AcsFeedback | None = feedback_for(reader)
 
     @classmethod
@@ -177,53 +226,69 @@ class PcscReader(Reader):
 
     # -- the Reader primitives ---------------------------------------------------------------
 
-    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
+    def _wait_for_card(self, timeout: float | None) -> CardInfo:
         """Block in pcscd until a card is in the field, then connect to it."""
         self._disconnect()
-        state = scard.SCARD_STATE_UNAWARE
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = deadline_after(timeout)
         while True:
-            wait_ms = scard.INFINITE
-            if deadline is not None:
-                wait_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            hresult, states = scard.SCardGetStatusChange(
-                self._context, wait_ms, [(self.reader, state)]
-            )
-            if hresult == scard.SCARD_E_TIMEOUT:
+            event, atr = self._watch(_card_ready, remaining(deadline))
+            if event is None:
                 raise NoCardError("no card presented")
-            if hresult == scard.SCARD_E_CANCELLED:
-                raise NoCardError("waiting for a card was cancelled")
-            if hresult != scard.SCARD_S_SUCCESS:
-                raise self._map(hresult, f"cannot watch reader {self.reader!r}")
-            _, event, atr = states[0]
-            if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
-                raise ReaderUnavailableError(f"reader {self.reader!r} is gone")
-            if event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE:
-                return self._connect(bytes(atr))
-            # Wait for the next change from the state pcscd just reported.
-            state = event & ~scard.SCARD_STATE_CHANGED
+            try:
+                return self._connect(atr)
+            except CardTimeoutError:
+                # pcscd is still busy with the card in the slot (an abandoned exchange waits
+                # on it): a mute card is no card; wait for it to leave, then for the next.
+                gone, _ = self._watch(_slot_empty, remaining(deadline))
+                if gone is None:
+                    raise NoCardError("no card presented (the card in the field is mute)") from None
+
+    def _wait_for_removal(self, timeout: float | None) -> bool:
+        """Block in pcscd until the slot is empty (Book D 9.5: the card has left the field)."""
+        event, _ = self._watch(_slot_empty, timeout)
+        return event is not None
+
+    def _interrupt(self) -> None:
+        """``SCardCancel``: the pending ``SCardGetStatusChange`` returns SCARD_E_CANCELLED.
+
+        SCardCancel reaches only a call already inside pcscd; a wait that passed its cancel
+        check but has not reached pcscd yet would miss it. So it is repeated, a few times a
+        second, until no wait is pending (each wait then returns at once).
+        """
+        threading.Thread(target=self._cancel_waits, name="pcsc-cancel", daemon=True).start()
+
+    def _cancel_waits(self) -> None:
+        while True:
+            context = self._context
+            if context is None:
+                return
+            scard.SCardCancel(context)
+            with self._wake:
+                if self._wake.wait_for(lambda: not self._waits_pending, CANCEL_REPEAT):
+                    return
 
     def _transmit(self, apdu: bytes) -> bytes:
-        if self._card is None:
+        session = self._session
+        if session is None:
             raise CardRemovedError("no card connected: call wait_for_card first")
-        return self._on_worker(self._transmit_now, apdu)
+        return self._abandonable(lambda: self._transmit_now(session, apdu),
+                                 abandon=self._disconnect)  # fmt: skip
 
     def close(self) -> None:
         """Cancel a pending wait, disconnect the card and release the PC/SC context."""
         if self._context is None:
             return
-        scard.SCardCancel(self._context)
+        super().close()
         self._disconnect()
-        self._worker.shutdown(wait=False, cancel_futures=True)
-        scard.SCardReleaseContext(self._context)
-        self._context = None
+        context, self._context = self._context, None
+        scard.SCardReleaseContext(context)
 
     # -- beyond the interface ----------------------------------------------------------------
 
     def control(self, code: int, command: bytes) -> bytes:
         """``SCardControl``: an escape command to the reader itself (card or no card)."""
-        card = self._card
-        if card is None:
+        session = self._session
+        if session is None:
             hresult, card, _ = scard.SCardConnect(
                 self._context, self.reader, scard.SCARD_SHARE_DIRECT, 0
             )
@@ -233,7 +298,7 @@ class PcscReader(Reader):
                 return self._control(card, code, command)
             finally:
                 scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
-        return self._control(card, code, command)
+        return self._control(session.card, code, command)
 
     def signal(self, success: bool) -> bool:
         """Beep and light the LEDs for an outcome, where the reader can (ACS readers)."""
@@ -241,17 +306,64 @@ class PcscReader(Reader):
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _watch(
+        self, wanted: Callable[[int], bool], timeout: float | None
+    ) -> tuple[int | None, bytes]:
+        """``SCardGetStatusChange`` until the slot's state is ``wanted`` (its event state and
+        ATR) or ``timeout`` passes (None); blocking in pcscd, woken by ``SCardCancel``."""
+        state = scard.SCARD_STATE_UNAWARE
+        deadline = deadline_after(timeout)
+        while True:
+            self._check_cancelled()
+            left = remaining(deadline)
+            wait_ms = scard.INFINITE if left is None else int(left * 1000)
+            hresult, states = scard.SCardGetStatusChange(
+                self._context, wait_ms, [(self.reader, state)]
+            )
+            if hresult == scard.SCARD_E_TIMEOUT:
+                return None, b""
+            if hresult == scard.SCARD_E_CANCELLED:
+                raise CardWaitCancelledError(f"waiting on reader {self.reader!r} was cancelled")
+            if hresult != scard.SCARD_S_SUCCESS:
+                raise self._map(hresult, f"cannot watch reader {self.reader!r}")
+            _, event, atr = states[0]
+            if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
+                raise ReaderUnavailableError(f"reader {self.reader!r} is gone")
+            if wanted(event):
+                return event, bytes(atr)
+            if left == 0:
+                return None, b""
+            # Wait for the next change from the state pcscd just reported.
+            state = event & ~scard.SCARD_STATE_CHANGED
+
     def _connect(self, atr: bytes) -> CardInfo:
-        hresult, card, protocol = scard.SCardConnect(
-            self._context,
-            self.reader,
-            scard.SCARD_SHARE_SHARED,
-            scard.SCARD_PROTOCOL_T1 | scard.SCARD_PROTOCOL_T0,
-        )
-        if hresult != scard.SCARD_S_SUCCESS:
-            raise self._map(hresult, f"cannot connect to the card in {self.reader!r}")
-        self._card, self._protocol = card, protocol
-        protocol_name = _PROTOCOL_NAMES.get(protocol, f"0x{protocol:X}")
+        """Connect on a context of the card's own, given up on after ``card_timeout``."""
+        lock, abandoned = threading.Lock(), list[bool]()
+
+        def connect() -> _CardSession:
+            context = establish_context()
+            hresult, card, protocol = scard.SCardConnect(
+                context,
+                self.reader,
+                scard.SCARD_SHARE_SHARED,
+                scard.SCARD_PROTOCOL_T1 | scard.SCARD_PROTOCOL_T0,
+            )
+            if hresult != scard.SCARD_S_SUCCESS:
+                scard.SCardReleaseContext(context)
+                raise self._map(hresult, f"cannot connect to the card in {self.reader!r}")
+            session = _CardSession(context, card, protocol)
+            with lock:
+                if abandoned:  # the reader gave up waiting: nobody will use this card
+                    session.close(scard.SCARD_RESET_CARD)
+            return session
+
+        def abandon() -> None:
+            with lock:
+                abandoned.append(True)
+
+        session = self._abandonable(connect, abandon=abandon)
+        self._session = session
+        protocol_name = _PROTOCOL_NAMES.get(session.protocol, f"0x{session.protocol:X}")
         return CardInfo(atr=atr, uid=self._read_uid(), protocol=protocol_name)
 
     def _read_uid(self) -> bytes | None:
@@ -271,33 +383,13 @@ class PcscReader(Reader):
         self._uid_supported = False
         return None
 
-    def _transmit_now(self, apdu: bytes) -> bytes:
-        pci = (
-            scard.SCARD_PCI_T1 if self._protocol == scard.SCARD_PROTOCOL_T1 else scard.SCARD_PCI_T0
-        )
-        hresult, response = scard.SCardTransmit(self._card, pci, list(apdu))
+    def _transmit_now(self, session: _CardSession, apdu: bytes) -> bytes:
+        hresult, response = session.transmit(apdu)
         if hresult != scard.SCARD_S_SUCCESS:
             raise self._map(hresult, "exchange with the card failed")
         if not response:
             raise self._diagnose("no response bytes", "exchange with the card failed")
         return bytes(response)
-
-    def _on_worker(self, call: Callable[[bytes], T], apdu: bytes) -> T:
-        if self._stale:
-            raise CardTimeoutError("the card has not answered a previous command yet")
-        future = self._worker.submit(call, apdu)
-        try:
-            return future.result(timeout=self.card_timeout)
-        except concurrent.futures.TimeoutError:
-            # pcscd is still waiting for the card; the next wait_for_card reconnects.
-            self._stale = True
-            future.add_done_callback(self._unstale)
-            raise CardTimeoutError(
-                f"the card did not answer within {self.card_timeout:g} s"
-            ) from None
-
-    def _unstale(self, _: concurrent.futures.Future[Any]) -> None:
-        self._stale = False
 
     def _control(self, card: Any, code: int, command: bytes) -> bytes:
         hresult, response = scard.SCardControl(card, code, list(command))
@@ -340,11 +432,17 @@ class PcscReader(Reader):
         return ReaderError(f"{what}: {detail}")
 
     def _disconnect(self) -> None:
-        card, self._card = self._card, None
-        if card is None:
-            return
-        if self._stale:
-            # A transmit still runs on the worker; disconnect after it, without waiting here.
-            self._worker.submit(scard.SCardDisconnect, card, scard.SCARD_LEAVE_CARD)
-            return
-        scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+        """Let the card go (after the transmit still running on it, if one is)."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+
+def _slot_empty(event: int) -> bool:
+    """No card in the slot (Book D 9.5: the card has left the field)."""
+    return bool(event & scard.SCARD_STATE_EMPTY)
+
+
+def _card_ready(event: int) -> bool:
+    """A card is in the slot and answered its reset (pcscd could read an ATR)."""
+    return bool(event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE)

@@ -39,8 +39,11 @@ class _InlineReader(Reader):
         super().__init__()
         self.card = card
 
-    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
+    def _wait_for_card(self, timeout: float | None) -> CardInfo:
         return CardInfo(atr=b"")
+
+    def _wait_for_removal(self, timeout: float | None) -> bool:
+        return True
 
     def _transmit(self, apdu: bytes) -> bytes:
         return self.card.process_apdu(apdu)

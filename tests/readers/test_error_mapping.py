@@ -16,6 +16,7 @@ from terminal.errors import CardRemovedError, ReaderError, ReaderUnavailableErro
 from terminal.readers import nfc as nfc_backend
 from terminal.readers import pcsc
 from terminal.readers.acs import IOCTL_CCID_ESCAPE, AcsFeedback, feedback_for
+from terminal.readers.base import Reader
 
 APDU = bytes.fromhex("00A4040000")
 
@@ -151,8 +152,9 @@ class FakeTag(nfc.tag.tt4.Type4Tag):
     ],
 )
 def test_nfc_errors(raised: BaseException, error: type[Exception]) -> None:
-    reader = nfc_backend.NfcReader.__new__(nfc_backend.NfcReader)
-    reader.path, reader._tag = "usb", FakeTag(raised)
+    reader = nfc_backend.NfcReader.__new__(nfc_backend.NfcReader)  # no device opened
+    Reader.__init__(reader)
+    reader.path, reader._tag, reader._busy = "usb", FakeTag(raised), False
     with pytest.raises(error) as caught:
         reader.transceive(APDU)
     assert type(caught.value) is error

@@ -61,3 +61,32 @@ def test_card_removed_mid_payment_is_try_again_and_never_goes_online(
     # The kernel read "card_removed"; pay() then waits for the card to come back.
     assert result.reason in ("card_removed", "no_card")
     assert result.authorization is None
+
+
+@pytest.mark.parametrize("stack", ["pcsc", "loopback"])
+def test_a_card_left_in_the_field_pays_once(stack: str, acquirer: Acquirer) -> None:
+    """Issue 11: a card sitting in the reader, `pay 12.50` then `pay 1.00`, both approved.
+
+    The second payment asks for the card's removal and reports that it stayed: nothing is
+    authorized, the card's ATC did not move. Lifted and tapped again, it pays.
+    """
+    card = EmvApplet(acquirer.card(f"{stack}-left", "visa", FUNDING["visa"]))
+    rig = RIGS[stack]()
+    try:
+        rig.insert(card)
+        first = pay(rig.reader, Transaction(1250, "EUR"), terminal_id="TERM0001",
+                    client=acquirer.client(), wait=5)  # fmt: skip
+        second = pay(rig.reader, Transaction(100, "EUR"), terminal_id="TERM0001",
+                     client=acquirer.client(), wait=1)  # fmt: skip
+        rig.remove()
+        assert rig.reader.wait_for_removal(20)
+        rig.insert(card)
+        third = pay(rig.reader, Transaction(100, "EUR"), terminal_id="TERM0001",
+                    client=acquirer.client(), wait=20)  # fmt: skip
+    finally:
+        rig.close()
+    assert (first.outcome, first.card_removed) == (Outcome.APPROVED, False)
+    assert (second.outcome, second.reason) == (Outcome.TRY_AGAIN, "card_not_removed")
+    assert second.authorization is None
+    assert third.outcome is Outcome.APPROVED
+    assert card.card.atc == 2

@@ -22,8 +22,11 @@ class ScriptedReader(Reader):
         self.sent: list[bytes] = []
         self.closed = False
 
-    def wait_for_card(self, timeout: float | None = None) -> CardInfo:
+    def _wait_for_card(self, timeout: float | None) -> CardInfo:
         return CardInfo(atr=b"\x3b\x80\x80\x01\x01")
+
+    def _wait_for_removal(self, timeout: float | None) -> bool:
+        return True
 
     def _transmit(self, apdu: bytes) -> bytes:
         self.sent.append(apdu)

@@ -53,10 +53,13 @@ def test_missing_kernel_identifier_uses_the_rid_default() -> None:
     ]
 
 
-def test_unknown_rid_without_kernel_identifier_is_skipped() -> None:
+def test_unknown_rid_without_kernel_identifier_uses_the_configured_kernel() -> None:
+    # Book B 3.3.2.5: an RID outside Table 3-6 leaves the Requested Kernel ID at zero, which
+    # any kernel configured for the AID matches (issue 14: it used to be skipped).
     supported = (*DEFAULT_COMBINATIONS, Combination(bytes.fromhex("F000000001"), 3))
-    assert aids(ppse_fci(entry("F0000000011010", 1)), supported) == []
+    assert aids(ppse_fci(entry("F0000000011010", 1)), supported) == ["F0000000011010"]
     assert aids(ppse_fci(entry("F0000000011010", 1, 3)), supported) == ["F0000000011010"]
+    assert aids(ppse_fci(entry("F0000000011010", 1, 2)), supported) == []
 
 
 def test_unsupported_kernel_or_aid_is_skipped() -> None:

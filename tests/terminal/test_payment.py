@@ -17,6 +17,7 @@ from terminal.kernel.outcome import DEFAULT_UI, ONE_CARD_ONLY, SEE_PHONE
 from terminal.online import AcquirerClient
 from terminal.payment import AUTHORISING, MAX_PRESENTATIONS, PRESENT_CARD, pay
 from terminal.readers.emulated import LoopbackReader
+from terminal.tap import REMOVE_CARD, WELCOME
 from tests.card_emulation.support import ac_data, make_card
 from tests.terminal.support import RecordingReader
 
@@ -371,7 +372,8 @@ def test_see_phone_then_approved(
         True,
     )
     assert result.kernel is not None and result.kernel.cvm is Cvm.CDCVM
-    assert shown == [PRESENT_CARD, SEE_PHONE, PRESENT_CARD, AUTHORISING]
+    # The card stays in the loopback field: Book A's "Remove card" follows the outcome.
+    assert shown == [WELCOME, PRESENT_CARD, SEE_PHONE, PRESENT_CARD, AUTHORISING, REMOVE_CARD]
 
 
 def test_three_restarts_then_give_up(visa_card: CardImage, transaction: Transaction) -> None:
@@ -388,7 +390,7 @@ def test_three_restarts_then_give_up(visa_card: CardImage, transaction: Transact
     assert (result.outcome, result.reason, result.ui) == (Outcome.TRY_AGAIN, "see_phone", SEE_PHONE)
     assert result.kernel is not None and result.kernel.restart
     assert reader.instructions.count(0xA8) == MAX_PRESENTATIONS == 3
-    assert shown == [PRESENT_CARD, SEE_PHONE] * 3
+    assert shown == [WELCOME] + [PRESENT_CARD, SEE_PHONE] * 3 + [REMOVE_CARD]
 
 
 def test_card_removed_then_presented_again(
@@ -417,7 +419,7 @@ def test_card_removed_then_presented_again(
         on_ui=shown.append,
     )
     assert (result.outcome, result.reason) == (Outcome.APPROVED, "approved")
-    assert shown[:3] == [PRESENT_CARD, DEFAULT_UI[Outcome.TRY_AGAIN], PRESENT_CARD]
+    assert shown[:4] == [WELCOME, PRESENT_CARD, DEFAULT_UI[Outcome.TRY_AGAIN], PRESENT_CARD]
 
 
 def test_two_cards_then_one(keys: IssuerKeySet, transaction: Transaction) -> None:
@@ -441,7 +443,7 @@ def test_two_cards_then_one(keys: IssuerKeySet, transaction: Transaction) -> Non
         on_ui=show,
     )
     assert (result.outcome, result.reason) == (Outcome.APPROVED, "approved")
-    assert shown[:3] == [PRESENT_CARD, ONE_CARD_ONLY, PRESENT_CARD]
+    assert shown[:4] == [WELCOME, PRESENT_CARD, ONE_CARD_ONLY, PRESENT_CARD]
 
 
 def test_two_cards_that_stay(keys: IssuerKeySet, transaction: Transaction) -> None:
