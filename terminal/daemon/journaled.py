@@ -46,19 +46,20 @@ class CancelledBeforeSending(AcquirerUnavailableError):
 class JournaledClient(AcquirerClient):
     """Journals transaction ``journal_id`` around ``inner``'s calls (see the module docstring).
 
-    ``gate()`` is asked right before the authorization leaves: False means the action was
-    cancelled. ``flush()`` forwards the outbox (a reversal just queued).
+    ``card_read()`` is told the card was read; ``gate()`` is asked right before the
+    authorization leaves: False means the action was cancelled. ``flush()`` forwards the
+    outbox (a reversal just queued).
     """
 
     def __init__(
         self, inner: AcquirerClient, journal: Journal, outbox: Outbox, journal_id: int, *,
         terminal_id: str, lookup: StatusLookup, gate: Callable[[], bool],
-        flush: Callable[[], object], intent: str | None = None,
+        flush: Callable[[], object], card_read: Callable[[], object] = lambda: None,
     ) -> None:  # fmt: skip
         # No super().__init__(): this client sends nothing itself, ``inner`` does.
         self.inner, self.journal, self.outbox, self.id = inner, journal, outbox, journal_id
         self.terminal_id, self.lookup, self.gate, self.flush = terminal_id, lookup, gate, flush
-        self.intent = intent
+        self.on_card_read = card_read
         self.cancelled = False
 
     def authorize(
@@ -66,6 +67,7 @@ class JournaledClient(AcquirerClient):
         idempotency_key: str,
     ) -> AuthorizationResponse:  # fmt: skip
         entry = self.journal.card_read(self.id, token_masked=None)
+        self.on_card_read()
         if not self.gate():
             self.cancelled = True
             self.journal.advance(self.id, TxState.CANCELLED, reason="cancelled")

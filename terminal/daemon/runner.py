@@ -8,19 +8,21 @@ completed, ``declined`` or ``cancelled`` otherwise.
 
 Cancellation (Book A: a transaction may be abandoned before the online request leaves):
 
-- while waiting for a card: the wait is cut into short bounded waits on the reader, the
-  cancel checked between them; the action ends ``cancelled``;
-- after the card was read, up to the moment the authorization is sent: the cancel gate of
-  :class:`Slot` decides under a lock, so a cancel either wins (nothing is sent) or is told
-  ``too_late`` (the action completes with the acquirer's answer, reversed if that answer is
-  lost, as every payment is).
+- while waiting for a card or reading it (``waiting_for_card``): :meth:`Reader.cancel`
+  ends the wait or the exchange at once and the pay mode returns ``cancelled``;
+- after the card was read (``processing``), up to the moment the authorization is sent:
+  the cancel gate of :class:`Slot` decides under a lock, so a cancel either wins (nothing is
+  sent) or is told ``too_late`` (the action completes with the acquirer's answer, reversed
+  if that answer is lost, as every payment is).
+
+After the outcome the pay mode asks for the card's removal (Book A 5) without waiting; the
+next action's wait for a card first waits for that card to leave the field.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,13 +32,7 @@ from terminal.daemon.actions import Action, ActionState, CancelResult
 from terminal.daemon.actions import failed as _failed
 from terminal.daemon.journaled import JournaledClient
 from terminal.daemon.receipts import Receipt
-from terminal.errors import (
-    AcquirerRejectedError,
-    AcquirerUnavailableError,
-    CardCollisionError,
-    NoCardError,
-    ReaderError,
-)
+from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
 from terminal.journal import Journal, JournalEntry, StatusLookup, TxKind, TxState
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.kernel.ui import UiRequest
@@ -44,13 +40,14 @@ from terminal.online import AcquirerClient
 from terminal.outbox import ItemKind, NewItem, Outbox, Request
 from terminal.payment import PaymentResult, pay
 from terminal.readers.base import Reader
+from terminal.tap import TerminalOutcome
 
 __all__ = ["Context", "Slot", "run_payment", "run_refund"]
 
 log = logging.getLogger(__name__)
 
-#: The longest single wait on the reader while a cancel may come (seconds).
-WAIT_SLICE = 0.2
+#: The tap engine's reasons for a tap on which no card was read.
+NOT_READ = frozenset({"no_card", "card_not_removed", "reader_error"})
 
 
 class Slot:
@@ -72,13 +69,16 @@ class Slot:
             self.sent = True
             return True
 
-    def request_cancel(self) -> CancelResult:
+    def request_cancel(self, reader: Reader | None) -> CancelResult:
         """Ask to cancel (call with :attr:`lock` held): ``cancelled`` when it will be
         honoured, ``too_late`` when the authorization has already left or the action ended
-        otherwise."""
+        otherwise. While the reader waits for (or reads) a card, ``reader.cancel()`` ends
+        that wait at once; afterwards the gate refuses to send."""
         if self.sent or self.action.state is ActionState.COMPLETED:
             return CancelResult.TOO_LATE
         self.cancel.set()
+        if reader is not None and self.action.state is ActionState.WAITING_FOR_CARD:
+            reader.cancel()
         return CancelResult.CANCELLED
 
 
@@ -119,27 +119,6 @@ def _receipt(ctx: Context, action: Action, entry: JournalEntry, result: PaymentR
     )  # fmt: skip
 
 
-def _wait_for_card(ctx: Context, slot: Slot) -> str | None:
-    """Wait for a presentation; None when a card is there, else why not (cancelled, no_card,
-    reader_error)."""
-    deadline = time.monotonic() + ctx.wait
-    while not slot.cancel.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return "no_card"
-        try:
-            ctx.reader.wait_for_card(min(WAIT_SLICE, left))
-            return None
-        except NoCardError:
-            continue
-        except CardCollisionError:
-            return None  # the tap engine asks for one card only and polls again
-        except ReaderError as exc:
-            ctx.reader_lost(str(exc))
-            return "reader_error"
-    return "cancelled"
-
-
 def _cancelled(ctx: Context, slot: Slot, entry_id: int, reason: str) -> None:
     entry = ctx.journal.get(entry_id)
     if entry.state in (TxState.ACCEPTED, TxState.CARD_READ):
@@ -148,35 +127,46 @@ def _cancelled(ctx: Context, slot: Slot, entry_id: int, reason: str) -> None:
                                          cancel_result=CancelResult.CANCELLED))  # fmt: skip
 
 
+def _processing(action: Action) -> Action:
+    """``action`` in ``processing`` (a card decision reached without the online step)."""
+    if action.state is ActionState.PROCESSING:
+        return action
+    return action.advance(ActionState.PROCESSING)
+
+
 def run_payment(ctx: Context, slot: Slot) -> None:
     """Run a payment (or pre-authorization) action to its final state."""
     action = slot.action
     kind = TxKind.PREAUTHORIZATION if action.kind.value == "preauthorization" else TxKind.PAYMENT
     entry = ctx.journal.accept(kind, action.amount, action.currency, reference=action.reference)
+    ctx.reader.clear_cancel()  # a cancel of an earlier action is not this one's
     ctx.update(slot, lambda a: a.advance(ActionState.WAITING_FOR_CARD, journal_id=entry.id))
-    why = _wait_for_card(ctx, slot)
-    if why == "cancelled":
-        _cancelled(ctx, slot, entry.id, "cancelled")
-        return
-    if why is not None:
-        ctx.journal.advance(entry.id, TxState.CANCELLED, reason=why)
-        ctx.update(slot, lambda a: a.advance(ActionState.FAILED, reason=why))
-        return
-    ctx.update(slot, lambda a: a.advance(ActionState.PROCESSING))
     client = JournaledClient(ctx.client, ctx.journal, ctx.outbox, entry.id,
                              terminal_id=ctx.terminal_id, lookup=ctx.lookup, gate=slot.gate,
-                             flush=ctx.flush)  # fmt: skip
-    result = pay(ctx.reader, Transaction(action.amount, action.currency),
-                 terminal_id=ctx.terminal_id, client=client, kernel=ctx.kernel, wait=WAIT_SLICE,
-                 on_ui=ctx.show)  # fmt: skip
+                             flush=ctx.flush,
+                             card_read=lambda: ctx.update(slot, _processing))  # fmt: skip
+    try:
+        result = pay(ctx.reader, Transaction(action.amount, action.currency),
+                     terminal_id=ctx.terminal_id, client=client, kernel=ctx.kernel,
+                     wait=ctx.wait, on_ui=ctx.show, removal_wait=0)  # fmt: skip
+    finally:
+        ctx.reader.clear_cancel()
     _finish_payment(ctx, slot, entry.id, result, client.cancelled)
 
 
 def _finish_payment(ctx: Context, slot: Slot, entry_id: int, result: PaymentResult,
                     cancelled_at_gate: bool) -> None:  # fmt: skip
     entry = ctx.journal.get(entry_id)
-    if cancelled_at_gate or (not slot.sent and slot.cancel.is_set()):
+    if (cancelled_at_gate or result.outcome is TerminalOutcome.CANCELLED
+            or (not slot.sent and slot.cancel.is_set())):  # fmt: skip
         _cancelled(ctx, slot, entry_id, "cancelled")
+        return
+    if entry.state is TxState.ACCEPTED and result.reason in NOT_READ:
+        # No card was read: nothing to decline (no_card, card_not_removed, reader_error).
+        ctx.journal.advance(entry_id, TxState.CANCELLED, reason=result.reason)
+        if result.reason == "reader_error":
+            ctx.reader_lost("the reader failed while waiting for a card")
+        ctx.update(slot, _failed(result.reason))
         return
     auth = result.authorization
     authorization_id = auth.authorization_id if auth else entry.authorization_id
@@ -190,7 +180,7 @@ def _finish_payment(ctx: Context, slot: Slot, entry_id: int, result: PaymentResu
         ctx.journal.advance(entry_id, TxState.DECLINED, reason=result.reason)
     if result.outcome is not Outcome.DECLINED:
         # No decision on a card (try again, end application, another interface): no receipt.
-        ctx.update(slot, lambda a: a.advance(ActionState.FAILED, reason=result.reason,
+        ctx.update(slot, lambda a: _processing(a).advance(ActionState.FAILED, reason=result.reason,
                                              result=_summary(result, None, None)))  # fmt: skip
         return
     entry = ctx.journal.get(entry_id)
@@ -215,7 +205,7 @@ def _complete(ctx: Context, slot: Slot, result: PaymentResult, receipt: Receipt,
               authorization_id: str | None) -> None:  # fmt: skip
     summary = _summary(result, receipt, authorization_id)
     # A cancel that came after the gate was told too_late, and the action says so.
-    ctx.update(slot, lambda a: a.advance(
+    ctx.update(slot, lambda a: _processing(a).advance(
         ActionState.COMPLETED, reason=result.reason, result=summary,
         cancel_result=CancelResult.TOO_LATE if a.cancel_requested else None))
 

@@ -123,9 +123,11 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
-        slot = self._slot
+        slot, reader = self._slot, self.reader
         if slot is not None:
             slot.cancel.set()
+        if reader is not None:
+            reader.cancel()
         with self._work:
             self._work.notify_all()
         self._reader_wanted.set()
@@ -315,7 +317,7 @@ class Daemon:
                     self.update(slot, lambda a: a.but(cancel_requested=True,
                                                       cancel_result=CancelResult.TOO_LATE))
                 return slot.action
-            verdict = slot.request_cancel()
+            verdict = slot.request_cancel(self.reader)
             late = verdict if verdict is CancelResult.TOO_LATE else None
             self.update(slot, lambda a: a.but(cancel_requested=True, cancel_result=late))
         slot.done.wait(wait)
