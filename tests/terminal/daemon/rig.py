@@ -24,8 +24,9 @@ from terminal.daemon.service import Daemon
 from terminal.daemon.settings import DaemonSettings
 from terminal.kernel import Kernel
 from terminal.online import AcquirerClient
-from terminal.readers.emulated import LoopbackReader
 from terminal.settings import TerminalSettings, kernel_config
+from tests.readers.stacks import LoopbackRig
+from tests.readers.stacks import Rig as FieldRig
 
 TOKEN = "test-token-" + "k" * 24
 _TERMINALS = itertools.count(1)
@@ -39,7 +40,8 @@ class Rig:
 
     daemon: Daemon
     api: httpx.Client
-    reader: LoopbackReader
+    #: The reader's field: the test puts the customer's card in it and takes it out.
+    field: FieldRig
     card: EmvApplet
     acquirer_url: str
     terminal_id: str
@@ -114,14 +116,16 @@ class EventStream:
 
 
 @contextmanager
-def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *,
-               wait: float = 30.0) -> Iterator[Rig]:  # fmt: skip
-    """A daemon with its own state and terminal id, served on a free loopback port."""
+def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float = 30.0,
+               field: FieldRig | None = None) -> Iterator[Rig]:  # fmt: skip
+    """A daemon with its own state and terminal id, served on a free loopback port, its reader
+    ``field``'s (an in-process loopback reader by default)."""
     terminal_id = f"KIOSK{next(_TERMINALS):03d}{uuid.uuid4().hex[:6].upper()}"
     settings = TerminalSettings(terminal_id=terminal_id, acquirer_url=acquirer_url, wait=wait,
                                 merchant_name="Kiosk Coffee",
                                 daemon=DaemonSettings(token=TOKEN, state_dir=state))  # fmt: skip
-    reader = LoopbackReader(card_timeout=5.0)
+    field = field or LoopbackRig(card_timeout=5.0)
+    reader = field.reader
     client = AcquirerClient(acquirer_url)
     http = httpx.Client(base_url=acquirer_url)
     daemon = Daemon(settings, open_reader=lambda: reader, kernel=Kernel(kernel_config(settings)),
@@ -136,11 +140,11 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *,
         ) as api:
             present = api.get("/v1/health").json()
             if not present["reader"]["present"]:
-                with Rig(daemon, api, reader, card, acquirer_url, terminal_id, base).stream(
+                with Rig(daemon, api, field, card, acquirer_url, terminal_id, base).stream(
                         after=0) as events:  # fmt: skip
                     if not api.get("/v1/health").json()["reader"]["present"]:
                         events.wait_for(lambda e: e["type"] == "reader" and e["present"])
-            yield Rig(daemon, api, reader, card, acquirer_url, terminal_id, base)
+            yield Rig(daemon, api, field, card, acquirer_url, terminal_id, base)
     finally:
         daemon.stop()
         client.close()

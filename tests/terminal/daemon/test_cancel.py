@@ -46,7 +46,7 @@ def held_payment(rig: Rig, ins: int, reference: str) -> dict[str, Any]:
     action = rig.act(kind="payment", amount=555, reference=reference).json()
     rig.wait_state(action["id"], "waiting_for_card")
     held = HeldCard(rig.card, ins)
-    rig.reader.insert(held)
+    rig.field.insert(held)
     try:
         assert held.reached.wait(TIMEOUT)
         thread, answers = cancel_in_background(rig, action["id"])
@@ -57,7 +57,7 @@ def held_payment(rig: Rig, ins: int, reference: str) -> dict[str, Any]:
         held.go.set()
         thread.join(TIMEOUT)
     finally:
-        rig.reader.remove()
+        rig.field.remove()
     final = rig.api.get(f"/v1/actions/{action['id']}").json()
     assert answers == [final]  # the cancel answers with the action's fate
     return dict(final)
@@ -93,12 +93,12 @@ def test_cancel_hammered_against_completion_ends_one_way_only(rig: Rig) -> None:
         rig.wait_state(action["id"], "waiting_for_card")
         thread, answers = cancel_in_background(rig, action["id"])
         delay = random.uniform(0, 0.05)
-        rig.reader.insert(rig.card)
+        rig.field.insert(rig.card)
         threading.Event().wait(delay)  # a random moment of the tap: the race, not a wait for it
         thread.start()
         thread.join(TIMEOUT)
         final = rig.wait_state(action["id"], "completed", "cancelled")
-        rig.reader.remove()
+        rig.field.remove()
         again = rig.api.get(f"/v1/actions/{action['id']}").json()
         assert again["state"] == final["state"] and answers[0]["state"] == final["state"]
         state = journal_state(rig, reference)

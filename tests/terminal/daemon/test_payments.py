@@ -15,11 +15,11 @@ def pay(rig: Rig, amount: int, reference: str) -> dict[str, Any]:
     action = created.json()
     assert action["state"] == "pending"
     rig.wait_state(action["id"], "waiting_for_card")
-    rig.reader.insert(rig.card)
+    rig.field.insert(rig.card)
     try:
         return rig.wait_state(action["id"], "completed", "cancelled", "failed")
     finally:
-        rig.reader.remove()
+        rig.field.remove()
 
 
 def test_a_payment_is_approved_with_its_receipt_then_refunded(rig: Rig) -> None:
@@ -152,3 +152,25 @@ def test_totals_and_the_batch_close_match_the_acquirer(rig: Rig) -> None:
     assert (by_kind["sale"]["count"], by_kind["sale"]["gross"]) == (2, 1250)
     assert (by_kind["refund"]["count"], by_kind["refund"]["gross"]) == (1, -1000)
     assert rig.api.get("/v1/totals").json()["currencies"] == []
+
+
+def test_a_card_left_in_the_field_is_not_charged_again(rig: Rig) -> None:
+    first = rig.act(kind="payment", amount=880, reference="left-1").json()
+    rig.wait_state(first["id"], "waiting_for_card")
+    rig.field.insert(rig.card)
+    assert rig.wait_state(first["id"], "completed")["result"]["outcome"] == "approved"
+    # The card stays on the reader: the next action asks for its removal and does not read it.
+    with rig.stream(after=rig.api.get("/v1/health").json()["last_event_id"]) as events:
+        second = rig.act(kind="payment", amount=100, reference="left-2").json()
+        events.wait_for(lambda e: e["type"] == "ui" and e["action_id"] == second["id"]
+                        and e["message"] == "REMOVE_CARD")  # fmt: skip
+    assert rig.api.get(f"/v1/actions/{second['id']}").json()["state"] == "waiting_for_card"
+    rig.field.remove()
+    rig.field.insert(rig.card)  # a new tap
+    try:
+        done = rig.wait_state(second["id"], "completed", "failed", "cancelled")
+    finally:
+        rig.field.remove()
+    assert done["result"]["outcome"] == "approved"
+    assert done["result"]["authorization_id"] != rig.api.get(
+        f"/v1/actions/{first['id']}").json()["result"]["authorization_id"]
