@@ -46,7 +46,8 @@ class CancelledBeforeSending(AcquirerUnavailableError):
 class JournaledClient(AcquirerClient):
     """Journals transaction ``journal_id`` around ``inner``'s calls (see the module docstring).
 
-    ``card_read()`` is told the card was read; ``gate()`` is asked right before the
+    ``intent`` is the authorization's (``sale`` or ``preauthorization``: the action's, whatever
+    the pay mode asks). ``card_read()`` is told the card was read; ``gate()`` is asked right before the
     authorization leaves: False means the action was cancelled. ``flush()`` forwards the
     outbox (a reversal just queued).
     """
@@ -55,16 +56,17 @@ class JournaledClient(AcquirerClient):
         self, inner: AcquirerClient, journal: Journal, outbox: Outbox, journal_id: int, *,
         terminal_id: str, lookup: StatusLookup, gate: Callable[[], bool],
         flush: Callable[[], object], card_read: Callable[[], object] = lambda: None,
+        intent: str = "sale",
     ) -> None:  # fmt: skip
         # No super().__init__(): this client sends nothing itself, ``inner`` does.
         self.inner, self.journal, self.outbox, self.id = inner, journal, outbox, journal_id
         self.terminal_id, self.lookup, self.gate, self.flush = terminal_id, lookup, gate, flush
-        self.on_card_read = card_read
+        self.on_card_read, self.intent = card_read, intent
         self.cancelled = False
 
     def authorize(
         self, *, terminal_id: str, amount: int, currency: str, emv_data: bytes,
-        idempotency_key: str,
+        idempotency_key: str, intent: str = "sale",
     ) -> AuthorizationResponse:  # fmt: skip
         entry = self.journal.card_read(self.id, token_masked=None)
         self.on_card_read()
@@ -76,7 +78,8 @@ class JournaledClient(AcquirerClient):
         try:
             answer = self.inner.authorize(terminal_id=terminal_id, amount=amount,
                                           currency=currency, emv_data=emv_data,
-                                          idempotency_key=entry.idempotency_key)  # fmt: skip
+                                          idempotency_key=entry.idempotency_key,
+                                          intent=self.intent)  # fmt: skip
         except AcquirerUnavailableError as exc:
             if exc.maybe_delivered:
                 self.journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")

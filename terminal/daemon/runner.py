@@ -144,7 +144,9 @@ def run_payment(ctx: Context, slot: Slot) -> None:
     client = JournaledClient(ctx.client, ctx.journal, ctx.outbox, entry.id,
                              terminal_id=ctx.terminal_id, lookup=ctx.lookup, gate=slot.gate,
                              flush=ctx.flush,
-                             card_read=lambda: ctx.update(slot, _processing))  # fmt: skip
+                             card_read=lambda: ctx.update(slot, _processing),
+                             intent="preauthorization" if kind is TxKind.PREAUTHORIZATION
+                             else "sale")  # fmt: skip
     try:
         result = pay(ctx.reader, Transaction(action.amount, action.currency),
                      terminal_id=ctx.terminal_id, client=client, kernel=ctx.kernel,

@@ -174,3 +174,20 @@ def test_a_card_left_in_the_field_is_not_charged_again(rig: Rig) -> None:
     assert done["result"]["outcome"] == "approved"
     assert done["result"]["authorization_id"] != rig.api.get(
         f"/v1/actions/{first['id']}").json()["result"]["authorization_id"]
+
+
+def test_a_preauthorization_holds_without_capturing(rig: Rig) -> None:
+    created = rig.act(kind="preauthorization", amount=5000, reference="hold-1").json()
+    rig.wait_state(created["id"], "waiting_for_card")
+    rig.field.insert(rig.card)
+    try:
+        done = rig.wait_state(created["id"], "completed", "failed", "cancelled")
+    finally:
+        rig.field.remove()
+    assert done["result"]["outcome"] == "approved", done
+    payment = httpx.get(f"{rig.acquirer_url}/v1/payments/{done['result']['authorization_id']}",
+                        params={"terminal_id": rig.terminal_id}).json()  # fmt: skip
+    assert (payment["intent"], payment["authorized"], payment["captured"]) == (
+        "preauthorization", 5000, 0)
+    (eur,) = rig.api.get("/v1/totals").json()["currencies"]
+    assert (eur["holds"], eur["sales"]["count"]) == ({"count": 1, "amount": 5000}, 0)
