@@ -24,6 +24,7 @@ from terminal.daemon.service import Daemon
 from terminal.daemon.settings import DaemonSettings
 from terminal.kernel import Kernel
 from terminal.online import AcquirerClient
+from terminal.readers.base import Reader
 from terminal.settings import TerminalSettings, kernel_config
 from tests.readers.stacks import LoopbackRig
 from tests.readers.stacks import Rig as FieldRig
@@ -117,7 +118,8 @@ class EventStream:
 
 @contextmanager
 def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float = 30.0,
-               field: FieldRig | None = None) -> Iterator[Rig]:  # fmt: skip
+               field: FieldRig | None = None,
+               open_reader: Callable[[], Reader] | None = None) -> Iterator[Rig]:  # fmt: skip
     """A daemon with its own state and terminal id, served on a free loopback port, its reader
     ``field``'s (an in-process loopback reader by default)."""
     terminal_id = f"KIOSK{next(_TERMINALS):03d}{uuid.uuid4().hex[:6].upper()}"
@@ -128,7 +130,7 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float =
     reader = field.reader
     client = AcquirerClient(acquirer_url)
     http = httpx.Client(base_url=acquirer_url)
-    daemon = Daemon(settings, open_reader=lambda: reader, kernel=Kernel(kernel_config(settings)),
+    daemon = Daemon(settings, open_reader=open_reader or (lambda: reader), kernel=Kernel(kernel_config(settings)),
                     client=client, http=http)  # fmt: skip
     daemon.start()
     sock = bind("127.0.0.1", 0, None)
@@ -139,7 +141,7 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float =
             base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=TIMEOUT
         ) as api:
             present = api.get("/v1/health").json()
-            if not present["reader"]["present"]:
+            if open_reader is None and not present["reader"]["present"]:
                 with Rig(daemon, api, field, card, acquirer_url, terminal_id, base).stream(
                         after=0) as events:  # fmt: skip
                     if not api.get("/v1/health").json()["reader"]["present"]:
