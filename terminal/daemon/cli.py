@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from terminal.cli_common import acquirer_client, err, fail
+from terminal.cli_common import acquirer_client, fail
 from terminal.errors import SettingsError, TerminalError
 from terminal.kernel import Kernel
 from terminal.readers import open_reader
@@ -51,10 +51,19 @@ def run_command(
     daemon.start()
     srv = server(create_app(daemon, token))
     where = settings.daemon.socket or "http://{}:{}".format(*sock.getsockname()[:2])
-    err.print(f"tap-terminal run: listening on {where} (reader {spec})")
+    typer.echo(f"tap-terminal run: listening on {where} (reader {spec})", err=True)
     signal.signal(signal.SIGTERM, lambda *_: setattr(srv, "should_exit", True))
     try:
         srv.run(sockets=[sock])
     finally:
         daemon.stop()
         sock.close()
+
+
+def main() -> None:
+    """``python -m terminal.daemon.cli``: the same command without the ``tap-terminal`` front."""
+    typer.run(run_command)
+
+
+if __name__ == "__main__":
+    main()
