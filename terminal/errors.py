@@ -9,6 +9,7 @@
      │    ├── UnknownActionError           no action with that id
      │    ├── ActionRefusedError           a well-formed request this terminal will not run
      │    └── ReaderAbsentError            the terminal's reader is not there
+     ├── PrinterError                  a receipt printer is missing or failed
      ├── JournalError                  the journal or the outbox cannot do what was asked
      │    ├── JournalUnavailableError      a journal or outbox file cannot be opened, read or written
      │    ├── IllegalTransitionError       a state change the journal's state machine does not allow
@@ -102,6 +103,10 @@ class ReaderAbsentError(DaemonError):
     """The terminal's reader is not there (unplugged, or not yet found)."""
 
     code = "reader_absent"
+
+
+class PrinterError(TerminalError):
+    """A receipt printer is missing (or its library is) or failed while printing."""
 
 
 class JournalError(TerminalError):

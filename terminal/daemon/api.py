@@ -6,6 +6,7 @@
                                          action; 409 ``action_in_progress`` while one runs
 ``GET  /v1/actions/{id}``                the action and, when completed, its result and receipt
 ``POST /v1/actions/{id}/cancel``         cancel: the action once its fate is known
+``GET  /v1/actions/{id}/receipt``        its receipt as text; ``.../print`` prints it
 ``GET  /v1/events``                      server-sent events (``Last-Event-ID`` resumes)
 ``POST /v1/display``                     a message or an amount with lines, while idle
 ``GET  /v1/transactions``                the journal (``reference``, ``since``, ``until``, pages)
@@ -25,10 +26,11 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from terminal.daemon.auth import BearerToken
 from terminal.daemon.problems import install_problem_handlers, problem_responses
+from terminal.daemon.receipts import render_text
 from terminal.daemon.schemas import ActionBody, ActionRequest, DisplayRequest
 from terminal.daemon.service import Daemon
 
@@ -72,6 +74,20 @@ def create_app(daemon: Daemon, token: str) -> FastAPI:
         (``cancel_result: cancelled``); afterwards ``too_late``: the payment completes with the
         acquirer's answer (reversed if that answer is lost)."""
         return daemon.cancel(action_id).to_dict()
+
+    @router.get("/v1/actions/{action_id}/receipt", response_class=PlainTextResponse,
+                responses={200: {"content": {"text/plain": {}}},
+                           **problem_responses(401, 404, 409, 422)})  # fmt: skip
+    def receipt_text(action_id: ActionId) -> PlainTextResponse:
+        """The receipt of a completed action as text."""
+        return PlainTextResponse(render_text(daemon.receipt(action_id)) + "\n")
+
+    @router.post("/v1/actions/{action_id}/print",
+                 responses=problem_responses(401, 404, 409, 422, 503))  # fmt: skip
+    def print_receipt(action_id: ActionId) -> dict[str, Any]:
+        """Print (or reprint) the receipt on the terminal's ESC/POS printer."""
+        daemon.print_receipt(action_id)
+        return {"printed": True}
 
     @router.get("/v1/events", response_class=StreamingResponse,
                 responses={200: {"content": {"text/event-stream": {}}}, **common})  # fmt: skip

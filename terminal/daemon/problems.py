@@ -28,6 +28,7 @@ from terminal.errors import (
     ActionKeyReusedError,
     ActionRefusedError,
     DaemonError,
+    PrinterError,
     ReaderAbsentError,
     TerminalError,
     UnknownActionError,
@@ -89,6 +90,8 @@ async def _daemon(request: Request, exc: Exception) -> Response:
 async def _terminal(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AcquirerUnavailableError):
         return problem_response(HTTPStatus.BAD_GATEWAY, "acquirer_unavailable", str(exc))
+    if isinstance(exc, PrinterError):
+        return problem_response(HTTPStatus.SERVICE_UNAVAILABLE, "printer_unavailable", str(exc))
     if isinstance(exc, AcquirerRejectedError):
         return problem_response(HTTPStatus.BAD_GATEWAY, "acquirer_rejected", str(exc),
                                 acquirer_code=exc.code)  # fmt: skip

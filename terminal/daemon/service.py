@@ -30,6 +30,8 @@ from terminal.daemon.actions import Action, ActionKind, ActionState, CancelResul
 from terminal.daemon.actions import failed as _failed
 from terminal.daemon.events import EventLog
 from terminal.daemon.ledger import close_report, day_totals, transactions_page
+from terminal.daemon.receipts import Receipt
+from terminal.daemon.receipts.printer import open_printer, print_receipt
 from terminal.daemon.records import Records, request_hash
 from terminal.daemon.runner import Context, Slot, run_payment, run_refund
 from terminal.errors import (
@@ -37,6 +39,7 @@ from terminal.errors import (
     ActionConflictError,
     ActionKeyReusedError,
     ActionRefusedError,
+    PrinterError,
     ReaderAbsentError,
     ReaderError,
     TerminalError,
@@ -82,6 +85,7 @@ class Daemon:
         client: AcquirerClient,
         http: httpx.Client,
         state_dir: Path | None = None,
+        printer: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.state_dir = state_dir or settings.daemon.state_dir
@@ -101,6 +105,8 @@ class Daemon:
         self._reader_wanted = threading.Event()
         self._threads: list[threading.Thread] = []
         self.recovered: list[str] = []
+        spec = settings.daemon.printer
+        self._printer = printer or (None if spec is None else lambda: open_printer(spec))
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -326,6 +332,27 @@ class Daemon:
     def running(self) -> Action | None:
         slot = self._slot
         return slot.action if slot is not None and not slot.action.state.final else None
+
+    def receipt(self, id: str) -> Receipt:
+        """The receipt of action ``id`` (ActionConflictError when it has none yet)."""
+        action = self.action(id)
+        doc = (action.result or {}).get("receipt")
+        if not doc:
+            raise ActionConflictError(f"action {id} is {action.state}: it has no receipt")
+        return Receipt.from_dict(doc)
+
+    def print_receipt(self, id: str) -> None:
+        """Print (or reprint) the receipt of action ``id`` on the ESC/POS printer."""
+        receipt = self.receipt(id)
+        if self._printer is None:
+            raise PrinterError("no receipt printer is configured (daemon.printer)")
+        printer = self._printer()
+        try:
+            print_receipt(printer, receipt)
+        finally:
+            close = getattr(printer, "close", None)
+            if callable(close):
+                close()
 
     # -- idle screen, ledger, health ----------------------------------------------------------
 

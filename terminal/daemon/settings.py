@@ -8,6 +8,7 @@ are relative to the settings file)::
     port = 8765                   # TCP port (0: any free port, printed at start)
     # socket = "state/tap.sock"   # a Unix socket instead of TCP (mode 0600)
     token_file = "state/api-token"    # the bearer token kiosk apps send (or: token = "...")
+    printer = "network:10.0.0.9"  # an ESC/POS receipt printer (terminal.daemon.receipts.printer)
     flush_interval = 30.0         # seconds between outbox flushes while idle
     state_dir = "state"           # the journal, the outbox and the daemon's own records
 
@@ -41,6 +42,7 @@ class DaemonSettings:
     token_file: Path | None = None
     flush_interval: float = 30.0
     state_dir: Path = STATE_DIR
+    printer: str | None = None
 
     def check(self, where: str) -> None:
         try:
@@ -95,10 +97,11 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
 
 
 def daemon_settings(table: dict[str, Any], base: Path, where: str) -> DaemonSettings:
-    """``[daemon]``: listen, port, socket, token, token_file, flush_interval, state_dir."""
+    """``[daemon]``: listen, port, socket, token, token_file, flush_interval, state_dir,
+    printer."""
     fields: dict[str, Any] = {}
     for key in table:
-        if key in ("listen", "token"):
+        if key in ("listen", "token", "printer"):
             fields[key] = _typed(table, key, str, where)
         elif key == "port":
             fields[key] = _typed(table, key, int, where)

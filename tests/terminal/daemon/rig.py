@@ -119,7 +119,8 @@ class EventStream:
 @contextmanager
 def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float = 30.0,
                field: FieldRig | None = None,
-               open_reader: Callable[[], Reader] | None = None) -> Iterator[Rig]:  # fmt: skip
+               open_reader: Callable[[], Reader] | None = None,
+               printer: Callable[[], Any] | None = None) -> Iterator[Rig]:  # fmt: skip
     """A daemon with its own state and terminal id, served on a free loopback port, its reader
     ``field``'s (an in-process loopback reader by default)."""
     terminal_id = f"KIOSK{next(_TERMINALS):03d}{uuid.uuid4().hex[:6].upper()}"
@@ -131,7 +132,7 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float =
     client = AcquirerClient(acquirer_url)
     http = httpx.Client(base_url=acquirer_url)
     daemon = Daemon(settings, open_reader=open_reader or (lambda: reader), kernel=Kernel(kernel_config(settings)),
-                    client=client, http=http)  # fmt: skip
+                    client=client, http=http, printer=printer)  # fmt: skip
     daemon.start()
     sock = bind("127.0.0.1", 0, None)
     host, port = sock.getsockname()[:2]
