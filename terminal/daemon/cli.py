@@ -33,8 +33,9 @@ def run_command(
     """
     from terminal.daemon.api import create_app
     from terminal.daemon.server import bind, server
-    from terminal.daemon.service import Daemon, acquirer_http
+    from terminal.daemon.service import Daemon
     from terminal.daemon.settings import read_token
+    from terminal.daemon.wiring import acquirer_http
 
     try:
         settings = load_settings(settings_file)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from terminal.daemon.receipts import Receipt
 from terminal.daemon.receipts.printer import open_printer, print_receipt
 from terminal.daemon.records import Records, request_hash
 from terminal.daemon.runner import Context, Slot, run_payment, run_refund
+from terminal.daemon.wiring import certificate_expiry, contactless_limit
 from terminal.errors import (
     ActionBusyError,
     ActionConflictError,
@@ -48,7 +48,7 @@ from terminal.errors import (
 from terminal.journal import Journal, journal_hook, recover_all, status_lookup
 from terminal.kernel import Kernel
 from terminal.kernel.ui import UiRequest
-from terminal.online import AcquirerClient, tls_context
+from terminal.online import AcquirerClient
 from terminal.outbox import Forwarder, Outbox, cancel_abandoned_rental, http_sender
 from terminal.readers.base import Reader
 from terminal.settings import TerminalSettings
@@ -61,16 +61,6 @@ log = logging.getLogger(__name__)
 READER_RETRY, READER_RETRY_CAP = 0.5, 10.0
 #: The kinds this terminal runs (a dock or a locker serves theirs through its own mode).
 RUNS = frozenset({ActionKind.PAYMENT, ActionKind.PREAUTHORIZATION, ActionKind.REFUND})
-
-
-def acquirer_http(settings: TerminalSettings) -> httpx.Client:
-    """The plain HTTP client the outbox and the health check use (mutual TLS for https)."""
-    verify: ssl.SSLContext | bool = True
-    if settings.acquirer_url.startswith("https:"):
-        verify = tls_context(settings.acquirer_ca, settings.acquirer_certificate,
-                             settings.acquirer_key)  # fmt: skip
-    return httpx.Client(base_url=settings.acquirer_url.rstrip("/"), verify=verify,
-                        timeout=settings.acquirer_timeout)  # fmt: skip
 
 
 class Daemon:
@@ -90,8 +80,14 @@ class Daemon:
         self.settings = settings
         self.state_dir = state_dir or settings.daemon.state_dir
         self._open_reader, self.kernel, self.client, self.http = open_reader, kernel, client, http
-        self.journal = Journal(self.state_dir / "journal.sqlite3")
-        self.outbox = Outbox(self.state_dir / "outbox.sqlite3")
+        # One connection per user: the worker's (the actions, recovery), the API's views
+        # (reads, under a lock), and each flush opens its own (sqlite3 connections are not
+        # shared between threads mid-transaction).
+        self.journal_path = self.state_dir / "journal.sqlite3"
+        self.outbox_path = self.state_dir / "outbox.sqlite3"
+        self.journal, self.outbox = Journal(self.journal_path), Outbox(self.outbox_path)
+        self._view_lock = threading.Lock()
+        self._journal_view, self._outbox_view = Journal(self.journal_path), Outbox(self.outbox_path)
         self.records = Records(self.state_dir / "daemon.sqlite3")
         self.events = EventLog(self.records)
         self.lookup = status_lookup(client.get_json, settings.terminal_id)
@@ -141,8 +137,8 @@ class Daemon:
             thread.join(timeout=5)
         if self.reader is not None:
             self.reader.close()
-        self.journal.close()
-        self.outbox.close()
+        for closing in (self.journal, self.outbox, self._journal_view, self._outbox_view):
+            closing.close()
         self.records.close()
 
     # -- the reader ---------------------------------------------------------------------------
@@ -181,11 +177,10 @@ class Daemon:
     def flush(self) -> None:
         """Forward what the outbox holds that is due (one flush at a time)."""
         with self._flush_lock:
-            forwarder = Forwarder(self.outbox, http_sender(self.http),
-                                  on_done=journal_hook(self.journal),
-                                  follow_ups={"abandon": cancel_abandoned_rental})  # fmt: skip
             try:
-                forwarder.flush()
+                with Journal(self.journal_path) as journal, Outbox(self.outbox_path) as outbox:
+                    Forwarder(outbox, http_sender(self.http), on_done=journal_hook(journal),
+                              follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
             except TerminalError as exc:
                 log.warning("outbox flush failed: %s", exc)
 
@@ -364,12 +359,14 @@ class Daemon:
         return {"shown": True, "event_id": event.id}
 
     def transactions(self, **query: Any) -> dict[str, Any]:
-        return transactions_page(self.journal, **query)
+        with self._view_lock:
+            return transactions_page(self._journal_view, **query)
 
     def totals(self) -> dict[str, Any]:
         last = self.records.last_batch()
-        return day_totals(self.journal, after=last[1] if last else 0,
-                          since=last[0] if last else None)  # fmt: skip
+        with self._view_lock:
+            return day_totals(self._journal_view, after=last[1] if last else 0,
+                              since=last[0] if last else None)  # fmt: skip
 
     def close_batch(self) -> dict[str, Any]:
         """Close the day at the acquirer; its report beside the terminal's own totals."""
@@ -393,7 +390,8 @@ class Daemon:
             self.http.get("/v1/health", timeout=2.0).raise_for_status()
         except httpx.HTTPError:
             reachable = False
-        backlog = self.outbox.pending()
+        with self._view_lock:
+            backlog = self._outbox_view.pending()
         running = self.running()
         return {
             "reader": {"present": self.reader is not None,
@@ -407,24 +405,3 @@ class Daemon:
             "last_event_id": self.events.last_id(),
             "recovered": self.recovered,
         }  # fmt: skip
-
-
-def contactless_limit(settings: TerminalSettings) -> int | None:
-    """The highest contactless transaction limit of the configured combinations (Book B 3.1.1:
-    at or above it no combination takes the amount contactless), None when none is set."""
-    limits = [c.limits.transaction_limit for c in settings.combinations
-              if c.limits.transaction_limit is not None]  # fmt: skip
-    return max(limits) if limits else None
-
-
-def certificate_expiry(path: Path | None) -> str | None:
-    """When the terminal's client certificate expires (ISO 8601), None without one."""
-    if path is None:
-        return None
-    from cryptography import x509
-
-    try:
-        certificate = x509.load_pem_x509_certificate(path.read_bytes())
-    except (OSError, ValueError):
-        return "unreadable"
-    return certificate.not_valid_after_utc.isoformat()

@@ -166,7 +166,7 @@ def test_a_card_left_in_the_field_is_not_charged_again(rig: Rig) -> None:
                         and e["message"] == "REMOVE_CARD")  # fmt: skip
     assert rig.api.get(f"/v1/actions/{second['id']}").json()["state"] == "waiting_for_card"
     rig.field.remove()
-    rig.field.insert(rig.card)  # a new tap
+    rig.field.insert(rig.card)  # taken away and tapped again
     try:
         done = rig.wait_state(second["id"], "completed", "failed", "cancelled")
     finally:
