@@ -10,6 +10,7 @@ from terminal.daemon.actions import Action, ActionKind, ActionState, new_action_
 from terminal.daemon.events import EventLog
 from terminal.daemon.records import Records
 from terminal.daemon.settings import read_token
+from terminal.daemon.wiring import certificate_expiry
 from terminal.errors import SettingsError
 from terminal.settings import load_settings
 
@@ -78,3 +79,25 @@ def test_a_final_action_never_changes_state() -> None:
         with pytest.raises(ValueError, match="cannot go from completed"):
             done.advance(state)
     assert Action.from_dict(done.to_dict()) == done
+
+
+def test_the_client_certificate_expiry_is_read(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TERM0001")])
+    until = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(1)
+                   .not_valid_before(until - timedelta(days=90)).not_valid_after(until)
+                   .sign(key, hashes.SHA256()))  # fmt: skip
+    path = tmp_path / "cert.pem"
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    assert certificate_expiry(path) == "2027-03-01T12:00:00+00:00"
+    assert certificate_expiry(None) is None
+    assert certificate_expiry(tmp_path / "missing.pem") == "unreadable"
