@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench lint clean install-udev
+.PHONY: venv demo test soak bench lint clean install-udev install-units
 
 venv: $(STAMP)
 
@@ -24,6 +24,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
 
+# Long runs: each fuzz target under atheris for FUZZ_SECONDS (tests/fuzz/run.py); new
+# interesting inputs collect in build/fuzz/corpus/, crashes in build/fuzz/crashes/. The
+# long fault runs join here.
+FUZZ_SECONDS ?= 300
+soak: $(STAMP)
+	for target in $$($(BIN)/python -c 'from tests.fuzz.targets import TARGETS; print(*TARGETS)'); do \
+		$(BIN)/python -m tests.fuzz.run $$target --seconds $(FUZZ_SECONDS) || exit 1; \
+	done
+
 # Benchmarks print figures; the reader-stack ones run through the same private pcscd.
 bench: $(STAMP)
 	sh scripts/services.sh apt wrk
@@ -34,9 +43,16 @@ bench: $(STAMP)
 install-udev:
 	sh scripts/install-udev.sh
 
+# systemd units for the acquirer and the terminal daemon, the tap user and example settings
+# in /etc/tap (deploy/, README "Running as a service"): run as root.
+install-units:
+	sh deploy/install.sh
+
+# ruff, mypy strict, and the layering contracts of pyproject's [tool.importlinter].
 lint: $(STAMP)
 	$(BIN)/ruff check emvcore terminal card_emulation acquirer tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

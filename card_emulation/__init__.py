@@ -5,16 +5,23 @@ An emulated card is one object with ``process_apdu(bytes) -> bytes``
 reader, pcscd's vpcd driver and nfcpy targets (:mod:`card_emulation.transports`,
 ``tap-card serve``). :mod:`card_emulation.faults` makes hostile cards for tests. Cards
 are personalized from a token record and the issuer key file (:func:`personalize`) and
-kept in a :class:`CardStore`.
+kept in a :class:`CardStore`; the terminal's ``emulated:NAME`` reader finds them through the
+``tap.cards`` entry point this distribution registers (:mod:`card_emulation.provider`),
+without importing this package. The card protocol itself, :class:`emvcore.card.ApduCard`,
+is emvcore's. Every error is a :class:`CardEmulationError` (tree in :mod:`card_emulation.errors`).
 """
 
 from card_emulation.applet import EmvApplet, State
 from card_emulation.errors import (
+    CapabilityError,
     CardEmulationError,
     CardStoreError,
     PersonalizationError,
     ProfileError,
+    TagError,
+    TagReadError,
     TransportError,
+    WalletError,
 )
 from card_emulation.image import CardImage, Fault
 from card_emulation.oda import OdaKeys
@@ -24,6 +31,7 @@ from card_emulation.store import CardStore
 
 __all__ = [
     "PROFILES",
+    "CapabilityError",
     "CardEmulationError",
     "CardImage",
     "CardStore",
@@ -35,7 +43,10 @@ __all__ = [
     "Profile",
     "ProfileError",
     "State",
+    "TagError",
+    "TagReadError",
     "TransportError",
+    "WalletError",
     "personalize",
     "profile",
 ]

@@ -29,7 +29,7 @@ of ``process_apdu``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import Enum, auto
 from typing import ClassVar
 
@@ -378,6 +378,19 @@ class EmvApplet:
     }
 
     # -- cryptograms ---------------------------------------------------------------------
+
+    def issue_arqc(self, terminal_data: Mapping[int, bytes]) -> list[tuple[int, bytes]] | None:
+        """An ARQC over ``terminal_data`` outside a tap: a phone wallet paying online.
+
+        The same cryptogram a GPO or GENERATE AC issues (ATC moved and persisted first, the
+        profile's IAD, the card's faults applied), over terminal data the caller supplies,
+        e.g. a checkout session's (:func:`emvcore.tapmode.session_transaction_data`).
+        Returns CID, ATC, AC and IAD as (tag, value) pairs, ``None`` when the ATC is
+        exhausted; the applet is left in its power-on state.
+        """
+        issued = self._issue_cryptogram(CryptogramType.ARQC, dict(terminal_data))
+        self.reset()
+        return issued
 
     def _issue_cryptogram(
         self, kind: CryptogramType, terminal_data: dict[int, bytes]

@@ -4,7 +4,11 @@
      ├── ProfileError          an unknown profile name
      ├── PersonalizationError  a token record or issuer key that cannot make a card
      ├── CardStoreError        a card file that is missing, unreadable or malformed
-     └── TransportError        a transport cannot reach its reader stack (vpcd, nfcpy)
+     ├── TransportError        a transport cannot reach its reader stack (vpcd, nfcpy)
+     ├── TagError              a Type 4 Tag's NDEF content or capability container is unusable
+     │    └── CapabilityError      a capability container that is not mapping 2.0 as we need
+     └── WalletError           a phone wallet cannot read a tag or pay its session
+          └── TagReadError         a tag that does not answer as a Type 4 Tag (``sw`` when it said why)
 
 APDU-level problems are never exceptions: the applet answers them with the status word
 ISO/IEC 7816-4 and the EMV books prescribe, as a real card would.
@@ -31,3 +35,23 @@ class CardStoreError(CardEmulationError):
 
 class TransportError(CardEmulationError):
     """A transport cannot reach its reader stack (vpcd not listening, nfcpy device missing)."""
+
+
+class TagError(CardEmulationError):
+    """A Type 4 Tag's NDEF content or capability container cannot be used."""
+
+
+class CapabilityError(TagError):
+    """A capability container that is not a mapping 2.0 CC with an NDEF File Control TLV."""
+
+
+class WalletError(CardEmulationError):
+    """A phone wallet cannot read a tag or pay the session it names."""
+
+
+class TagReadError(WalletError):
+    """The tag did not answer as a Type 4 Tag: ``sw`` is its status word when it gave one."""
+
+    def __init__(self, message: str, *, sw: int | None = None) -> None:
+        super().__init__(f"{message} (SW {sw:04X})" if sw is not None else message)
+        self.sw = sw

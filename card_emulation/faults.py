@@ -18,20 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from emvcore import tlv
+from emvcore.card import ApduCard
 from emvcore.errors import EmvError
 
 #: An action gets the command and a function producing the genuine answer, and returns
 #: what the card sends instead.
 Action = Callable[[bytes, Callable[[], bytes]], bytes]
-
-
-class ApduCard(Protocol):
-    """Anything that answers APDUs."""
-
-    def process_apdu(self, apdu: bytes) -> bytes: ...
 
 
 @dataclass

@@ -12,6 +12,8 @@ from deep inside a parser::
      │    └── TlvDuplicateTagError    one tag twice where tags must be unique
      ├── DolError                 data object list parsing/building
      ├── EncodingError            a numeric (n, cn) field with non-digits or too many digits
+     │    ├── CurrencyError           not an ISO 4217 code, or a currency without a minor unit
+     │    └── AmountError             an amount that is not a plain decimal, negative, or too large
      ├── ApduError                malformed command or response APDU
      ├── CryptoError              wrong key length, wrong block length, unknown CVN
      │    └── DukptError              a KSN or counter DUKPT refuses (X9.24-1, X9.24-3)
@@ -22,7 +24,19 @@ from deep inside a parser::
      ├── KeyFileError             a key file that is missing, malformed, or fails its KCV
      │    └── IssuerKeyNotFoundError  no issuer key covers a PAN's BIN range
      ├── TokenRecordError         a token provisioning record that is missing or malformed
-     └── OdaError                 offline data authentication failed (``failure`` says which check)
+     ├── OdaError                 offline data authentication failed (``failure`` says which check)
+     ├── TapModeError             a Tap! tag link or NDEF message refused (``reason``, a stable code)
+     │    ├── TapLinkFormatError      not a link of a known version and shape
+     │    ├── TapLinkForgedError      the MAC does not verify under the terminal's key
+     │    ├── TapLinkReplayedError    the link's nonce was used before
+     │    └── TapMessageError         an NDEF message that is neither a Tap! message nor idle
+     └── AgentPayError            an agent payment refused (``reason`` is the stable reason code)
+          ├── MandateError            a wallet's mandate: malformed, forged, expired, not yet valid
+          ├── MandateScopeError       a checkout outside its mandate: amount, currency, payee, MCC
+          ├── CheckoutError           a checkout that is malformed or past its expiry
+          ├── PaymentBindingError     an agent's signature over a checkout, or its key or nonce
+          ├── ConfirmationError       a human-present confirmation missing, forged or not this cart
+          └── RequestSignatureError   an agent's HTTP message signature (RFC 9421) or its replay
 
 Messages name what was wrong and where; they never contain key material or a PAN.
 """
@@ -31,7 +45,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # emvcore.oda imports this module; the enum is needed for typing only
+if TYPE_CHECKING:  # emvcore.oda and emvcore.agentpay import this module; enums for typing only
+    from emvcore.agentpay.reasons import Reason
     from emvcore.oda.failures import OdaFailure
 
 
@@ -80,6 +95,18 @@ class DolError(EmvError):
 
 class EncodingError(EmvError):
     """A value cannot be encoded in or decoded from an EMV format (n, cn, an)."""
+
+
+class CurrencyError(EncodingError):
+    """A currency code is not in ISO 4217, or names one (gold, SDR) that has no minor unit."""
+
+
+class AmountError(EncodingError):
+    """An amount typed by a person is not a plain decimal in the currency, or does not fit 9F02.
+
+    The rules are those of :func:`emvcore.amount.parse_amount`; the message says which one
+    was broken, in words a shopkeeper can act on.
+    """
 
 
 class ApduError(EmvError):
@@ -161,3 +188,80 @@ class OdaError(EmvError):
 
     def __reduce__(self) -> tuple[type[OdaError], tuple[OdaFailure, str]]:
         return (type(self), (self.failure, str(self)))
+
+
+class TapModeError(EmvError):
+    """A Tap! tag link or NDEF message was refused (:mod:`emvcore.tapmode`).
+
+    ``reason`` is a stable, machine-readable code per subclass, for the acquirer's reason
+    codes and the wallet's logs; the message says what was wrong, never a key.
+    """
+
+    reason = "tap-refused"
+
+
+class TapLinkFormatError(TapModeError):
+    """Not a tag link of a known version and shape (strict parsing of the URI)."""
+
+    reason = "link-malformed"
+
+
+class TapLinkForgedError(TapModeError):
+    """The link's MAC does not verify under its terminal's link key (or no such terminal)."""
+
+    reason = "link-forged"
+
+
+class TapLinkReplayedError(TapModeError):
+    """The link's per-tap nonce was used before."""
+
+    reason = "link-replayed"
+
+
+class TapMessageError(TapModeError):
+    """An NDEF message that is neither a Tap! message nor the idle message."""
+
+    reason = "ndef-malformed"
+
+
+class AgentPayError(EmvError):
+    """An agent payment artefact was refused (:mod:`emvcore.agentpay`).
+
+    ``reason`` is the :class:`~emvcore.agentpay.reasons.Reason` naming the check that failed,
+    a stable code the acquirer returns to the agent unchanged; the message is for logs and
+    names fields and ids, never a token, a PAN or key material.
+    """
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[AgentPayError], tuple[Reason, str]]:
+        return (type(self), (self.reason, str(self).partition(": ")[2]))
+
+
+class MandateError(AgentPayError):
+    """A mandate is malformed, not signed by the wallet's key, expired or not yet valid."""
+
+
+class MandateScopeError(AgentPayError):
+    """A checkout lies outside its mandate: amount, currency, merchant, category or presence."""
+
+
+class CheckoutError(AgentPayError):
+    """A checkout session's canonical form is malformed, or the session has expired."""
+
+
+class PaymentBindingError(AgentPayError):
+    """An agent's signature over a checkout is malformed, forged, stale, replayed, or made
+    with a key the mandate does not name, or over another checkout or mandate."""
+
+
+class ConfirmationError(AgentPayError):
+    """A human-present confirmation is missing, not signed by the wallet's device key, or
+    confirms another checkout or mandate."""
+
+
+class RequestSignatureError(AgentPayError):
+    """An agent's HTTP message signature (RFC 9421) is missing, malformed, made with an unknown
+    key, outside its time window, over another body, or a replay of a nonce already seen."""

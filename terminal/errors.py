@@ -24,7 +24,7 @@
      │    ├── CardTimeoutError             the card did not answer within the card timeout
      │    ├── CardNotRemovedError          the last transaction's card stayed in the field
      │    └── CardWaitCancelledError       Reader.cancel() ended a wait or an exchange
-     ├── AcquirerError                 the online authorization could not be completed
+     ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
      └── ActuatorError                 a dock lock or locker door controller failed
@@ -166,11 +166,15 @@ class CardWaitCancelledError(ReaderError):
     exchange: the operator or a signal stopped the transaction, no customer did."""
 
 
-class AcquirerError(TerminalError):
-    """The online authorization could not be completed."""
+class OnlineError(TerminalError):
+    """A request to the acquirer (an authorization, a rental, a pickup) could not be completed.
+
+    The terminal's side of the wire; the acquirer service's own tree is rooted at
+    ``acquirer.errors.AcquirerError``, a different class for a different package.
+    """
 
 
-class AcquirerUnavailableError(AcquirerError):
+class AcquirerUnavailableError(OnlineError):
     """No connection to the acquirer, or no answer within the timeout.
 
     ``maybe_delivered`` is False only when the request certainly never left (no
@@ -182,7 +186,7 @@ class AcquirerUnavailableError(AcquirerError):
         self.maybe_delivered = maybe_delivered
 
 
-class AcquirerRejectedError(AcquirerError):
+class AcquirerRejectedError(OnlineError):
     """The acquirer answered with a problem (HTTP 4xx/5xx) instead of a decision."""
 
     def __init__(self, message: str, *, status: int, code: str | None) -> None:

@@ -99,7 +99,7 @@ from terminal.kernel.config import (
 from terminal.kernel.registry import kernel_id_by_name, lookup
 from terminal.kernel.sequence import FileCounter, MemoryCounter
 from terminal.kernel.transaction import TRANSACTION_TYPES
-from terminal.settings_modes import (
+from terminal.modes.settings import (
     MODES,
     BikeSettings,
     LockerSettings,

@@ -1,7 +1,7 @@
 """Card-side transports: put one emulated card into a real reader stack.
 
 Every transport wraps the one card object (anything with ``process_apdu(bytes) -> bytes``,
-see :class:`ApduCard`) and knows nothing of EMV:
+see :class:`emvcore.card.ApduCard`) and knows nothing of EMV:
 
 * :mod:`.vpcd`: the card sits in a PC/SC reader of pcscd's vsmartcard-vpcd driver, so
   pyscard, pcsc_scan and any PC/SC program see it;
@@ -18,12 +18,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from card_emulation.errors import TransportError
-
-
-class ApduCard(Protocol):
-    """Anything that answers command APDUs: an emulated card, a phone wallet, a Type 4 tag."""
-
-    def process_apdu(self, apdu: bytes) -> bytes: ...
+from emvcore.card import ApduCard
 
 
 class Resettable(Protocol):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from terminal.cli_common import acquirer_client, fail
+from terminal.cli.common import acquirer_client, fail
 from terminal.errors import SettingsError, TerminalError
 from terminal.kernel import Kernel
 from terminal.readers import open_reader
@@ -28,8 +28,9 @@ def run_command(
 ) -> None:
     """Run the terminal: own the reader, the journal and the outbox; serve the local API.
 
-    Kiosk apps and scripts drive it over HTTP with the bearer token of the settings'
-    [daemon] table. Exit status: 0 stopped, 2 set-up error.
+    Kiosk apps and scripts drive it over HTTP with the bearer token named in the settings
+    (the daemon table: listen, port or socket, token_file). Exit status: 0 stopped, 2 set-up
+    error.
     """
     from terminal.daemon.api import create_app
     from terminal.daemon.server import bind, server
@@ -60,11 +61,3 @@ def run_command(
         daemon.stop()
         sock.close()
 
-
-def main() -> None:
-    """``python -m terminal.daemon.cli``: the same command without the ``tap-terminal`` front."""
-    typer.run(run_command)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The acquirer client the pay mode is handed for one action: the journal written around each call.
 
-The pay mode (:func:`terminal.payment.pay`) does not journal yet, so the daemon wraps the
+The pay mode (:func:`terminal.modes.pay.pay`) does not journal yet, so the daemon wraps the
 client it calls. :class:`JournaledClient` is an :class:`~terminal.online.AcquirerClient` as
 far as the pay mode can tell; each of its calls is a step of the journal's state machine
 (:mod:`terminal.journal.states`), written *before* the step that depends on it:

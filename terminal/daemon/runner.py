@@ -1,7 +1,7 @@
 """One action on the reader: wait for a card (cancellable), the pay mode, the journal around it.
 
 The runner calls the same function the ``tap-terminal pay`` command calls
-(:func:`terminal.payment.pay`, the tap engine underneath), handing it a
+(:func:`terminal.modes.pay.pay`, the tap engine underneath), handing it a
 :class:`~terminal.daemon.journaled.JournaledClient` so that every step is journalled, and
 writes the final state itself: ``confirmed`` (with the receipt) before the action says
 completed, ``declined`` or ``cancelled`` otherwise.
@@ -36,9 +36,9 @@ from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
 from terminal.journal import Journal, JournalEntry, StatusLookup, TxKind, TxState
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.kernel.ui import UiRequest
+from terminal.modes.pay import PaymentResult, pay
 from terminal.online import AcquirerClient
 from terminal.outbox import ItemKind, NewItem, Outbox, Request
-from terminal.payment import PaymentResult, pay
 from terminal.readers.base import Reader
 from terminal.tap import TerminalOutcome
 

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from emvcore.currency import format_minor_units
-from terminal.cli_common import fail
+from terminal.cli.common import fail
 from terminal.errors import JournalError
 from terminal.journal.store import Journal, JournalEntry
 

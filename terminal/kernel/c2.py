@@ -152,7 +152,11 @@ def _generate_ac(
         raise card_error("cdol1_malformed") from None
     session.terminal[Tag.TVR] = bytes(session.tvr)
     p1 = requested | (CDA_REQUESTED if icc_key is not None else 0)
-    response = session.send(apdu.generate_ac(p1, cdol1_data))
+    try:
+        command = apdu.generate_ac(p1, cdol1_data)
+    except EmvError:  # CDOL1 asks for more than a short Lc carries (Book 3 6.5.5)
+        raise card_error("cdol1_malformed") from None
+    response = session.send(command)
     if not response.ok:
         raise card_error("generate_ac_failed")
     try:

@@ -128,7 +128,9 @@ def _fdda(session: CardSession, kind: CryptogramType) -> None:
     except OdaError as exc:
         record_failure(session, exc, TvrBit.DDA_FAILED)
         session.tsi.set(TsiBit.ODA_PERFORMED)
-        ctq = card.get(Tag.CTQ, b"\x00\x00")
+        ctq = card.get(Tag.CTQ, b"")
+        if len(ctq) != 2:  # absent or malformed: no CTQ rule applies, as in _cvm
+            ctq = b"\x00\x00"
         if kind is CryptogramType.ARQC and ctq[0] & CTQ_ONLINE_IF_ODA_FAILS:
             return
         if ctq[0] & CTQ_SWITCH_INTERFACE_IF_ODA_FAILS:

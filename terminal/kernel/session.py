@@ -104,9 +104,11 @@ class CardSession:
         """GPO with the PDOL data (Book 3 10.1); returns the response for path rules."""
         try:
             self.pdol_data = build_dol_data(parse_dol(pdol), self.terminal)
+            # A PDOL asking for more than a short Lc carries (Book 3 6.5.8) is as unusable.
+            command = apdu.get_processing_options(self.pdol_data)
         except EmvError:
             raise KernelStop(Outcome.SELECT_NEXT, "pdol_malformed") from None
-        response = self.send(apdu.get_processing_options(self.pdol_data))
+        response = self.send(command)
         if response.sw == SW.CONDITIONS_NOT_SATISFIED:
             raise KernelStop(Outcome.SELECT_NEXT, "gpo_conditions_not_satisfied")
         return response

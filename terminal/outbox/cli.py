@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emvcore.currency import format_minor_units
-from terminal.cli_common import err, fail
+from terminal.cli.common import err, fail
 from terminal.errors import JournalError, SettingsError
 from terminal.online import tls_context
 from terminal.outbox.followups import cancel_abandoned_rental

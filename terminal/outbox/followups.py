@@ -1,7 +1,7 @@
 """Follow-ups the terminal's kinds need: requests stored right behind a delivered item.
 
 :func:`cancel_abandoned_rental` is the bike dock's ``abandon`` action (the tap-on whose answer
-was lost, :mod:`terminal.bike_queue`): the rental request is replayed under its own key, which
+was lost, :mod:`terminal.modes.bike.queue`): the rental request is replayed under its own key, which
 answers what the acquirer did with it; a rental it opened and that is still ``unlocking`` is
 then cancelled (``answer_lost``), voiding the deposit hold, before anything later of its kind.
 """

@@ -1,24 +1,28 @@
 """The in-process wire: a reader whose field holds emulated card objects.
 
-:class:`LoopbackReader` carries APDUs to anything with ``process_apdu(bytes) -> bytes``, as
-python-can's virtual bus carries frames; tests insert, add and remove cards at will. It
-enforces the card timeout like a real reader: each exchange runs on a worker thread, and a
-card that does not answer within ``card_timeout`` is a :class:`CardTimeoutError` (the card
-is then treated as gone). Two cards in the field are a collision. :meth:`Reader.cancel`
-wakes a wait for a card or for its removal at once (one condition carries the field's
-changes and the cancel).
+:class:`LoopbackReader` carries APDUs to anything with ``process_apdu(bytes) -> bytes``
+(:class:`emvcore.card.ApduCard`), as python-can's virtual bus carries frames; tests insert,
+add and remove cards at will. It enforces the card timeout like a real reader: each exchange
+runs on a worker thread, and a card that does not answer within ``card_timeout`` is a
+:class:`CardTimeoutError` (the card is then treated as gone). Two cards in the field are a
+collision. :meth:`Reader.cancel` wakes a wait for a card or for its removal at once (one
+condition carries the field's changes and the cancel).
 
-:class:`EmulatedReader` is the registered ``emulated`` backend: ``emulated:NAME`` loads the
-personalized card ``NAME`` from the tester's card store and persists its ATC after every
-cryptogram. This is the one place the terminal reaches into ``card_emulation``, imported
-lazily like any backend's library.
+:class:`EmulatedReader` is the registered ``emulated`` backend: ``emulated:NAME`` puts the
+card ``NAME`` in the field. The terminal does not know where cards come from: a card
+provider registers itself in the entry point group ``tap.cards`` (as python-can's backends
+extend its table), naming a :class:`CardProvider`; ``card_emulation`` provides the tester's
+card store this way, persisting the ATC after every cryptogram. With no provider installed,
+``emulated:NAME`` is a :class:`ReaderUnavailableError` with an install hint.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from emvcore.card import ApduCard
 from terminal.errors import (
     CardCollisionError,
     CardRemovedError,
@@ -29,12 +33,54 @@ from terminal.readers.base import CardInfo, Reader
 
 #: ATR of an ISO 14443-4 (T=CL) card as a PC/SC reader reports it (PC/SC Part 3, 3.1.3.2.3).
 EMULATED_ATR = bytes.fromhex("3B8001800101")
+#: The entry point group card providers register in (``[project.entry-points."tap.cards"]``).
+CARD_PROVIDERS = "tap.cards"
+#: What to install when no provider is registered (card_emulation ships in the same distribution).
+INSTALL_HINT = "install the emulated cards with: pip install tap-stack"
 
 
-class ApduCard(Protocol):
-    """Anything that answers APDUs: an emulated card or phone wallet."""
+class CardProvider(Protocol):
+    """What a ``tap.cards`` entry point names: the card called ``name``, ready for the field.
 
-    def process_apdu(self, apdu: bytes) -> bytes: ...
+    ``home`` is where the provider keeps its cards (``None``: its default). The card it
+    returns persists its own state (the ATC) as it is used. A provider raises
+    :class:`LookupError`, with a message for the user, when it has no usable card of that
+    name; the reader reports that message as a :class:`ReaderUnavailableError`.
+    """
+
+    def __call__(self, name: str, *, home: Path | None) -> ApduCard: ...
+
+
+def card_providers() -> list[EntryPoint]:
+    """The installed card providers, in the order of their entry point names."""
+    return sorted(entry_points(group=CARD_PROVIDERS), key=lambda entry: entry.name)
+
+
+def load_card(name: str, *, home: Path | None = None) -> ApduCard:
+    """The card ``name`` from the first provider that has it.
+
+    Raises :class:`ReaderUnavailableError` when no provider is installed, when one cannot
+    be loaded, or when none has a usable card of that name (with each provider's reason).
+    """
+    providers = card_providers()
+    if not providers:
+        raise ReaderUnavailableError(
+            f"emulated cards need a card provider (entry point group {CARD_PROVIDERS!r}), "
+            f"and none is installed; {INSTALL_HINT}"
+        )
+    reasons = []
+    for entry in providers:
+        try:
+            provider: CardProvider = entry.load()
+        except ImportError as exc:
+            raise ReaderUnavailableError(
+                f"card provider {entry.name!r} ({entry.value}) needs {exc.name}; {INSTALL_HINT}"
+            ) from None
+        try:
+            return provider(name, home=home)
+        except LookupError as exc:
+            reasons.append(str(exc.args[0]) if exc.args else repr(exc))
+    raise ReaderUnavailableError("; ".join(reasons))
 
 
 class LoopbackReader(Reader):
@@ -100,7 +146,7 @@ class LoopbackReader(Reader):
 
 
 class EmulatedReader(LoopbackReader):
-    """The ``emulated`` backend: a personalized card from the card store, in the field."""
+    """The ``emulated`` backend: a card from an installed card provider, in the field."""
 
     name = "emulated"
 
@@ -108,19 +154,9 @@ class EmulatedReader(LoopbackReader):
     def from_spec(
         cls, argument: str, *, card_home: Path | None = None, **options: Any
     ) -> EmulatedReader:
-        """``emulated:NAME``: the stored card ``NAME``, its ATC persisted after each use."""
+        """``emulated:NAME``: the provided card ``NAME``, its ATC persisted after each use."""
         if not argument:
             raise ReaderUnavailableError("say which card: emulated:NAME (see `tap-card list`)")
-        try:
-            from card_emulation import CardEmulationError, CardStore, EmvApplet
-        except ImportError as exc:  # pragma: no cover - same distribution
-            raise ReaderUnavailableError(f"emulated cards need card_emulation: {exc}") from None
-        store = CardStore(card_home)
-        try:
-            image = store.load(argument)
-            applet = EmvApplet(image, on_atc=store.save)
-        except CardEmulationError as exc:
-            raise ReaderUnavailableError(str(exc)) from None
-        reader = cls(applet, **options)
+        reader = cls(load_card(argument, home=card_home), **options)
         reader.name = f"emulated:{argument}"
         return reader

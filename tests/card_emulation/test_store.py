@@ -16,6 +16,7 @@ from card_emulation import (
     EmvApplet,
     Fault,
 )
+from card_emulation.provider import stored_card
 from card_emulation.store import FORMAT, default_home
 from emvcore.keyfile import IssuerKeySet
 from terminal.errors import ReaderUnavailableError
@@ -215,3 +216,12 @@ def test_on_atc_saves_each_value(tmp_path: Path, visa_card: CardImage) -> None:
     reader_result = Kernel().run(EmulatedReader(applet), Transaction(1, "EUR"))
     assert reader_result.atc == 1
     assert saved == [1]
+
+
+def test_the_store_is_the_terminals_card_provider(tmp_path: Path, visa_card: CardImage) -> None:
+    CardStore(tmp_path).save(visa_card)
+    card = stored_card(visa_card.name, home=tmp_path)
+    assert isinstance(card, EmvApplet)
+    with pytest.raises(LookupError, match="no card named 'ghost'") as exc:
+        stored_card("ghost", home=tmp_path)
+    assert isinstance(exc.value.__cause__, CardStoreError)

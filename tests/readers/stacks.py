@@ -19,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from card_emulation.transports import ApduCard
+from emvcore.card import ApduCard
 from terminal.readers.base import Reader
 from terminal.readers.emulated import LoopbackReader
 from tests.services import service_env

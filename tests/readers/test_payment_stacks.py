@@ -13,7 +13,7 @@ import pytest
 
 from card_emulation import EmvApplet
 from terminal.kernel import Outcome, Transaction
-from terminal.payment import pay
+from terminal.modes.pay.payment import pay
 from tests.readers.acquirer_rig import Acquirer, running_acquirer
 from tests.readers.stacks import RIGS, Tripwire
 

@@ -14,8 +14,8 @@ import httpx
 
 from card_emulation import CardStore, EmvApplet
 from terminal.kernel import Outcome, Transaction
+from terminal.modes.pay.payment import pay
 from terminal.online import AcquirerClient
-from terminal.payment import pay
 from terminal.readers.emulated import LoopbackReader
 from tests.acquirer.processes import acquirer_process
 from tests.system.support import run_ok

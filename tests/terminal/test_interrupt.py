@@ -14,8 +14,8 @@ from card_emulation import EmvApplet
 from emvcore.keyfile import generate_test_issuer_keys
 from terminal.interrupt import EXIT_SIGINT, EXIT_SIGTERM, Interrupted, run_interruptible
 from terminal.kernel import Transaction
+from terminal.modes.pay.payment import pay
 from terminal.online import AcquirerClient
-from terminal.payment import pay
 from terminal.readers.base import Reader
 from terminal.readers.emulated import LoopbackReader
 from terminal.tap import PRESENT_CARD, TerminalOutcome

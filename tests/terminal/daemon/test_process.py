@@ -15,7 +15,7 @@ import httpx
 
 from tests.terminal.daemon.rig import TIMEOUT, TOKEN
 
-RUN = [sys.executable, "-m", "terminal.daemon.cli"]
+RUN = [str(Path(sys.executable).with_name("tap-terminal")), "run"]
 
 
 def settings_file(folder: Path, acquirer_url: str) -> Path:
