@@ -101,3 +101,22 @@ def test_the_client_certificate_expiry_is_read(tmp_path: Path) -> None:
     assert certificate_expiry(path) == "2027-03-01T12:00:00+00:00"
     assert certificate_expiry(None) is None
     assert certificate_expiry(tmp_path / "missing.pem") == "unreadable"
+
+
+def test_the_api_can_listen_on_a_private_unix_socket(tmp_path: Path) -> None:
+    import stat
+    from unittest.mock import MagicMock
+
+    import httpx
+
+    from terminal.daemon.api import create_app
+    from terminal.daemon.server import bind, serve_in_thread
+
+    path = tmp_path / "run" / "tap.sock"
+    sock = bind("127.0.0.1", 0, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with serve_in_thread(create_app(MagicMock(), "t" * 16), sock), httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(path)), base_url="http://tap"
+    ) as http:
+        assert http.get("/v1/health").status_code == 401
+        assert http.get("/v1/openapi.json").json()["info"]["title"] == "Tap terminal local API"
