@@ -32,13 +32,13 @@ from terminal.daemon.actions import Action, ActionState, CancelResult
 from terminal.daemon.actions import failed as _failed
 from terminal.daemon.journaled import JournaledClient
 from terminal.daemon.receipts import Receipt
-from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
+from terminal.daemon.refunds import refund_request, store_refund
 from terminal.journal import Journal, JournalEntry, StatusLookup, TxKind, TxState
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.kernel.ui import UiRequest
 from terminal.modes.pay import PaymentResult, pay
 from terminal.online import AcquirerClient
-from terminal.outbox import ItemKind, NewItem, Outbox, Request
+from terminal.outbox import ItemState, Outbox
 from terminal.readers.base import Reader
 from terminal.tap import TerminalOutcome
 
@@ -213,55 +213,36 @@ def _complete(ctx: Context, slot: Slot, result: PaymentResult, receipt: Receipt,
 
 
 def run_refund(ctx: Context, slot: Slot, original: Action) -> None:
-    """Refund (part of) the completed payment ``original`` by its authorization id; no card."""
+    """Refund (part of) the completed payment ``original`` by its authorization id, through
+    the outbox (:mod:`terminal.daemon.refunds`); no card."""
     action = slot.action
-    auth_id = (original.result or {}).get("authorization_id")
-    token = (original.result or {}).get("token_masked")
+    done = original.result or {}
+    auth_id, token = str(done.get("authorization_id")), done.get("token_masked")
     entry = ctx.journal.accept(TxKind.REFUND, action.amount, action.currency,
                                reference=action.reference)  # fmt: skip
     ctx.update(slot, lambda a: a.advance(ActionState.PROCESSING, journal_id=entry.id))
     ctx.journal.card_read(entry.id, token_masked=token)
-    ctx.journal.sent(entry.id)
-    path, body = f"/v1/payments/{auth_id}/refunds", {"terminal_id": ctx.terminal_id,
-                                                     "amount": action.amount}  # fmt: skip
-    answer: dict[str, Any] | None = None
-    for attempt in (1, 2, 3):
-        try:
-            answer = ctx.client.post_json(path, body, entry.idempotency_key)
-            break
-        except AcquirerRejectedError as exc:
-            reason = f"acquirer_rejected:{exc.code or exc.status}"
-            ctx.journal.advance(entry.id, TxState.DECLINED, reason=reason)
-            ctx.update(slot, _failed(reason))
-            return
-        except AcquirerUnavailableError as exc:
-            if not exc.maybe_delivered or attempt == 3:
-                if exc.maybe_delivered:
-                    break
-                ctx.journal.advance(entry.id, TxState.DECLINED, reason="acquirer_unavailable")
-                ctx.update(slot, lambda a: a.advance(ActionState.FAILED,
-                                                     reason="acquirer_unavailable"))  # fmt: skip
-                return
-    if answer is None:  # the refund may have landed: it is owed, the same key, exactly once
-        request = Request(ItemKind.ADVICE, "POST", path, body, "refund")
-        ctx.outbox.add(NewItem(request, entry.idempotency_key, amount=action.amount,
-                               currency=action.currency, journal_id=entry.id))  # fmt: skip
-        ctx.journal.advance(entry.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")
-        ctx.update(slot, lambda a: a.advance(ActionState.FAILED, reason="answer_unknown: the "
-                                             "refund is owed in the outbox"))  # fmt: skip
+    item = store_refund(ctx.journal, ctx.outbox, entry.id,
+                        refund_request(ctx.terminal_id, auth_id, action.amount))  # fmt: skip
+    ctx.flush()  # delivers it now when the acquirer answers; else it stays owed
+    item = ctx.outbox.item(item.seq)
+    if item.state is ItemState.FAILED:
+        ctx.update(slot, _failed(f"acquirer_rejected: {item.last_error}"))
         return
-    operation = str(answer.get("operation_id"))
-    ctx.journal.answered(entry.id, approved=True, reason="refunded", authorization_id=operation)
-    entry = ctx.journal.get(entry.id)
+    if item.state is not ItemState.DONE:
+        ctx.update(slot, _failed("refund_owed: not delivered yet, the outbox sends it once"))
+        return
+    operation = str((item.answer or {}).get("operation_id"))
+    original_receipt = done.get("receipt") or {}
     receipt = Receipt(
         merchant_name=ctx.merchant_name, merchant_id=None, terminal_id=ctx.terminal_id,
         at=datetime.now(UTC).isoformat(), kind="refund", token_masked=token,
-        application_label=((original.result or {}).get("receipt") or {}).get("application_label"),
-        aid=((original.result or {}).get("receipt") or {}).get("aid"),
-        amount=action.amount, currency=action.currency, outcome="refunded",
-        authorization_code=operation, arpc_verified=None, reference=action.reference,
+        application_label=original_receipt.get("application_label"),
+        aid=original_receipt.get("aid"), amount=action.amount, currency=action.currency,
+        outcome="refunded", authorization_code=operation, arpc_verified=None,
+        reference=action.reference,
     )  # fmt: skip
-    ctx.journal.confirm(entry.id, arpc_verified=None, receipt=receipt.to_dict())
+    ctx.journal.note(entry.id, "receipt", receipt=receipt.to_dict())
     ctx.update(slot, lambda a: a.advance(ActionState.COMPLETED, reason="refunded", result={
         "outcome": "refunded", "reason": "refunded", "authorization_id": operation,
         "original_authorization_id": auth_id, "token_masked": token, "arpc_verified": None,

@@ -32,6 +32,7 @@ from terminal.daemon.ledger import close_report, day_totals, transactions_page
 from terminal.daemon.receipts import Receipt
 from terminal.daemon.receipts.printer import open_printer, print_receipt
 from terminal.daemon.records import Records, request_hash
+from terminal.daemon.refunds import RefundsInOutbox, chain, owed_refunds, refund_hook
 from terminal.daemon.runner import Context, Slot, run_payment, run_refund
 from terminal.daemon.wiring import certificate_expiry, contactless_limit
 from terminal.errors import (
@@ -85,7 +86,8 @@ class Daemon:
         # shared between threads mid-transaction).
         self.journal_path = self.state_dir / "journal.sqlite3"
         self.outbox_path = self.state_dir / "outbox.sqlite3"
-        self.journal, self.outbox = Journal(self.journal_path), Outbox(self.outbox_path)
+        self.outbox = Outbox(self.outbox_path)
+        self.journal = RefundsInOutbox(self.journal_path, self.outbox)
         self._view_lock = threading.Lock()
         self._journal_view, self._outbox_view = Journal(self.journal_path), Outbox(self.outbox_path)
         self.records = Records(self.state_dir / "daemon.sqlite3")
@@ -110,8 +112,10 @@ class Daemon:
         for action in self.records.unfinished():
             self.records.save_action(action.advance(ActionState.FAILED, reason="interrupted"))
         try:
+            owed = owed_refunds(self.journal, self.outbox)
             self.recovered = [str(r.resolution) for r in
                               recover_all(self.journal, self.outbox, self.lookup)]  # fmt: skip
+            self.recovered += ["refund_owed"] * len(owed)
         except TerminalError as exc:
             log.error("journal recovery stopped: %s", exc)
             self.recovered = [f"error: {exc}"]
@@ -179,7 +183,8 @@ class Daemon:
         with self._flush_lock:
             try:
                 with Journal(self.journal_path) as journal, Outbox(self.outbox_path) as outbox:
-                    Forwarder(outbox, http_sender(self.http), on_done=journal_hook(journal),
+                    hook = chain(journal_hook(journal), refund_hook(journal))
+                    Forwarder(outbox, http_sender(self.http), on_done=hook,
                               follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
             except TerminalError as exc:
                 log.warning("outbox flush failed: %s", exc)

@@ -121,7 +121,8 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float =
                field: FieldRig | None = None,
                open_reader: Callable[[], Reader] | None = None,
                printer: Callable[[], Any] | None = None,
-               transport: httpx.BaseTransport | None = None) -> Iterator[Rig]:  # fmt: skip
+               transport: httpx.BaseTransport | None = None,
+               outbox_transport: httpx.BaseTransport | None = None) -> Iterator[Rig]:  # fmt: skip
     """A daemon with its own state and terminal id, served on a free loopback port, its reader
     ``field``'s (an in-process loopback reader by default)."""
     terminal_id = f"KIOSK{next(_TERMINALS):03d}{uuid.uuid4().hex[:6].upper()}"
@@ -131,7 +132,7 @@ def daemon_rig(state: Path, acquirer_url: str, card: EmvApplet, *, wait: float =
     field = field or LoopbackRig(card_timeout=5.0)
     reader = field.reader
     client = AcquirerClient(acquirer_url, transport=transport)
-    http = httpx.Client(base_url=acquirer_url)
+    http = httpx.Client(base_url=acquirer_url, transport=outbox_transport)
     daemon = Daemon(settings, open_reader=open_reader or (lambda: reader), kernel=Kernel(kernel_config(settings)),
                     client=client, http=http, printer=printer)  # fmt: skip
     daemon.start()
