@@ -2,6 +2,14 @@
 
     TerminalError
      ├── SettingsError                 the settings file is unreadable or a value is invalid
+     ├── DaemonError                   the daemon refused a request of its local API
+     │    ├── ActionBusyError              another action is running on the reader
+     │    ├── ActionConflictError          not possible in the action's (or the terminal's) state
+     │    ├── ActionKeyReusedError         the same Idempotency-Key came with a different request
+     │    ├── UnknownActionError           no action with that id
+     │    ├── ActionRefusedError           a well-formed request this terminal will not run
+     │    └── ReaderAbsentError            the terminal's reader is not there
+     ├── PrinterError                  a receipt printer is missing or failed
      ├── JournalError                  the journal or the outbox cannot do what was asked
      │    ├── JournalUnavailableError      a journal or outbox file cannot be opened, read or written
      │    ├── IllegalTransitionError       a state change the journal's state machine does not allow
@@ -50,6 +58,58 @@ class TerminalError(Exception):
 
 class SettingsError(TerminalError):
     """The settings file cannot be read or holds an invalid value."""
+
+
+class DaemonError(TerminalError):
+    """The daemon refused a request of its local API (the API answers a 4xx/5xx problem)."""
+
+    code = "daemon_error"
+
+
+class ActionBusyError(DaemonError):
+    """Another action is running on the reader (one at a time); ``running`` is its id."""
+
+    code = "action_in_progress"
+
+    def __init__(self, message: str, running: str) -> None:
+        super().__init__(message)
+        self.running = running
+
+
+class ActionConflictError(DaemonError):
+    """Not possible in the action's state (or the terminal's: a display while busy)."""
+
+    code = "action_state_conflict"
+
+
+class ActionKeyReusedError(DaemonError):
+    """The same Idempotency-Key came with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class UnknownActionError(DaemonError):
+    """No action with that id."""
+
+    code = "action_unknown"
+
+
+class ActionRefusedError(DaemonError):
+    """A well-formed request this terminal will not run (``code`` says why)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ReaderAbsentError(DaemonError):
+    """The terminal's reader is not there (unplugged, or not yet found)."""
+
+    code = "reader_absent"
+
+
+class PrinterError(TerminalError):
+    """A receipt printer is missing (or its library is) or failed while printing."""
 
 
 class JournalError(TerminalError):

@@ -87,6 +87,7 @@ from urllib.parse import urlparse
 
 from emvcore.currency import currency
 from emvcore.errors import EmvError, EncodingError
+from terminal.daemon.settings import DaemonSettings, daemon_settings
 from terminal.errors import SettingsError
 from terminal.kernel.config import (
     DEFAULT_COMBINATIONS,
@@ -133,6 +134,7 @@ class TerminalSettings:
     mode: str = "pay"
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     source: str = "embedded defaults"
 
     def __post_init__(self) -> None:
@@ -209,6 +211,9 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             continue
         if section == "locker":
             fields["locker"] = locker_settings(table, f"in {path}")
+            continue
+        if section == "daemon":
+            fields["daemon"] = daemon_settings(table, path.parent, f"in {path}")
             continue
         for key, value in table.items():
             if (section, key) == ("kernel", "combination"):

@@ -1,6 +1,7 @@
 """``tap-terminal``: the shopkeeper's command line.
 
-The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``doctor``, and the ``bike``
+The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``run`` (the daemon,
+:mod:`terminal.daemon.cli`), ``doctor``, and the ``bike``
 and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`).
 """
 
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 
 from terminal.console.cli import console_command
+from terminal.daemon.cli import run_command
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
 from terminal.modes.pay.cli import pay_command
@@ -31,6 +33,7 @@ def _root() -> None:
 
 app.command("pay")(pay_command)
 app.command("console")(console_command)
+app.command("run")(run_command)
 
 
 @app.command("doctor")

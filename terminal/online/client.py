@@ -66,14 +66,18 @@ class AcquirerClient:
         currency: str,
         emv_data: bytes,
         idempotency_key: str,
+        intent: str = "sale",
     ) -> AuthorizationResponse:
-        """Ask for an authorization of ``amount`` minor units with the card's data record."""
+        """Ask for an authorization of ``amount`` minor units with the card's data record
+        (``intent``: ``sale``, or ``preauthorization`` for a hold completed later)."""
         body = {
             "terminal_id": terminal_id,
             "amount": amount,
             "currency": currency,
             "emv_data": emv_data.hex().upper(),
         }
+        if intent != "sale":
+            body["intent"] = intent
         headers = {"Idempotency-Key": idempotency_key}
         response = self._post("/v1/authorizations", body, headers)
         if response.status_code >= 400:

@@ -91,6 +91,9 @@ class LoopbackReader(Reader):
     def __init__(self, card: ApduCard | None = None, *, card_timeout: float = 1.0) -> None:
         super().__init__(card_timeout=card_timeout)
         self._cards: list[ApduCard] = [card] if card is not None else []
+        #: How many times the field was emptied: a wait for removal that began before the
+        #: latest one has seen the field empty, even if a card is back by the time it looks.
+        self._removals = 0
 
     def insert(self, card: ApduCard) -> None:
         """Put a card in the field (replacing whatever was there)."""
@@ -108,6 +111,7 @@ class LoopbackReader(Reader):
         """Take every card out of the field (the reader sees the field empty)."""
         with self._wake:
             self._cards = []
+            self._removals += 1
             self._seen_empty()
             self._wake.notify_all()
 
@@ -119,7 +123,8 @@ class LoopbackReader(Reader):
         return CardInfo(atr=EMULATED_ATR)
 
     def _wait_for_removal(self, timeout: float | None) -> bool:
-        return self._wait_until(lambda: not self._cards, timeout)
+        removals = self._removals
+        return self._wait_until(lambda: not self._cards or self._removals != removals, timeout)
 
     def _transmit(self, apdu: bytes) -> bytes:
         cards = self._cards
