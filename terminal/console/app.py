@@ -74,7 +74,7 @@ class ConsoleApp(App[None]):
         Binding("f3", "refund", "Refund", priority=True),
         Binding("f4", "reprint", "Reprint", priority=True),
         Binding("f5", "totals", "Totals", priority=True),
-        Binding("f6", "close_batch", "Close batch", priority=True),
+        Binding("f6", "close_batch", "Close", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

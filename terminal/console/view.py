@@ -135,15 +135,19 @@ def totals_text(totals: dict[str, Any], separator: str = ".") -> str:
 
     >>> print(totals_text({"currencies": [{"currency": "EUR", "net": 900,
     ...     "sales": {"count": 2, "amount": 1000}, "refunds": {"count": 1, "amount": 100}}]}))
-    EUR  sales 2 = 10.00 EUR  refunds 1 = 1.00 EUR  net 9.00 EUR
+    EUR
+      sales 2 = 10.00 EUR
+      refunds 1 = 1.00 EUR
+      net 9.00 EUR
     """
     lines = []
     for c in totals.get("currencies") or []:
         code = str(c.get("currency"))
         sales, refunds = c.get("sales") or {}, c.get("refunds") or {}
-        lines.append(f"{code}  sales {sales.get('count', 0)} = "
-                     f"{money(int(sales.get('amount', 0)), code, separator)}  "
-                     f"refunds {refunds.get('count', 0)} = "
-                     f"{money(int(refunds.get('amount', 0)), code, separator)}  "
-                     f"net {money(int(c.get('net', 0)), code, separator)}")  # fmt: skip
+        lines += [code,
+                  f"  sales {sales.get('count', 0)} = "
+                  f"{money(int(sales.get('amount', 0)), code, separator)}",
+                  f"  refunds {refunds.get('count', 0)} = "
+                  f"{money(int(refunds.get('amount', 0)), code, separator)}",
+                  f"  net {money(int(c.get('net', 0)), code, separator)}"]  # fmt: skip
     return "\n".join(lines) or "no sales since the last close"
