@@ -27,6 +27,9 @@
      ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     ├── ConsoleError                  the console's request to the terminal daemon failed
+     │    ├── DaemonUnreachableError       no connection to the daemon's local API, or no answer
+     │    └── DaemonRefusedError           the daemon answered a 4xx/5xx problem
      └── ActuatorError                 a dock lock or locker door controller failed
           ├── ActuatorUnavailableError     backend library missing, bad spec, device silent or disconnected
           ├── UnknownUnitError             no such dock or compartment on this controller
@@ -193,6 +196,24 @@ class AcquirerRejectedError(OnlineError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class ConsoleError(TerminalError):
+    """A request of the shopkeeper's console to the terminal daemon's local API failed."""
+
+
+class DaemonUnreachableError(ConsoleError):
+    """No connection to the daemon's local API, or no answer in time."""
+
+
+class DaemonRefusedError(ConsoleError):
+    """The daemon answered with a problem (RFC 9457): its status, ``code`` and ``detail``."""
+
+    def __init__(self, status: int, code: str | None, detail: str,
+                 problem: dict[str, object] | None = None) -> None:  # fmt: skip
+        super().__init__(f"{detail} ({status}{', ' + code if code else ''})")
+        self.status, self.code, self.detail = status, code, detail
+        self.problem = problem or {}
 
 
 class ActuatorError(TerminalError):

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from terminal.console.cli import console_command
 from terminal.daemon.cli import run_command
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
@@ -31,6 +32,7 @@ def _root() -> None:
 
 
 app.command("pay")(pay_command)
+app.command("console")(console_command)
 app.command("run")(run_command)
 
 
