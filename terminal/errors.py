@@ -26,6 +26,7 @@
      │    └── CardWaitCancelledError       Reader.cancel() ended a wait or an exchange
      ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
+     │    │    └── CancelledBeforeSendingError  the daemon's cancel stopped it before it left
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
      ├── ConsoleError                  the console's request to the terminal daemon failed
      │    ├── DaemonUnreachableError       no connection to the daemon's local API, or no answer
@@ -187,6 +188,13 @@ class AcquirerUnavailableError(OnlineError):
     def __init__(self, message: str, *, maybe_delivered: bool) -> None:
         super().__init__(message)
         self.maybe_delivered = maybe_delivered
+
+
+class CancelledBeforeSendingError(AcquirerUnavailableError):
+    """The action was cancelled at the gate: the authorization never left (nothing to undo)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled before the authorization was sent", maybe_delivered=False)
 
 
 class AcquirerRejectedError(OnlineError):

@@ -28,19 +28,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
+from terminal.errors import (
+    AcquirerRejectedError,
+    AcquirerUnavailableError,
+    CancelledBeforeSendingError,
+)
 from terminal.journal import Journal, StatusLookup, TxState, payment_undo, queue_reversal, resolve
 from terminal.online import AcquirerClient, AuthorizationResponse
 from terminal.outbox import Outbox
 
-__all__ = ["CancelledBeforeSending", "JournaledClient"]
-
-
-class CancelledBeforeSending(AcquirerUnavailableError):
-    """The action was cancelled at the gate: the authorization never left (nothing to undo)."""
-
-    def __init__(self) -> None:
-        super().__init__("cancelled before the authorization was sent", maybe_delivered=False)
+__all__ = ["CancelledBeforeSendingError", "JournaledClient"]
 
 
 class JournaledClient(AcquirerClient):
@@ -73,7 +70,7 @@ class JournaledClient(AcquirerClient):
         if not self.gate():
             self.cancelled = True
             self.journal.advance(self.id, TxState.CANCELLED, reason="cancelled")
-            raise CancelledBeforeSending()
+            raise CancelledBeforeSendingError()
         self.journal.sent(self.id, undo=payment_undo(self.terminal_id, entry.idempotency_key))
         try:
             answer = self.inner.authorize(terminal_id=terminal_id, amount=amount,
