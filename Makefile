@@ -20,8 +20,10 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # The suite talks to real services (scripts/services/*.sh): installed with apt-get where
-# missing, started privately on loopback for the run, stopped afterwards even on failure.
+# missing, started privately on loopback for the run, stopped afterwards even on failure; tmux
+# drives the console as a person would (tests/terminal/console/test_tmux_day.py).
 test: $(STAMP)
+	sh scripts/services.sh apt tmux
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
 
 # Long runs: each fuzz target under atheris for FUZZ_SECONDS (tests/fuzz/run.py); new
