@@ -35,13 +35,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich import box
 from rich.table import Table
 from rich.text import Text
-from uvicorn.supervisors import Multiprocess
 
-from acquirer.auth import PeerCertificateProtocol
 from acquirer.cli.registry import load_or_create_ca, merchants_app, terminals_app
 from acquirer.console import (
     DatabaseUrl,
@@ -58,6 +55,15 @@ from acquirer.domains import DOMAINS, MIGRATIONS
 from acquirer.errors import ConfigurationError, RegistryError
 from acquirer.keys import initialize, load_key_material
 from acquirer.registry import SqlRegistryStore, TokenStatus
+from acquirer.serving import (
+    HardenedConfig,
+    HardenedServer,
+    ReusePortWorkers,
+    ServerLimits,
+    bind_reuseport,
+    raise_open_files,
+)
+from acquirer.serving import limits as limits_defaults
 from acquirer.settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
@@ -230,7 +236,7 @@ def token_restrict(
     err.print(f"token {mask_pan(token)} restricted to MCC {mcc}", highlight=False)
 
 
-class _AnnouncingServer(uvicorn.Server):
+class _AnnouncingServer(HardenedServer):
     """A uvicorn server that prints its address once it accepts connections."""
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -263,7 +269,6 @@ def _tls_options(settings: Settings, host: str) -> dict[str, Any]:
         "ssl_keyfile": str(settings.server_key),
         "ssl_ca_certs": str(settings.ca_cert),
         "ssl_cert_reqs": ssl.CERT_REQUIRED,
-        "http": PeerCertificateProtocol,
     }
 
 
@@ -285,6 +290,23 @@ def serve(
             "registered terminals' client certificates (required off loopback)",
         ),
     ] = False,
+    handshake_timeout: Annotated[
+        float, typer.Option(help="Seconds a TLS handshake may take before the connection is closed")
+    ] = limits_defaults.HANDSHAKE_TIMEOUT,
+    header_timeout: Annotated[
+        float, typer.Option(help="Seconds a connection may wait before sending a request head")
+    ] = limits_defaults.HEADER_TIMEOUT,
+    body_timeout: Annotated[
+        float, typer.Option(help="Seconds a request body may take to arrive (then 408)")
+    ] = limits_defaults.BODY_TIMEOUT,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections per worker; beyond 3/4 of it, new ones close the oldest "
+            "never-served idle connection",
+            min=16,
+        ),
+    ] = limits_defaults.MAX_CONNECTIONS,
 ) -> None:
     """Run the acquirer's HTTP API.
 
@@ -307,6 +329,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     options: dict[str, Any] = {}
     with reported_errors():
+        limits = ServerLimits(handshake_timeout, header_timeout, body_timeout, max_connections)
+        raise_open_files(limits)
         if tls:
             options = _tls_options(settings, host)
             settings = dataclasses.replace(settings, require_client_certificates=True)
@@ -324,8 +348,9 @@ def serve(
             )
         )
     if workers == 1:
-        config = uvicorn.Config(
+        config = HardenedConfig(
             api,
+            limits=limits,
             host=host,
             port=port,
             log_level="info",
@@ -336,20 +361,26 @@ def serve(
         )
         _AnnouncingServer(config).run()
         return
-    _serve_workers(settings, host, port, workers, options)
+    _serve_workers(settings, host, port, workers, limits, options)
 
 
 def _serve_workers(
-    settings: Settings, host: str, port: int, workers: int, options: dict[str, Any]
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    limits: ServerLimits,
+    options: dict[str, Any],
 ) -> None:
-    """Several uvicorn worker processes on one listening socket, each building its own app."""
+    """Several uvicorn worker processes, one ``SO_REUSEPORT`` socket each, each with its app."""
     os.environ[HOME_ENV] = str(settings.data_dir)
     if settings.database_url is not None:
         os.environ[DATABASE_URL_ENV] = settings.database_url
     if settings.require_client_certificates:
         os.environ[REQUIRE_CLIENT_CERTIFICATES_ENV] = "1"
-    config = uvicorn.Config(
+    config = HardenedConfig(
         "acquirer.app:app_from_environment",
+        limits=limits,
         factory=True,
         host=host,
         port=port,
@@ -360,15 +391,15 @@ def _serve_workers(
         proxy_headers=False,  # terminals connect directly; no proxy's headers to trust
         **options,
     )
-    sock = config.bind_socket()
-    bound_host, bound_port = sock.getsockname()[:2]
+    sockets = bind_reuseport(host, port, workers, backlog=config.backlog)
+    bound_host, bound_port = sockets[0].getsockname()[:2]
     scheme = "https" if config.is_ssl else "http"
     out.print(
         f"tap-acquirer listening on {scheme}://{bound_host}:{bound_port} ({workers} workers)",
         highlight=False,
     )
     out.file.flush()
-    Multiprocess(config, sockets=[sock]).run()
+    ReusePortWorkers(config, sockets).run()
 
 
 def main() -> None:
