@@ -42,6 +42,7 @@ from rich.text import Text
 from uvicorn.supervisors import Multiprocess
 
 from acquirer.auth import PeerCertificateProtocol
+from acquirer.cli.keys import keys_app
 from acquirer.cli.registry import load_or_create_ca, merchants_app, terminals_app
 from acquirer.console import (
     DatabaseUrl,
@@ -84,6 +85,7 @@ tokens_app = typer.Typer(
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(terminals_app, name="terminals")
+app.add_typer(keys_app, name="keys")
 for domain in DOMAINS:
     for name, commands in domain.commands:
         app.add_typer(commands, name=name)
@@ -99,16 +101,31 @@ def init(
             "--force", help="Replace existing keys (tokens issued under them stop working)"
         ),
     ] = False,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production",
+            help="A production data directory: no test keys, key files sealed under the "
+            "key-encryption key (TAP_ACQUIRER_KEK_FILE); import real keys with `keys import`",
+        ),
+    ] = False,
 ) -> None:
-    """Create test keys and the database in the data directory.
+    """Create test keys (or, with --production, no keys) and the database.
 
-    Writes issuer-keys.json (issuer master keys for the test token ranges) and
-    vault-key.json (the token vault key), both readable by you only, and creates the
-    database. Prints key check values (KCVs), never keys.
+    Writes issuer-keys.json (issuer master keys for the test token ranges), vault-key.json
+    (the token vault key) and keyring.json (a test DUKPT BDK), all readable by you only,
+    sealed under the key-encryption key when TAP_ACQUIRER_KEK_FILE names one, and creates
+    the database. Prints key check values (KCVs), never keys.
     """
     settings = cli_settings(data_dir)
     with reported_errors():
-        checks = initialize(settings, force=force, migrations=MIGRATIONS)
+        checks = initialize(settings, force=force, migrations=MIGRATIONS, production=production)
+    if production:
+        out.print(
+            f"Initialized {settings.data_dir} for [bold]production[/]: no keys yet; import "
+            "them with `tap-acquirer keys import` (test keys are refused here)."
+        )
+        return
     out.print(f"Initialized {settings.data_dir} with [bold]test keys[/] (development only).")
     table = Table("key", "KCV", title="Key check values")
     for check in checks:
