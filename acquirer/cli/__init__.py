@@ -10,11 +10,10 @@
     tap-acquirer merchants add|list ...   tap-acquirer terminals add|reissue|revoke|list ...
     tap-acquirer settlement close|list|export ...   tap-acquirer risk deny|allow|limit ...
     tap-acquirer bikes tariff set|show ...   tap-acquirer bikes rentals|debts
-    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
-
-
+    tap-acquirer keys list|encrypt|import|kek new ...
     tap-acquirer lockers compartments add|list ...  lockers fees set|show ...  lockers parcels
-    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls]
+    tap-acquirer serve [--host 127.0.0.1] [--port 8080] [--tls [--tls-cert C --tls-key K]]
+                       [--production] [--health-port 8081]
 
 The data directory defaults to ``$TAP_ACQUIRER_HOME`` or ``~/.local/share/tap/acquirer``.
 A funding PAN is read from a file or standard input, never from the command line, where it
@@ -31,6 +30,7 @@ import os
 import socket
 import ssl
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,13 +56,14 @@ from acquirer.console import (
     use_migrations,
 )
 from acquirer.domains import DOMAINS, MIGRATIONS
-from acquirer.errors import ConfigurationError, RegistryError
+from acquirer.errors import ConfigurationError, ProductionRefusedError, RegistryError
 from acquirer.keys import initialize, load_key_material
 from acquirer.registry import SqlRegistryStore, TokenStatus
 from acquirer.settings import (
     DATABASE_URL_ENV,
     HOME_ENV,
     LOG_FORMAT,
+    PRODUCTION_ENV,
     REQUIRE_CLIENT_CERTIFICATES_ENV,
     Settings,
 )
@@ -269,19 +270,59 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _tls_options(settings: Settings, host: str) -> dict[str, Any]:
-    """uvicorn's TLS options for mutual TLS: our server certificate, client certs required."""
+def _tls_options(
+    settings: Settings, host: str, cert: Path | None = None, key: Path | None = None
+) -> dict[str, Any]:
+    """uvicorn's TLS options for mutual TLS: a server certificate, client certs required.
+
+    The server certificate is the operator's own (``cert``/``key``, e.g. from their public
+    or corporate CA) or, for development, one the acquirer's terminal CA issues for ``host``.
+    """
     ca = load_or_create_ca(settings)
-    issued = ca.issue_server(host)
-    write_private_file(settings.server_key, issued.key_pem)
-    settings.server_cert.write_bytes(issued.cert_pem)
+    if cert is None or key is None:
+        issued = ca.issue_server(host)
+        write_private_file(settings.server_key, issued.key_pem)
+        settings.server_cert.write_bytes(issued.cert_pem)
+        cert, key = settings.server_cert, settings.server_key
     return {
-        "ssl_certfile": str(settings.server_cert),
-        "ssl_keyfile": str(settings.server_key),
+        "ssl_certfile": str(cert),
+        "ssl_keyfile": str(key),
         "ssl_ca_certs": str(settings.ca_cert),
         "ssl_cert_reqs": ssl.CERT_REQUIRED,
         "http": PeerCertificateProtocol,
     }
+
+
+def check_production(
+    production: bool, *, tls: bool, tls_cert: Path | None, tls_key: Path | None
+) -> None:
+    """Production mode refuses plain HTTP and a server certificate the acquirer issued itself.
+
+    (Test keys and key files in clear are refused when the keys load.)
+    """
+    if not production:
+        return
+    if not tls:
+        raise ProductionRefusedError(
+            "production mode refuses plain HTTP: serve with --tls (terminals over mutual TLS)"
+        )
+    if tls_cert is None or tls_key is None:
+        raise ProductionRefusedError(
+            "production mode refuses a server certificate issued by the acquirer's own test "
+            "CA: give the operator's certificate with --tls-cert and --tls-key"
+        )
+
+
+def _health_server(host: str, port: int) -> uvicorn.Server:
+    """A plain-HTTP listener for a load balancer's ``/v1/health``, in a thread of its own."""
+    from acquirer.app import create_health_app
+
+    config = uvicorn.Config(
+        create_health_app(), host=host, port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, name="health", daemon=True).start()
+    return server
 
 
 @app.command()
@@ -302,6 +343,31 @@ def serve(
             "registered terminals' client certificates (required off loopback)",
         ),
     ] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="The operator's server certificate (PEM; default: self-issued)"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="The private key of --tls-cert (PEM)")
+    ] = None,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production",
+            help="Refuse test keys, clear key files, plain HTTP and a self-issued server "
+            "certificate (also TAP_ACQUIRER_PRODUCTION=1, or a data directory made by "
+            "init --production)",
+        ),
+    ] = False,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also answer GET /v1/health over plain HTTP on this port, without a client "
+            "certificate, for a load balancer (it says nothing but ok)",
+            min=0,
+            max=65535,
+        ),
+    ] = None,
 ) -> None:
     """Run the acquirer's HTTP API.
 
@@ -321,18 +387,34 @@ def serve(
         )
         raise typer.Exit(2)
     settings = cli_settings(data_dir, database_url)
+    if production:
+        settings = dataclasses.replace(settings, production=True)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     options: dict[str, Any] = {}
     with reported_errors():
+        if (tls_cert is None) != (tls_key is None):
+            raise ConfigurationError("give --tls-cert and --tls-key together")
+        if tls_cert is not None and not tls:
+            raise ConfigurationError("--tls-cert needs --tls")
+        material = load_key_material(settings)
+        check_production(
+            settings.production or material.production,
+            tls=tls,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+        if material.production:
+            settings = dataclasses.replace(settings, production=True)
         if tls:
-            options = _tls_options(settings, host)
+            options = _tls_options(settings, host, tls_cert, tls_key)
             settings = dataclasses.replace(settings, require_client_certificates=True)
         if workers == 1:
             api = create_app(settings)
-        else:  # each worker builds its own app; check keys and database here, once
-            load_key_material(settings)
+        else:  # each worker builds its own app; check the database here, once
             with opened_store(settings, SqlRegistryStore):
                 pass
+    if health_port is not None:
+        _health_server(host, health_port)
     if not tls:
         err.print(
             Text(
@@ -365,6 +447,8 @@ def _serve_workers(
         os.environ[DATABASE_URL_ENV] = settings.database_url
     if settings.require_client_certificates:
         os.environ[REQUIRE_CLIENT_CERTIFICATES_ENV] = "1"
+    if settings.production:
+        os.environ[PRODUCTION_ENV] = "1"
     config = uvicorn.Config(
         "acquirer.app:app_from_environment",
         factory=True,
