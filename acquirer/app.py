@@ -108,6 +108,27 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     return app
 
 
+class LoadBalancerHealth(BaseModel):
+    """``GET /v1/health`` on the load balancer's port: nothing but liveness."""
+
+    status: str = Field(examples=["ok"])
+
+
+def create_health_app() -> FastAPI:
+    """The app of ``serve --health-port``: ``/v1/health`` only, no client certificate.
+
+    It holds no keys and no database, and says nothing but ``ok``: a load balancer may
+    probe it from anywhere without learning anything about the acquirer.
+    """
+    app = FastAPI(title=f"{API_TITLE} health", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/v1/health", response_model=LoadBalancerHealth)
+    def health() -> LoadBalancerHealth:
+        return LoadBalancerHealth(status="ok")
+
+    return app
+
+
 def app_from_environment() -> FastAPI:
     """The app for ``tap-acquirer serve --workers N``: each worker process builds its own.
 

@@ -8,7 +8,9 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
     AcquirerError
     ├── ConfigurationError                  configuration_invalid      settings or data directory unusable
     │    ├── KeyMaterialError               key_material_invalid       a key file missing, malformed, bad KCV
+    │    │    └── KeyEncryptionKeyError     kek_invalid                the key file's KEK missing, too open, wrong
     │    ├── TestKeysRefusedError           test_keys_refused          test keys loaded in production mode
+    │    ├── ProductionRefusedError         production_refused         plain HTTP, a self-issued certificate, clear keys
     │    └── AlreadyInitializedError        already_initialized        init would overwrite existing keys
     ├── ProvisioningError                   provisioning_failed        scheme, expiry or token space unusable
     │    └── FundingPanError                funding_pan_invalid        not 12-19 digits, or bad Luhn digit
@@ -23,7 +25,9 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
     │    └── LedgerImbalanceError           ledger_imbalance           a journal whose postings do not sum to 0
     └── RequestError                        request_invalid            a request is unusable
          ├── EmvDataError                   emv_data_invalid           the EMV data record is malformed
-         │    └── EmvDataIncompleteError    emv_data_incomplete        a mandatory tag is missing
+         │    ├── EmvDataIncompleteError    emv_data_incomplete        a mandatory tag is missing
+         │    └── SensitiveDataError        sensitive_data_invalid     DUKPT-encrypted data unusable, or sent in clear
+         │         └── KsnReplayedError     ksn_replayed               a KSN already used by another request
          ├── IdempotencyKeyReusedError      idempotency_key_reused     one key, two requests
          ├── IdempotencyKeyInFlightError    idempotency_key_in_flight  the first is still running
          ├── PaymentNotFoundError           payment_unknown            no such payment for this terminal
@@ -70,6 +74,19 @@ class KeyMaterialError(ConfigurationError):
     """A key file (issuer keys, vault key) is missing, malformed or fails its check value."""
 
     code = "key_material_invalid"
+
+
+class KeyEncryptionKeyError(KeyMaterialError):
+    """The key-encryption key of the key files is missing, readable by others, or not theirs."""
+
+    code = "kek_invalid"
+
+
+class ProductionRefusedError(ConfigurationError):
+    """Production mode refuses a development shortcut: plain HTTP, a self-issued server
+    certificate, or a key file kept in clear."""
+
+    code = "production_refused"
 
 
 class TestKeysRefusedError(ConfigurationError):
@@ -149,6 +166,20 @@ class EmvDataIncompleteError(EmvDataError):
     """A tag the issuer needs (PAN, ATC, cryptogram, CID, IAD, amount, currency) is missing."""
 
     code = "emv_data_incomplete"
+
+
+class SensitiveDataError(EmvDataError):
+    """The DUKPT-encrypted sensitive data (tags 57, 5A, 5F24) cannot be used: an unknown
+    initial key ID, a KSN of another terminal, a failed decryption, or (in production) sent
+    in clear."""
+
+    code = "sensitive_data_invalid"
+
+
+class KsnReplayedError(SensitiveDataError):
+    """The KSN was already used by another request: a DUKPT key serves one transaction."""
+
+    code = "ksn_replayed"
 
 
 class IdempotencyKeyReusedError(RequestError):

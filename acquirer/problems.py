@@ -70,6 +70,8 @@ TITLES = {
     "terminal_forbidden": "Terminal not allowed",
     "emv_data_invalid": "EMV data invalid",
     "emv_data_incomplete": "EMV data incomplete",
+    "sensitive_data_invalid": "Sensitive data unusable",
+    "ksn_replayed": "KSN already used",
     "parcel_unknown": "No such parcel",
     "locker_unknown": "No such locker",
     "parcel_currency_mismatch": "Currency differs from the locker's storage fees",

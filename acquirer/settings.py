@@ -5,6 +5,7 @@ Everything the acquirer keeps sits in one data directory, made by ``tap-acquirer
     DATA_DIR/
       issuer-keys.json   issuer master keys per token BIN range (emvcore.keyfile format)
       vault-key.json     the token vault's master key (acquirer.vault format)
+      keyring.json       named keys: TR-31 key-encryption keys, the DUKPT BDK (acquirer.keystore)
       ca-cert.pem        the terminal CA (ca-key.pem: its key), made by ``terminals add``
       server-cert.pem    the TLS server certificate (server-key.pem), made by ``serve --tls``
       acquirer.db        SQLite database: tokens, authorizations, ATC claims
@@ -26,6 +27,8 @@ from acquirer.errors import ConfigurationError
 HOME_ENV = "TAP_ACQUIRER_HOME"
 #: Environment variable naming a PostgreSQL database (libpq URI) to use instead of SQLite.
 DATABASE_URL_ENV = "TAP_ACQUIRER_DATABASE_URL"
+#: Environment variable that, set to 1, runs the acquirer in production mode.
+PRODUCTION_ENV = "TAP_ACQUIRER_PRODUCTION"
 #: Environment variable that, set to 1, makes the app require terminals' client certificates.
 REQUIRE_CLIENT_CERTIFICATES_ENV = "TAP_ACQUIRER_REQUIRE_CLIENT_CERTIFICATES"
 
@@ -49,7 +52,9 @@ class Settings:
     ``atc_window``: an ATC more than this far below the highest ATC already accepted for a
     token is declined as stale (the card's counter only grows, EMV Book 2 section 8.1;
     a small window tolerates authorizations that arrive out of order).
-    ``production``: refuse key files marked as test keys.
+    ``production``: refuse key files marked as test keys, key files in clear, and the
+    clear sensitive-data format (``TAP_ACQUIRER_PRODUCTION=1``; a data directory made by
+    ``init --production`` is production whatever this says).
     ``require_client_certificates``: every request must come over mutual TLS from a
     registered, active terminal (``tap-acquirer serve --tls`` sets it).
     ``velocity_limit`` approvals per PAR within ``velocity_window_seconds`` (0: no limit).
@@ -100,6 +105,11 @@ class Settings:
         return self.data_dir / "vault-key.json"
 
     @property
+    def keyring(self) -> Path:
+        """Path of the keyring (key-encryption keys, the DUKPT base derivation key)."""
+        return self.data_dir / "keyring.json"
+
+    @property
     def ca_cert(self) -> Path:
         """The terminal CA's certificate (PEM)."""
         return self.data_dir / "ca-cert.pem"
@@ -131,6 +141,7 @@ def settings_from_environment() -> Settings:
         data_dir=default_data_dir(),
         database_url=os.environ.get(DATABASE_URL_ENV) or None,
         require_client_certificates=os.environ.get(REQUIRE_CLIENT_CERTIFICATES_ENV) == "1",
+        production=os.environ.get(PRODUCTION_ENV) == "1",
     )
 
 

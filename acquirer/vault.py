@@ -88,19 +88,23 @@ class VaultKey:
 
     def save(self, path: Path) -> None:
         """Write the key file atomically with mode 0600."""
+        write_private_file(path, self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The key file's bytes (JSON), for :meth:`save` or to encrypt first."""
         document = {
             "format": FORMAT,
             "test_key": self.test_key,
             "key": self.key.hex().upper(),
             "kcv": self.kcv.hex().upper(),
         }
-        write_private_file(path, (json.dumps(document, indent=2) + "\n").encode())
+        return (json.dumps(document, indent=2) + "\n").encode()
 
     @classmethod
     def load(cls, path: Path) -> VaultKey:
         """Read and check a vault key file; :class:`KeyMaterialError` names what is wrong."""
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise KeyMaterialError(
                 f"vault key file {path} not found (make one with `tap-acquirer init`)"
@@ -109,6 +113,13 @@ class VaultKey:
             raise KeyMaterialError(
                 f"vault key file {path} cannot be read: {exc.__class__.__name__}"
             ) from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path) -> VaultKey:
+        """Check and parse a vault key file's text (``path`` names it in errors)."""
+        try:
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise KeyMaterialError(
                 f"vault key file {path} is not JSON (line {exc.lineno})"

@@ -6,31 +6,37 @@ mid-stream, restarted, and the client retries every request it got no answer to,
 same idempotency key, as a terminal would. At the end every request has exactly one answer,
 every approval a client saw is in the database under the same authorization id, and the
 ledger holds exactly one balanced sale journal per approval.
+
+It runs on SQLite and on PostgreSQL, with one acquirer process and with two (``--workers 2``,
+the whole process group killed). ``make test`` kills a few times per case; ``make soak`` sets
+``TAP_CRASH_KILLS=20``.
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import sqlite3
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from acquirer import Settings
 from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
 from acquirer.payments.sql import SqlPaymentStore
+from acquirer.settings import DATABASE_URL_ENV
 from acquirer.vault import TokenVault
 from emvcore.pan import luhn_check_digit
-from tests.acquirer.processes import start_acquirer, stop
+from tests.acquirer.processes import kill_group, start_acquirer, stop
 from tests.acquirer.testkit import TestCard
 
 CARDS = 10
 TAPS_PER_CARD = 20
-KILLS = 3
+#: Kills per case: a few in ``make test``, at least 20 each in ``make soak``.
+KILLS = int(os.environ.get("TAP_CRASH_KILLS", "2"))
 
 
 def _requests(settings: Settings, keys: KeyMaterial) -> dict[str, dict[str, Any]]:
@@ -59,10 +65,18 @@ def _requests(settings: Settings, keys: KeyMaterial) -> dict[str, dict[str, Any]
     return requests
 
 
+@pytest.fixture(params=[1, 2], ids=["1-process", "2-processes"])
+def workers(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
 def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
-    settings: Settings, keys: KeyMaterial
+    backend_settings: Settings, keys: KeyMaterial, workers: int
 ) -> None:
+    settings = backend_settings
     requests = _requests(settings, keys)
+    env = {DATABASE_URL_ENV: settings.database_url} if settings.database_url else {}
+    args = ["--workers", str(workers)] if workers > 1 else []
     answers: dict[str, bytes] = {}
     interrupted: list[str] = []
     lock = threading.Lock()
@@ -86,7 +100,7 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
                 answers[key] = response.content
 
     for round_ in range(KILLS + 1):
-        process, url = start_acquirer(settings.data_dir)
+        process, url = start_acquirer(settings.data_dir, env=env, args=args)
         pending = [key for key in requests if key not in answers]
         # Replays of a few answered requests: what was approved before a kill is still there.
         pending += list(answers)[:20]
@@ -100,7 +114,7 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
                         f.done() for f in futures
                     ):
                         threading.Event().wait(0.005)
-                    process.send_signal(signal.SIGKILL)
+                    kill_group(process)  # the server and its workers
                 for future in futures:
                     future.result()
         finally:
@@ -114,24 +128,24 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
     approved = {
         key: json.loads(body) for key, body in answers.items() if json.loads(body)["approved"]
     }
-    with sqlite3.connect(settings.database) as db:
-        rows = dict(
-            db.execute(
-                "SELECT idempotency_key, id FROM authorizations WHERE approved = 1"
-            ).fetchall()
-        )
-        keys_total = db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT terminal_id || '/' || idempotency_key) FROM authorizations"
-        ).fetchone()
-    assert {key: body["authorization_id"] for key, body in approved.items()} == rows
-    assert keys_total[0] == keys_total[1] == len(requests)
     store = SqlPaymentStore(open_database(settings))
     try:
+        recorded = store.engine.read(
+            lambda tx: tx.all(
+                "SELECT terminal_id, idempotency_key, id, approved FROM authorizations"
+            )
+        )
         totals = store.ledger_totals()
     finally:
         store.engine.close()
+    rows = {row["idempotency_key"]: row["id"] for row in recorded if row["approved"]}
+    assert {key: body["authorization_id"] for key, body in approved.items()} == rows
+    distinct = {(row["terminal_id"], row["idempotency_key"]) for row in recorded}
+    assert len(recorded) == len(distinct) == len(requests)
     assert totals.journals == {"sale": len(approved)}
     assert totals.unbalanced == 0
     reasons = sorted({json.loads(body)["reason"] for body in answers.values()})
-    print(f"kill -9 x{KILLS}: {len(interrupted)} interrupted, {len(approved)} approved, {reasons}")
+    print(
+        f"kill -9 x{KILLS} ({workers} process(es)): {len(interrupted)} interrupted, {len(approved)} approved, {reasons}"
+    )
     assert len(approved) == len(requests)  # distinct accounts, fresh ATCs: all approvable
