@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from acquirer.issuer import Issuer, parse_emv_data
 
+from acquirer.payments.issuer import Issuer, parse_emv_data
 from card_emulation import CardImage, EmvApplet
 from card_emulation.errors import TagReadError, WalletError
 from card_emulation.tag import Type4Tag
