@@ -43,11 +43,13 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
          ├── ParcelNotFoundError            parcel_unknown             no such parcel visible to the terminal
          ├── LockerNotFoundError            locker_unknown             no registered terminal with action locker
          ├── ParcelCurrencyError            parcel_currency_mismatch   currency other than the locker's fees
-         └── ParcelConflictError            parcel_conflict            not possible in the locker's state now
-              ├── NoCompartmentFreeError    no_compartment_free        no free compartment large enough
-              ├── ParcelStateError          parcel_state_conflict      not allowed in the parcel's state
-              ├── AmountDueMismatchError    amount_due_mismatch        a payment of other than what is due
-              └── ParcelNotIdentifiedError  parcel_not_identified      pay without a recipient's pickup
+         ├── ParcelConflictError            parcel_conflict            not possible in the locker's state now
+         │    ├── NoCompartmentFreeError    no_compartment_free        no free compartment large enough
+         │    ├── ParcelStateError          parcel_state_conflict      not allowed in the parcel's state
+         │    ├── AmountDueMismatchError    amount_due_mismatch        a payment of other than what is due
+         │    └── ParcelNotIdentifiedError  parcel_not_identified      pay without a recipient's pickup
+         ├── CheckoutSessionNotFoundError  checkout_session_unknown  no such session for this terminal
+         └── CheckoutLinkRefusedError  checkout_link_refused      a tag link malformed, forged or foreign
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -340,3 +342,23 @@ class ParcelNotIdentifiedError(ParcelConflictError):
     """A parcel payment that no recent pickup (by the recipient's card or code) asked for."""
 
     code = "parcel_not_identified"
+
+
+class CheckoutSessionNotFoundError(RequestError):
+    """No checkout session with that id is visible to the requesting terminal or link."""
+
+    code = "checkout_session_unknown"
+
+
+class CheckoutLinkRefusedError(RequestError):
+    """A Tap! tag link that is malformed, whose MAC does not verify, or names another session.
+
+    ``reason`` is the stable reason code (``link_malformed``, ``link_forged``); the message
+    never repeats the link's MAC.
+    """
+
+    code = "checkout_link_refused"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

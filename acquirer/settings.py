@@ -62,6 +62,8 @@ class Settings:
     ``database_url``: a PostgreSQL URI (``postgresql://...``) to keep the tokens and the
     payments in, for several acquirer processes on one database; ``None`` keeps them in
     the SQLite file ``data_dir/acquirer.db``.
+    ``tap_base_url``: the base of the Tap! tag links (:mod:`emvcore.tapmode.link`), the
+    wallets' trust anchor; ``checkout_session_seconds``: how long a checkout session is payable.
 
     >>> s = Settings(Path("/srv/acq"))
     >>> s.database, s.atc_window
@@ -77,6 +79,8 @@ class Settings:
     velocity_limit: int = 60
     velocity_window_seconds: int = 600
     require_client_certificates: bool = False
+    tap_base_url: str = "https://tap.localhost/tap"
+    checkout_session_seconds: int = 180
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -90,6 +94,8 @@ class Settings:
             raise ConfigurationError("velocity_limit must be >= 0 and its window > 0 seconds")
         if not 0 <= self.fee_bps <= 10_000:
             raise ConfigurationError("fee_bps must be between 0 and 10000")
+        if not 30 <= self.checkout_session_seconds <= 3600:
+            raise ConfigurationError("checkout_session_seconds must be between 30 and 3600")
         url = self.database_url
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             raise ConfigurationError("database_url must be a postgresql:// URI")
