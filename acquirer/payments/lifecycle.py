@@ -160,7 +160,7 @@ def transition(
                 else payment.authorized,
                 status=final if left == 0 else status,
             )
-            return new, value, (ledger.cancel(t, cur, value, fee_bps),)
+            return new, value, (ledger.cancel(t, cur, value, fee_bps, payment.captured),)
         raise _refuse(kind, payment)
     raise _refuse(kind, payment)  # pragma: no cover (every kind is handled above)
 
