@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from acquirer.payments.ledger import Journal
-from acquirer.registry import TokenRow
+from acquirer.registry import TokenRow, TokenStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +246,22 @@ class BatchLine:
     gross: int
     fee: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncrementContext:
+    """What an incremental authorization of a payment is checked against, in one statement.
+
+    The risk inputs of the authorization that opened the payment, as they are now
+    (:func:`acquirer.payments.risk.assess_increment`).
+    """
+
+    token_status: TokenStatus | None
+    """The status of the token the payment was authorized with (``None``: unknown)."""
+    par_denied: bool
+    """Whether the payment's PAR is on the deny list."""
+    mcc_limit: int | None
+    """The amount limit of the payment terminal's merchant category, if one is set."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from acquirer.payments.rows import (
     BatchLine,
     BatchRow,
     BatchScope,
+    IncrementContext,
     LedgerTotals,
     OperationRequest,
     OperationResult,
@@ -105,6 +106,10 @@ class PaymentStore(RegistryStore, Protocol):
 
     def get_payment(self, payment_id: str) -> PaymentRow | None:
         """The payment with that id (an authorization id), or ``None``."""
+        ...
+
+    def increment_context(self, payment_id: str) -> IncrementContext | None:
+        """The risk inputs an incremental authorization of the payment is checked against."""
         ...
 
     def apply_operation(
