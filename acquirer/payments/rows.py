@@ -73,6 +73,22 @@ class RecordStatus(enum.Enum):
     """Nothing written: the terminal already used this idempotency key (row in ``existing``)."""
     ATC_ALREADY_CLAIMED = "atc_already_claimed"
     """Nothing written: another authorization already claimed this (token, ATC)."""
+    VELOCITY_EXCEEDED = "velocity_exceeded"
+    """Nothing written: approvals of the PAR committed meanwhile reached the velocity limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class VelocityCheck:
+    """The velocity rule an approval is checked against again, inside its write.
+
+    The count read before the decision may be stale by the time the approval is written
+    (concurrent taps on the account); the store counts again under a lock on the account's
+    token rows, so at most ``limit`` approvals of ``par`` fall at or after ``since``.
+    """
+
+    par: str
+    limit: int
+    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
