@@ -32,7 +32,8 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
          ├── IdempotencyKeyInFlightError    idempotency_key_in_flight  the first is still running
          ├── PaymentNotFoundError           payment_unknown            no such payment for this terminal
          ├── PaymentStateError              payment_state_conflict     not allowed in the payment's state
-         │    └── AmountExceededError       amount_exceeded            more than the payment allows
+         │    ├── AmountExceededError       amount_exceeded            more than the payment allows
+         │    └── IncrementDeclinedError    increment_declined         an increment breaks a risk rule
          ├── BatchNotFoundError             batch_unknown              no such settlement batch
          ├── RentalNotFoundError            rental_unknown             no such rental (or none active)
          ├── RentalStateError               rental_state_conflict      not allowed in the rental's state
@@ -227,6 +228,12 @@ class AmountExceededError(PaymentStateError):
     """The amount is more than the payment allows (refund above captured, and so on)."""
 
     code = "amount_exceeded"
+
+
+class IncrementDeclinedError(PaymentStateError):
+    """An incremental authorization breaks a rule the authorization obeys (token, PAR, MCC)."""
+
+    code = "increment_declined"
 
 
 class RegistryError(AcquirerError):

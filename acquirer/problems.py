@@ -65,6 +65,7 @@ TITLES = {
     "debt_state_conflict": "Not allowed in the debt's state",
     "payment_state_conflict": "Not allowed in the payment's state",
     "amount_exceeded": "Amount exceeds what the payment allows",
+    "increment_declined": "Incremental authorization declined",
     "ledger_imbalance": "Ledger imbalance",
     "terminal_unauthenticated": "Client certificate required",
     "terminal_forbidden": "Terminal not allowed",

@@ -21,7 +21,13 @@ from acquirer.parcels.rows import (
     ParcelTx,
 )
 from acquirer.payments.ledger import Journal
-from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.payments.rows import (
+    AtcClaim,
+    AuthorizationRow,
+    PaymentRow,
+    RecordResult,
+    VelocityCheck,
+)
 from acquirer.payments.service import AuthorizationResult
 
 
@@ -52,13 +58,20 @@ class ParcelBoundStore:
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """The real store's, with the bound parcel step in the same transaction."""
         pending = self._pending.get()
         if pending is None:
-            return self._store.record_authorization(row, claim, payment, journals)
+            return self._store.record_authorization(row, claim, payment, journals, velocity)
         return self._store.record_parcel_authorization(
-            row, claim, payment, journals, pending.request, lambda ptx: pending.work(ptx, row)
+            row,
+            claim,
+            payment,
+            journals,
+            pending.request,
+            lambda ptx: pending.work(ptx, row),
+            velocity,
         )
 
     @contextmanager

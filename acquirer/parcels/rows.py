@@ -27,6 +27,7 @@ from acquirer.payments.rows import (
     PaymentRow,
     PaymentStep,
     RecordResult,
+    VelocityCheck,
 )
 from acquirer.payments.store import PaymentStore
 from acquirer.registry import TerminalRow
@@ -314,6 +315,7 @@ class ParcelStore(PaymentStore, Protocol):
         journals: Sequence[Journal],
         request: ParcelOperationRequest,
         work: Callable[[ParcelTx], str],
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """:meth:`record_authorization` and a parcel operation in ONE transaction.
 

@@ -49,6 +49,7 @@ from acquirer.payments.rows import (
     AuthorizationRow,
     PaymentRow,
     RecordResult,
+    VelocityCheck,
 )
 from acquirer.payments.sql import SqlPaymentStore
 from acquirer.payments.sql.authorizations import record_authorization_in
@@ -152,13 +153,14 @@ class SqlParcelStore(SqlPaymentStore):
         journals: Sequence[Journal],
         request: ParcelOperationRequest,
         work: Callable[[ParcelTx], str],
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """The authorization, its payment and journals, and the parcel operation: one transaction."""
 
         def unit(tx: Tx) -> RecordResult:
-            result = record_authorization_in(
-                tx, row, claim, payment, journals
-            )  # Abort on a lost race
+            result = record_authorization_in(  # Abort on a lost race
+                tx, row, claim, payment, journals, velocity, self.row_lock
+            )
             try:
                 self._run_operation(tx, request, work)
             except Abort:

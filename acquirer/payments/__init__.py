@@ -16,6 +16,7 @@ from acquirer.domain import Domain
 from acquirer.errors import (
     AmountExceededError,
     BatchNotFoundError,
+    IncrementDeclinedError,
     PaymentNotFoundError,
     PaymentStateError,
 )
@@ -32,6 +33,7 @@ DOMAIN = Domain(
         PaymentNotFoundError: HTTPStatus.NOT_FOUND,
         BatchNotFoundError: HTTPStatus.NOT_FOUND,
         AmountExceededError: HTTPStatus.UNPROCESSABLE_ENTITY,
+        IncrementDeclinedError: HTTPStatus.UNPROCESSABLE_ENTITY,
         PaymentStateError: HTTPStatus.CONFLICT,
     },
 )

@@ -28,7 +28,9 @@ Journal kinds and their postings (A: amount; F: the fee on A):
 - ``hold`` (pre-authorization, incremental authorization): DR holds_receivable A;
   CR holds_payable A.
 - ``release`` (reversal, void or completion of a hold): the hold postings reversed.
-- ``cancel`` (void or reversal of a sale not yet settled): the sale postings reversed.
+- ``cancel`` (void or reversal of a sale not yet settled): the sale postings reversed. A
+  part P of a remaining captured amount C hands back the fee ``F(C) - F(C - P)``
+  (:func:`part_fee`), so the parts of a sale reversed in parts hand back exactly its fee.
 - ``refund``: DR merchant_payable A; CR issuer_receivable A (the fee is not returned).
 - ``debt`` (a rental's fare its hold could not cover): DR debts_receivable A;
   CR debts_payable A. A memo, like a hold: the money moves only when the debt is paid.
@@ -112,6 +114,21 @@ def fee(amount: int, fee_bps: int) -> int:
     return (amount * fee_bps + 5_000) // 10_000
 
 
+def part_fee(remaining: int, part: int, fee_bps: int) -> int:
+    """The fee ``part`` of a ``remaining`` captured amount carries: what undoing it hands back.
+
+    The fee of the amount remaining before less the fee of the amount remaining after, so
+    the parts of a full reversal sum to the fee the sale charged, whatever the split (the
+    fee rounds on the whole amount, never on each part):
+
+    >>> part_fee(340, 34, 150), fee(340, 150), sum(part_fee(340 - 34 * n, 34, 150) for n in range(10))
+    (0, 5, 5)
+    >>> part_fee(1250, 625, 150) + part_fee(625, 625, 150) == fee(1250, 150)
+    True
+    """
+    return fee(remaining, fee_bps) - fee(remaining - part, fee_bps)
+
+
 def check_balanced(journal: Journal) -> Journal:
     """``journal`` itself if its postings sum to zero; :class:`LedgerImbalanceError` if not.
 
@@ -168,11 +185,20 @@ def release(terminal_id: str, currency: str, amount: int) -> Journal:
     )
 
 
-def cancel(terminal_id: str, currency: str, amount: int, fee_bps: int) -> Journal:
-    """A sale voided or reversed before settlement: its postings, reversed."""
-    original = sale(terminal_id, currency, amount, fee_bps)
+def cancel(terminal_id: str, currency: str, amount: int, fee_bps: int, remaining: int) -> Journal:
+    """``amount`` of a sale's ``remaining`` captured amount voided or reversed before settlement.
+
+    The sale postings reversed for that part, its fee being :func:`part_fee`.
+    """
+    charge = part_fee(remaining, amount, fee_bps)
     return _journal(
-        JournalKind.CANCEL, currency, [(p.account, -p.amount) for p in original.postings]
+        JournalKind.CANCEL,
+        currency,
+        [
+            (ISSUER_RECEIVABLE, -amount),
+            (merchant_payable(terminal_id), amount - charge),
+            (FEE_REVENUE, charge),
+        ],
     )
 
 

@@ -7,7 +7,9 @@ it is completed. The operations and the states they are allowed in:
 ==============  ======================  =====================================================
 operation       allowed when            effect (journal, see :mod:`acquirer.payments.ledger`)
 ==============  ======================  =====================================================
-increment A     pre-auth, authorized    hold grows by A (``hold``)
+increment A     pre-auth, authorized,   hold grows by A (``hold``)
+                risk rules on the new
+                total (see below)
 capture [A]     pre-auth, authorized    completion: hold released, A <= hold captured
                                         (``release`` + ``capture``); A defaults to the hold
 void            authorized              hold released (``release``) -> voided
@@ -22,6 +24,13 @@ reversal [A]    authorized              full: hold released -> reversed; partial
 (Visa and Mastercard rules name the same operations: incremental authorization and
 completion for pre-authorizations in rental and transit, reversal for a terminal that timed
 out waiting for an answer, refund never above the captured amount.)
+
+An increment obeys the rules the authorization obeyed, on the hold's new total
+(:func:`acquirer.payments.risk.assess_increment`: token active, account not denied, within
+the category limit; :class:`~acquirer.errors.IncrementDeclinedError` otherwise), and no
+payment ever totals more than an amount field carries (n 12,
+:data:`~acquirer.payments.risk.MAX_AMOUNT`; :class:`~acquirer.errors.AmountExceededError`).
+A rental's return asks the same rule how far its hold may grow (:meth:`PaymentService.increment_ceiling`).
 
 A refused operation (wrong state, amount too large) writes nothing. Every operation carries
 an idempotency key: the first result is stored with the operation and returned again, byte
@@ -42,13 +51,15 @@ from acquirer import idempotency
 from acquirer.clock import format_timestamp, utc_now
 from acquirer.errors import (
     AmountExceededError,
+    IncrementDeclinedError,
     PaymentNotFoundError,
     PaymentStateError,
 )
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
-from acquirer.payments import ledger
+from acquirer.payments import ledger, risk
 from acquirer.payments.rows import (
+    IncrementContext,
     Intent,
     OperationKind,
     OperationRequest,
@@ -120,7 +131,12 @@ def transition(
     if kind is OperationKind.INCREMENT:
         if not (held and payment.intent is Intent.PREAUTHORIZATION) or amount is None:
             raise _refuse(kind, payment)
-        new = replace(payment, authorized=payment.authorized + amount)
+        total = payment.authorized + amount
+        if total > risk.MAX_AMOUNT:
+            raise AmountExceededError(
+                f"the hold would total {total}, more than an amount field carries"
+            )
+        new = replace(payment, authorized=total)
         return new, amount, (ledger.hold(t, cur, amount),)
     if kind is OperationKind.CAPTURE:
         if not (held and payment.intent is Intent.PREAUTHORIZATION):
@@ -160,7 +176,7 @@ def transition(
                 else payment.authorized,
                 status=final if left == 0 else status,
             )
-            return new, value, (ledger.cancel(t, cur, value, fee_bps),)
+            return new, value, (ledger.cancel(t, cur, value, fee_bps, payment.captured),)
         raise _refuse(kind, payment)
     raise _refuse(kind, payment)  # pragma: no cover (every kind is handled above)
 
@@ -187,6 +203,14 @@ class PaymentService:
         if payment is None or payment.terminal_id != terminal_id:
             raise PaymentNotFoundError("no such payment for this terminal")
         return payment
+
+    def increment_ceiling(self, payment_id: str) -> int:
+        """The largest total the payment's hold may reach by increments now (0: none allowed).
+
+        The rule :meth:`operate` applies to an increment, for a caller that sizes one
+        (a rental's return grows its hold to the fare only as far as this allows).
+        """
+        return risk.increment_ceiling(self._store.increment_context(payment_id))
 
     def find_by_key(self, terminal_id: str, idempotency_key: str) -> str:
         """The payment an approved authorization under that key opened (for reversals)."""
@@ -232,7 +256,15 @@ class PaymentService:
             created_at=now,
         )
 
+        increment: IncrementContext | None = None
+        if kind is OperationKind.INCREMENT:
+            increment = self._store.increment_context(payment_id)
+
         def decide(payment: PaymentRow) -> Transition:
+            if kind is OperationKind.INCREMENT and amount is not None:
+                verdict = risk.assess_increment(increment, payment.authorized + amount)
+                if verdict is not None and payment.status is PaymentStatus.AUTHORIZED:
+                    raise IncrementDeclinedError(f"the increment is declined ({verdict.value})")
             new, value, journals = transition(kind, payment, amount, self._fee_bps)
             new = dataclasses.replace(new, updated_at=now)
             body = {

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from acquirer.payments.ledger import Journal
-from acquirer.registry import TokenRow
+from acquirer.registry import TokenRow, TokenStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,22 @@ class RecordStatus(enum.Enum):
     """Nothing written: the terminal already used this idempotency key (row in ``existing``)."""
     ATC_ALREADY_CLAIMED = "atc_already_claimed"
     """Nothing written: another authorization already claimed this (token, ATC)."""
+    VELOCITY_EXCEEDED = "velocity_exceeded"
+    """Nothing written: approvals of the PAR committed meanwhile reached the velocity limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class VelocityCheck:
+    """The velocity rule an approval is checked against again, inside its write.
+
+    The count read before the decision may be stale by the time the approval is written
+    (concurrent taps on the account); the store counts again under a lock on the account's
+    token rows, so at most ``limit`` approvals of ``par`` fall at or after ``since``.
+    """
+
+    par: str
+    limit: int
+    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +262,22 @@ class BatchLine:
     gross: int
     fee: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncrementContext:
+    """What an incremental authorization of a payment is checked against, in one statement.
+
+    The risk inputs of the authorization that opened the payment, as they are now
+    (:func:`acquirer.payments.risk.assess_increment`).
+    """
+
+    token_status: TokenStatus | None
+    """The status of the token the payment was authorized with (``None``: unknown)."""
+    par_denied: bool
+    """Whether the payment's PAR is on the deny list."""
+    mcc_limit: int | None
+    """The amount limit of the payment terminal's merchant category, if one is set."""
 
 
 @dataclass(frozen=True, slots=True)

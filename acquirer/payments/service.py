@@ -23,6 +23,10 @@ the decision, recorded durably before it returns. The steps, in order:
    amount and currency in the cryptogram against those of the request, then the risk
    rules of :mod:`acquirer.payments.risk` (deny list, category amount limit, velocity per
    PAR). Every decline with a verified cryptogram carries tag 91 with the decline's response code.
+   The velocity count read for the decision may be stale under concurrent taps on one
+   account, so an approval carries the rule into its write
+   (:class:`~acquirer.payments.rows.VelocityCheck`), where the store counts again
+   atomically; an approval the recount refuses is written as a ``velocity_exceeded`` decline.
 
 The reasons and their ISO 8583 response codes are in :mod:`acquirer.payments.reasons`.
 
@@ -59,6 +63,7 @@ from acquirer.payments.rows import (
     PaymentStatus,
     RecordResult,
     RecordStatus,
+    VelocityCheck,
 )
 from acquirer.payments.store import PaymentStore
 from acquirer.registry import TokenRow, TokenStatus
@@ -83,6 +88,7 @@ class _Write(NamedTuple):
     claim: AtcClaim | None
     payment: PaymentRow | None
     journals: tuple[ledger.Journal, ...]
+    velocity: VelocityCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +258,15 @@ class AuthorizationService:
             raise
         decision = self._decide(request, card)
         write = self._write(request, request_hash, card, decision)
-        outcome = self._outcome(write.row, (yield write), request_hash)
+        recorded = yield write
+        if recorded.status is RecordStatus.VELOCITY_EXCEEDED:
+            # Concurrent approvals of the account reached the limit before this one's write.
+            decision = _Decision(
+                Reason.VELOCITY_EXCEEDED, decision.token, decision.verified, claim_atc=True
+            )
+            write = self._write(request, request_hash, card, decision)
+            recorded = yield write
+        outcome = self._outcome(write.row, recorded, request_hash)
         if outcome is None:
             # A concurrent request claimed this ATC between our check and our write.
             decision = _Decision(Reason.ATC_REPLAYED, decision.token, decision.verified)
@@ -392,7 +406,11 @@ class AuthorizationService:
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
         payment, journals = self._open_payment(request, row) if opens_payment else (None, ())
-        return _Write(row, claim, payment, journals)
+        velocity = None
+        if opens_payment and self._risk.velocity_limit and row.par is not None:
+            since = risk.velocity_since(self._risk, now)
+            velocity = VelocityCheck(row.par, self._risk.velocity_limit, since)
+        return _Write(row, claim, payment, journals, velocity)
 
     def _outcome(
         self, row: AuthorizationRow, recorded: RecordResult, request_hash: str
@@ -400,6 +418,8 @@ class AuthorizationService:
         """What the terminal gets once the write is done; ``None`` if its ATC claim lost a race."""
         if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
             return None
+        if recorded.status is RecordStatus.VELOCITY_EXCEEDED:
+            raise StoreError("a velocity recount refused a write that was not an approval")
         if recorded.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS:
             # A concurrent request with the same key was recorded first.
             if recorded.existing is None:

@@ -22,12 +22,14 @@ from acquirer.payments.rows import (
     BatchLine,
     BatchRow,
     BatchScope,
+    IncrementContext,
     LedgerTotals,
     OperationRequest,
     OperationResult,
     PaymentRow,
     RecordResult,
     Transition,
+    VelocityCheck,
 )
 from acquirer.registry import RegistryStore
 
@@ -65,6 +67,7 @@ class PaymentStore(RegistryStore, Protocol):
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """Atomically insert ``row`` and, if given, claim ``claim``; all or nothing.
 
@@ -73,8 +76,10 @@ class PaymentStore(RegistryStore, Protocol):
 
         Returns :attr:`RecordStatus.IDEMPOTENCY_KEY_EXISTS` (with the existing row) when
         ``(row.terminal_id, row.idempotency_key)`` is taken, and
-        :attr:`RecordStatus.ATC_ALREADY_CLAIMED` when the claim is taken; nothing is written
-        in either case. The write is durable when this returns.
+        :attr:`RecordStatus.ATC_ALREADY_CLAIMED` when the claim is taken, and
+        :attr:`RecordStatus.VELOCITY_EXCEEDED` when ``velocity`` is given for an approval and
+        the PAR's approvals, counted again inside the write, reached its limit; nothing is
+        written in any of these cases. The write is durable when this returns.
         """
         ...
 
@@ -84,6 +89,7 @@ class PaymentStore(RegistryStore, Protocol):
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """:meth:`record_authorization` for an event loop: awaits the durable commit."""
         ...
@@ -105,6 +111,10 @@ class PaymentStore(RegistryStore, Protocol):
 
     def get_payment(self, payment_id: str) -> PaymentRow | None:
         """The payment with that id (an authorization id), or ``None``."""
+        ...
+
+    def increment_context(self, payment_id: str) -> IncrementContext | None:
+        """The risk inputs an incremental authorization of the payment is checked against."""
         ...
 
     def apply_operation(

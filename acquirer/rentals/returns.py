@@ -91,7 +91,13 @@ class RentalReturns:
             if end > now:
                 raise RequestError("ended_at is in the future")
             rental = self._find(merchant.id, terminal_id, idempotency_key, bike_id, emv_data)
-            ceiling = self._increment_ceiling(rental)
+            # The payment lifecycle's rule for increments (token, deny list, category
+            # limit, n 12): the hold grows to the fare only as far as it allows.
+            ceiling = (
+                0
+                if rental.payment_id is None
+                else self._payments.increment_ceiling(rental.payment_id)
+            )
 
             def decide(
                 locked: RentalRow | None, payment: PaymentRow | None, _: object
@@ -145,16 +151,6 @@ class RentalReturns:
             raise RentalNotFoundError("no active rental of this card or bike at this operator")
         return rental
 
-    def _increment_ceiling(self, rental: RentalRow) -> int | None:
-        """The largest total hold an incremental authorization may reach (None: no limit).
-
-        0 when it is refused outright (the account is on the deny list).
-        """
-        if rental.par is not None and self._store.par_denied(rental.par):
-            return 0
-        merchant = self._store.get_merchant(rental.merchant_id)
-        return None if merchant is None else self._store.mcc_limit(merchant.mcc)
-
     def _end(
         self,
         request: BikeRequest,
@@ -162,7 +158,7 @@ class RentalReturns:
         payment: PaymentRow | None,
         end: datetime,
         dock_id: str,
-        ceiling: int | None,
+        ceiling: int,
     ) -> RentalChange:
         request_id = request.id
         started = rental.started_at or rental.created_at
@@ -174,7 +170,7 @@ class RentalReturns:
         captured = 0
         if payment is not None and held > 0:
             cover = held
-            if price.amount > held and (ceiling is None or price.amount <= ceiling):
+            if held < price.amount <= ceiling:
                 steps.append(
                     self._step(OperationKind.INCREMENT, request_id, payment, price.amount - held)
                 )

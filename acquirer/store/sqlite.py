@@ -12,6 +12,11 @@ Durability and concurrency choices:
   processes on one file; ``busy_timeout`` makes another process's writer wait, not fail.
 - The WAL is checkpointed by the writer between batches, once the waiting requests of the
   batch before have their answers (:class:`~acquirer.store.groupcommit.GroupCommitWriter`).
+- The database, its WAL and its shm are readable by their owner only (mode 0600, whatever
+  the umask or the directory's mode; a wider existing file is narrowed): they hold tokens,
+  PARs, encrypted PANs and every transaction. SQLite creates the WAL and shm with the mode
+  of the database file (sqlite.org, "Temporary Files Used By SQLite"), so the file is
+  created 0600 before SQLite opens it.
 - Reads run on one connection per thread (WAL readers never block the writer nor each
   other), in autocommit mode, so each read sees the latest committed state.
 
@@ -22,7 +27,9 @@ version *n - 1* to *n*.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -37,6 +44,9 @@ from acquirer.store.migrations import Migration, ordered, run_pending
 from acquirer.store.tx import Engine, Row, Tx
 
 T = TypeVar("T")
+
+#: The mode of the database file and of the WAL and shm SQLite creates beside it.
+FILE_MODE = 0o600
 
 #: Milliseconds a writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 5_000
@@ -92,6 +102,22 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _owner_only(path: Path) -> None:
+    """Create ``path`` (and narrow it and its WAL and shm) to :data:`FILE_MODE`."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        try:
+            if stat.S_IMODE(companion.stat().st_mode) != FILE_MODE:
+                os.chmod(companion, FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 class SqliteEngine(Engine):
     """An :class:`~acquirer.store.tx.Engine` on one SQLite file, migrated by ``migrations``.
 
@@ -110,7 +136,8 @@ class SqliteEngine(Engine):
         self._local = threading.local()
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _owner_only(path)
             conn = _connect(path)
             self._db = sqlite_utils.Database(conn, execute_plugins=False)
             self._db.enable_wal()

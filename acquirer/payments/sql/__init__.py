@@ -22,6 +22,7 @@ from acquirer.payments.rows import (
     AuthorizationRow,
     PaymentRow,
     RecordResult,
+    VelocityCheck,
 )
 from acquirer.payments.sql.authorizations import (
     authorization_row,
@@ -99,9 +100,13 @@ class SqlPaymentStore(SqlRegistryStore, PaymentsMixin, SettlementMixin):
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """Insert the authorization, claim the ATC, open the payment: one transaction."""
-        return self._transact(lambda tx: record_authorization_in(tx, row, claim, payment, journals))
+        lock = self.row_lock
+        return self._transact(
+            lambda tx: record_authorization_in(tx, row, claim, payment, journals, velocity, lock)
+        )
 
     async def record_authorization_async(
         self,
@@ -109,6 +114,7 @@ class SqlPaymentStore(SqlRegistryStore, PaymentsMixin, SettlementMixin):
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         """:meth:`record_authorization` for an event loop: the engine's asynchronous commit.
 
@@ -116,7 +122,9 @@ class SqlPaymentStore(SqlRegistryStore, PaymentsMixin, SettlementMixin):
         commit is durable; elsewhere it runs in a worker thread.
         """
         return await self.engine.transact_async(
-            lambda tx: record_authorization_in(tx, row, claim, payment, journals)
+            lambda tx: record_authorization_in(
+                tx, row, claim, payment, journals, velocity, self.row_lock
+            )
         )
 
     def count_authorizations(self) -> int:

@@ -16,10 +16,13 @@ from acquirer.payments.rows import (
     PaymentRow,
     RecordResult,
     RecordStatus,
+    VelocityCheck,
 )
 from acquirer.payments.sql.operations import insert_journals, insert_payment
 from acquirer.store.tx import Abort, Row, Tx, as_datetime
 
+#: The token rows of one account (PAR), in order; the engine's row lock is appended.
+_LOCK_ACCOUNT = "SELECT token FROM tokens WHERE par = ? ORDER BY token"
 _INSERT_AUTHORIZATION = (
     "INSERT INTO authorizations (id, terminal_id, idempotency_key, request_hash, amount, "
     "currency, token_masked, par, atc, approved, reason, response_code, response_json, "
@@ -34,17 +37,41 @@ def record_authorization_in(
     claim: AtcClaim | None,
     payment: PaymentRow | None,
     journals: Sequence[Journal],
+    velocity: VelocityCheck | None = None,
+    row_lock: str = "",
 ) -> RecordResult:
     """Insert the authorization, claim the ATC, open the payment, inside ``tx``.
 
     Raises :class:`~acquirer.store.tx.Abort` (so the caller's transaction rolls back)
-    when the idempotency key or the ATC claim is taken.
+    when the idempotency key or the ATC claim is taken, or when ``velocity`` is given and
+    the PAR's approvals reached its limit (:func:`check_velocity`).
     """
+    if velocity is not None and row.approved:
+        check_velocity(tx, velocity, row_lock)
     result = insert_authorization(tx, row, claim)
     if payment is not None:
         insert_payment(tx, payment)
         insert_journals(tx, payment.id, row.id, journals, row.created_at)
     return result
+
+
+def check_velocity(tx: Tx, velocity: VelocityCheck, row_lock: str) -> None:
+    """Count the PAR's approvals again, atomically with the approval about to be written.
+
+    The account's token rows are locked first (``row_lock``: PostgreSQL's ``FOR UPDATE``,
+    in token order; SQLite's ``BEGIN IMMEDIATE`` and group commit already serialize writers,
+    and the count sees the earlier units of the same commit), so concurrent approvals of one
+    account, in any process, count one after the other. Portable: row locks, no advisory lock.
+    """
+    if row_lock:
+        tx.all(_LOCK_ACCOUNT + row_lock, [velocity.par])
+    counted = tx.one(
+        "SELECT COUNT(*) AS n FROM authorizations WHERE par = ? AND approved = ? "
+        "AND created_at >= ?",
+        [velocity.par, True, velocity.since],
+    )
+    if counted is not None and int(counted["n"]) >= velocity.limit:
+        raise Abort(RecordResult(RecordStatus.VELOCITY_EXCEEDED))
 
 
 def find_authorization_in(tx: Tx, terminal_id: str, idempotency_key: str) -> Row | None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from acquirer.errors import PaymentNotFoundError, StoreError
 from acquirer.payments.ledger import Journal
 from acquirer.payments.rows import (
+    IncrementContext,
     Intent,
     LedgerTotals,
     OperationKind,
@@ -26,6 +27,7 @@ from acquirer.payments.rows import (
     PaymentStatus,
     Transition,
 )
+from acquirer.registry import TokenStatus
 from acquirer.store.tx import Abort, Row, SqlPart, Tx, as_datetime
 
 _INSERT_PAYMENT = (
@@ -36,6 +38,19 @@ _INSERT_PAYMENT = (
 _UPDATE_PAYMENT = (
     "UPDATE payments SET authorized = ?, captured = ?, refunded = ?, status = ?, updated_at = ? "
     "WHERE id = ?"
+)
+# The risk inputs of an increment: the token the payment was authorized with (its ATC claim
+# names the authorization, whose id is the payment's), the deny list, the category limit.
+_INCREMENT_CONTEXT = (
+    "SELECT t.status AS ctx_status, l.max_amount AS ctx_mcc_limit, "
+    "EXISTS (SELECT 1 FROM deny_list d WHERE d.par = p.par) AS ctx_denied "
+    "FROM payments p "
+    "LEFT JOIN atc_claims c ON c.authorization_id = p.id "
+    "LEFT JOIN tokens t ON t.token = c.token "
+    "LEFT JOIN terminals te ON te.id = p.terminal_id "
+    "LEFT JOIN merchants m ON m.id = te.merchant_id "
+    "LEFT JOIN mcc_limits l ON l.mcc = m.mcc "
+    "WHERE p.id = ?"
 )
 _INSERT_OPERATION = (
     "INSERT INTO operations (id, terminal_id, idempotency_key, kind, payment_id, request_hash, "
@@ -59,6 +74,18 @@ class PaymentsMixin(SqlPart):
         """The payment with that id, or ``None``."""
         row = self._read(lambda tx: tx.one("SELECT * FROM payments WHERE id = ?", [payment_id]))
         return None if row is None else payment_row(row)
+
+    def increment_context(self, payment_id: str) -> IncrementContext | None:
+        """Token status, deny list and category limit of the payment, in one statement."""
+        row = self._read(lambda tx: tx.one(_INCREMENT_CONTEXT, [payment_id]))
+        if row is None:
+            return None
+        status, limit = row["ctx_status"], row["ctx_mcc_limit"]
+        return IncrementContext(
+            token_status=None if status is None else TokenStatus(status),
+            par_denied=bool(row["ctx_denied"]),
+            mcc_limit=None if limit is None else int(limit),
+        )
 
     def apply_operation(
         self, request: OperationRequest, decide: Callable[[PaymentRow], Transition]

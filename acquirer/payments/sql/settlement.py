@@ -6,6 +6,16 @@ those journals' postings, and records the batch, all in one transaction: a journ
 most one batch, and a batch holds exactly what its totals say. The database refuses any later
 change: triggers abort an ``UPDATE`` or ``DELETE`` of a batch and an ``UPDATE`` of a settled
 journal, whoever issues it.
+
+Settlement and the operations on a payment (void, capture, refund, reversal) are exclusive
+per payment. An operation holds the payment's row lock while it checks "already settled" and
+writes its journal (:func:`~acquirer.payments.sql.operations.apply_operation_in`); closing a
+batch stamps the journals, then takes the row locks of the payments it stamped (in id order,
+so two closes never deadlock), then stamps again what those payments' operations committed
+while it waited. So a void either commits before the close locks its payment (and its cancel
+is in the same batch as its sale) or waits for the close to commit and finds the sale settled;
+a sale never settles in one batch with its cancel in the next. SQLite's ``BEGIN IMMEDIATE``
+serializes the two anyway; PostgreSQL needs the locks (``FOR UPDATE``), no advisory lock.
 """
 
 from __future__ import annotations
@@ -29,6 +39,16 @@ _STAMP_MERCHANT = (
     "UPDATE journals SET batch_id = ? WHERE batch_id IS NULL AND kind IN (?, ?, ?, ?) "
     "AND payment_id IN (SELECT p.id FROM payments p JOIN terminals t ON t.id = p.terminal_id "
     "WHERE t.merchant_id = ?)"
+)
+#: The payments of the batch's journals, locked (PostgreSQL's FOR UPDATE is appended).
+_LOCK_STAMPED = (
+    "SELECT id FROM payments WHERE id IN (SELECT payment_id FROM journals WHERE batch_id = ?) "
+    "ORDER BY id"
+)
+#: What operations on those payments committed while the close waited for their locks.
+_STAMP_LOCKED = (
+    "UPDATE journals SET batch_id = ? WHERE batch_id IS NULL AND kind IN (?, ?, ?, ?) "
+    "AND payment_id IN (SELECT payment_id FROM journals WHERE batch_id = ?)"
 )
 #: Gross (the issuer receivable's change) and fees (fee revenue, as a positive amount).
 _TOTALS = (
@@ -68,7 +88,10 @@ class SettlementMixin(SqlPart):
             if existing is not None:
                 return batch_row(existing), False
             stamp = _STAMP_TERMINAL if scope is BatchScope.TERMINAL else _STAMP_MERCHANT
-            tx.run(stamp, [batch_id, *[k.value for k in SETTLED_KINDS], scope_id])
+            kinds = [k.value for k in SETTLED_KINDS]
+            if tx.run(stamp, [batch_id, *kinds, scope_id]) and self.row_lock:
+                tx.all(_LOCK_STAMPED + self.row_lock, [batch_id])
+                tx.run(_STAMP_LOCKED, [batch_id, *kinds, batch_id])
             rows = tx.all(_TOTALS, [ISSUER_RECEIVABLE, FEE_REVENUE, batch_id])
             totals = tuple(
                 BatchTotal(r["kind"], r["currency"], int(r["n"]), int(r["gross"]), int(r["fees"]))
