@@ -22,12 +22,17 @@ from acquirer.errors import (
 from acquirer.payments.cli import risk_app, settlement_app
 from acquirer.payments.migrations import MIGRATIONS
 from acquirer.payments.services import mount
+from acquirer.status import StatusSource
 
 DOMAIN = Domain(
     name="payments",
     mount=mount,
     migrations=MIGRATIONS,
     commands=(("settlement", settlement_app), ("risk", risk_app)),
+    status_sources=(
+        StatusSource("authorizations", "authorization", "authorizations"),
+        StatusSource("operations", "operation", "operations"),
+    ),
     statuses={
         PaymentNotFoundError: HTTPStatus.NOT_FOUND,
         BatchNotFoundError: HTTPStatus.NOT_FOUND,
