@@ -30,6 +30,7 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
          ├── PaymentStateError              payment_state_conflict     not allowed in the payment's state
          │    └── AmountExceededError       amount_exceeded            more than the payment allows
          ├── BatchNotFoundError             batch_unknown              no such settlement batch
+         ├── SettlementScopeNotFoundError   settlement_scope_unknown   settle an unregistered terminal/merchant
          ├── RentalNotFoundError            rental_unknown             no such rental (or none active)
          ├── RentalStateError               rental_state_conflict      not allowed in the rental's state
          ├── TariffMissingError             tariff_missing             the operator has no bike tariff
@@ -225,6 +226,12 @@ class BatchNotFoundError(RequestError):
     """No settlement batch with that id is visible to the requester."""
 
     code = "batch_unknown"
+
+
+class SettlementScopeNotFoundError(RequestError):
+    """A batch was asked for a terminal or merchant the registry does not know."""
+
+    code = "settlement_scope_unknown"
 
 
 class RentalNotFoundError(RequestError):

@@ -54,6 +54,9 @@ class Settings:
     registered, active terminal (``tap-acquirer serve --tls`` sets it).
     ``velocity_limit`` approvals per PAR within ``velocity_window_seconds`` (0: no limit).
     ``fee_bps``: the merchant service charge, in basis points of each captured amount.
+    ``tvr_exempt_bins``: token BIN prefixes whose issuer profile accepts a failed offline
+    data authentication or an expired application in the TVR (tag 95); every other issuer
+    declines them (``oda_failed``, ``card_expired``).
     ``database_url``: a PostgreSQL URI (``postgresql://...``) to keep the tokens and the
     payments in, for several acquirer processes on one database; ``None`` keeps them in
     the SQLite file ``data_dir/acquirer.db``.
@@ -72,6 +75,7 @@ class Settings:
     velocity_limit: int = 60
     velocity_window_seconds: int = 600
     require_client_certificates: bool = False
+    tvr_exempt_bins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -85,6 +89,8 @@ class Settings:
             raise ConfigurationError("velocity_limit must be >= 0 and its window > 0 seconds")
         if not 0 <= self.fee_bps <= 10_000:
             raise ConfigurationError("fee_bps must be between 0 and 10000")
+        if not all(b.isdigit() and 1 <= len(b) <= 11 for b in self.tvr_exempt_bins):
+            raise ConfigurationError("tvr_exempt_bins must be BIN prefixes of 1-11 digits")
         url = self.database_url
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             raise ConfigurationError("database_url must be a postgresql:// URI")

@@ -18,6 +18,7 @@ from acquirer.errors import (
     BatchNotFoundError,
     PaymentNotFoundError,
     PaymentStateError,
+    SettlementScopeNotFoundError,
 )
 from acquirer.payments.cli import risk_app, settlement_app
 from acquirer.payments.migrations import MIGRATIONS
@@ -36,6 +37,7 @@ DOMAIN = Domain(
     statuses={
         PaymentNotFoundError: HTTPStatus.NOT_FOUND,
         BatchNotFoundError: HTTPStatus.NOT_FOUND,
+        SettlementScopeNotFoundError: HTTPStatus.NOT_FOUND,
         AmountExceededError: HTTPStatus.UNPROCESSABLE_ENTITY,
         PaymentStateError: HTTPStatus.CONFLICT,
     },

@@ -270,6 +270,8 @@ class AuthorizationContext:
     """The amount limit of the terminal's merchant category, if one is set."""
     recent_approvals: int
     """Approved authorizations of the token's PAR at or after the ``since`` asked for."""
+    merchant_currency: str | None = None
+    """The currency the terminal's merchant accepts; ``None`` for an unknown terminal."""
 
 
 #: An operation on a payment, as :meth:`acquirer.payments.lifecycle.PaymentService.prepare` builds it.

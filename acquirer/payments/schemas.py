@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from acquirer.clock import format_timestamp
 from acquirer.payments.reasons import Reason
@@ -80,6 +88,15 @@ class AuthorizationRequestBody(BaseModel):
         except EncodingError:
             raise ValueError("unknown or unsupported ISO 4217 currency") from None
         return value
+
+    @model_validator(mode="after")
+    def _zero_only_to_verify(self) -> AuthorizationRequestBody:
+        """A zero amount is an account verification, never a sale or a hold (a 422)."""
+        if self.amount == 0 and self.intent is not Intent.ACCOUNT_VERIFICATION:
+            raise ValueError(
+                "a zero amount is an account verification: send intent account_verification"
+            )
+        return self
 
 
 #: A timestamp as the answers carry it (:func:`~acquirer.clock.format_timestamp`: ISO 8601
