@@ -20,7 +20,7 @@ from acquirer.errors import (
     PaymentStateError,
     SettlementScopeNotFoundError,
 )
-from acquirer.payments.cli import risk_app, settlement_app
+from acquirer.payments.cli import payments_app, risk_app, settlement_app
 from acquirer.payments.migrations import MIGRATIONS
 from acquirer.payments.services import mount
 from acquirer.status import StatusSource
@@ -29,7 +29,7 @@ DOMAIN = Domain(
     name="payments",
     mount=mount,
     migrations=MIGRATIONS,
-    commands=(("settlement", settlement_app), ("risk", risk_app)),
+    commands=(("settlement", settlement_app), ("risk", risk_app), ("payments", payments_app)),
     status_sources=(
         StatusSource("authorizations", "authorization", "authorizations"),
         StatusSource("operations", "operation", "operations"),

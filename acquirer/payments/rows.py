@@ -54,6 +54,8 @@ class AuthorizationRow:
     response_code: str
     response_json: str
     created_at: datetime
+    reference: str | None = None
+    """The merchant's reference (order id) the request carried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ class PaymentRow:
     updated_at: datetime
     settled: bool = False
     """Whether a journal of the payment is in a closed settlement batch."""
+    reference: str | None = None
+    """The merchant's reference (order id) of the authorization that opened it."""
 
 
 class OperationKind(enum.StrEnum):

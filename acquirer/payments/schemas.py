@@ -28,6 +28,8 @@ from emvcore.errors import EncodingError
 
 #: Largest EMV data record accepted, in bytes (hex digits: twice this).
 MAX_EMV_DATA_BYTES = 4096
+#: A merchant's reference (order id): 1-64 printable ASCII characters (space to tilde).
+REFERENCE_PATTERN = r"^[ -~]{1,64}$"
 #: Largest amount: 12 digits, the capacity of tag 9F02 (n12).
 MAX_AMOUNT = 999_999_999_999
 
@@ -79,6 +81,13 @@ class AuthorizationRequestBody(BaseModel):
             "card's account, moves no money)",
         ),
     ] = Intent.SALE
+    reference: Annotated[
+        str | None,
+        Field(
+            pattern=REFERENCE_PATTERN,
+            description="The merchant's reference (order id): 1-64 printable ASCII characters",
+        ),
+    ] = None
 
     @field_validator("currency")
     @classmethod
@@ -123,6 +132,11 @@ class AuthorizationResponseBody(BaseModel):
     atc: int | None = Field(description="The card's Application Transaction Counter")
     cryptogram_verified: bool
     created_at: Timestamp
+    reference: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The request's reference; present only when the request carried one",
+    )
 
 
 TerminalId = Annotated[
@@ -188,6 +202,11 @@ class PaymentBody(BaseModel):
     par: str | None
     created_at: datetime
     updated_at: datetime
+    reference: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The merchant's reference; present only when the authorization had one",
+    )
 
 
 class OperationResponseBody(BaseModel):

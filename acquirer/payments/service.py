@@ -369,6 +369,7 @@ class AuthorizationService:
             status=PaymentStatus.CAPTURED if sale else PaymentStatus.AUTHORIZED,
             created_at=row.created_at,
             updated_at=row.created_at,
+            reference=row.reference,
         )
         if sale:
             journal = ledger.sale(row.terminal_id, row.currency, row.amount, self._fee_bps)
@@ -400,6 +401,7 @@ class AuthorizationService:
             atc=card.atc,
             cryptogram_verified=decision.verified is not None,
             created_at=now,
+            reference=request.reference,
         )
         row = AuthorizationRow(
             id=result.authorization_id,
@@ -416,6 +418,7 @@ class AuthorizationService:
             response_code=result.response_code,
             response_json=result.to_json(),
             created_at=now,
+            reference=request.reference,
         )
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
