@@ -7,7 +7,9 @@ payment lifecycle, settlement), rentals, parcels. Routes only translate HTTP to 
 and back. Endpoints are plain ``def`` functions: FastAPI runs them in its thread pool, and
 the services and stores are thread-safe.
 
-- ``GET /v1/health``: liveness, and whether test keys are loaded (the core's one route).
+- ``GET /v1/health``: liveness, and whether test keys are loaded (a core route).
+- ``GET /v1/status/{kind}/{idempotency_key}`` (:mod:`acquirer.status`): what became of a
+  request, for every domain's idempotency scopes (a core route over the domains' sources).
 - ``POST /v1/authorizations`` (:mod:`acquirer.payments.api.authorizations`): authorize one
   tap; well-formed requests are answered by :mod:`acquirer.payments.api.fastpath` without
   FastAPI's per-request machinery, through the same handler the route calls.
@@ -40,6 +42,8 @@ from acquirer.keys import load_key_material
 from acquirer.problems import install_problem_handlers
 from acquirer.registry import SqlRegistryStore
 from acquirer.settings import LOG_FORMAT, Settings, settings_from_environment
+from acquirer.status import StatusLookup
+from acquirer.status import router as status_router
 
 API_TITLE = "Tap acquirer"
 
@@ -102,6 +106,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     for domain in DOMAINS:
         domain.mount(app, core)
+    app.state.status = StatusLookup(
+        engine, core.in_flight, (s for domain in DOMAINS for s in domain.status_sources)
+    )
+    app.include_router(status_router)
     # Added after the domains' middleware (the fast path), so it is the outermost.
     app.add_middleware(BodySizeLimit)
     install_problem_handlers(app, [domain.statuses for domain in DOMAINS])

@@ -8,7 +8,9 @@ part beside its rows, migrations, CLI and errors. Its ``__init__`` exposes ``DOM
   publish on ``app.state`` what later domains use, and include its routers;
 - ``commands``: its ``tap-acquirer`` sub-commands (name, Typer app);
 - ``migrations``: its numbered schema steps (:class:`~acquirer.store.migrations.Migration`);
-- ``statuses``: its error-to-HTTP-status table (:mod:`acquirer.problems` merges them).
+- ``statuses``: its error-to-HTTP-status table (:mod:`acquirer.problems` merges them);
+- ``status_sources``: the idempotency scopes it answers status lookups for
+  (:class:`~acquirer.status.StatusSource`; the core routes ``GET /v1/status/...``).
 
 The core (:mod:`acquirer.app`, :mod:`acquirer.cli`) knows domains only through the list in
 :mod:`acquirer.domains`; a domain may import the core and the domains listed before it.
@@ -28,6 +30,7 @@ from acquirer.idempotency import InFlight
 from acquirer.keys import KeyMaterial
 from acquirer.problems import StatusTable
 from acquirer.settings import Settings
+from acquirer.status import StatusSource
 from acquirer.store import Engine, Migration
 
 
@@ -53,3 +56,4 @@ class Domain:
     migrations: tuple[Migration, ...]
     commands: tuple[tuple[str, typer.Typer], ...] = ()
     statuses: StatusTable = field(default_factory=dict)
+    status_sources: tuple[StatusSource, ...] = ()

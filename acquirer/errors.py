@@ -35,6 +35,7 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
          │    ├── AmountExceededError       amount_exceeded            more than the payment allows
          │    └── IncrementDeclinedError    increment_declined         an increment breaks a risk rule
          ├── BatchNotFoundError             batch_unknown              no such settlement batch
+         ├── SettlementScopeNotFoundError   settlement_scope_unknown   settle an unregistered terminal/merchant
          ├── RentalNotFoundError            rental_unknown             no such rental (or none active)
          ├── RentalStateError               rental_state_conflict      not allowed in the rental's state
          ├── TariffMissingError             tariff_missing             the operator has no bike tariff
@@ -265,6 +266,12 @@ class BatchNotFoundError(RequestError):
     """No settlement batch with that id is visible to the requester."""
 
     code = "batch_unknown"
+
+
+class SettlementScopeNotFoundError(RequestError):
+    """A batch was asked for a terminal or merchant the registry does not know."""
+
+    code = "settlement_scope_unknown"
 
 
 class RentalNotFoundError(RequestError):

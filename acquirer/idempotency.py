@@ -178,6 +178,11 @@ class InFlight:
         self._lock = threading.Lock()
         self._keys: set[tuple[str, str, str]] = set()
 
+    def holds(self, scope: str, terminal_id: str, key: str) -> bool:
+        """Whether a request under (scope, terminal, key) is being processed in this process."""
+        with self._lock:
+            return (scope, terminal_id, key) in self._keys
+
     @contextmanager
     def claim(self, scope: str, terminal_id: str, key: str) -> Iterator[None]:
         """Hold the key while the request runs; refuse a second holder."""

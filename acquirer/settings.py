@@ -59,6 +59,9 @@ class Settings:
     registered, active terminal (``tap-acquirer serve --tls`` sets it).
     ``velocity_limit`` approvals per PAR within ``velocity_window_seconds`` (0: no limit).
     ``fee_bps``: the merchant service charge, in basis points of each captured amount.
+    ``tvr_exempt_bins``: token BIN prefixes whose issuer profile accepts a failed offline
+    data authentication or an expired application in the TVR (tag 95); every other issuer
+    declines them (``oda_failed``, ``card_expired``).
     ``database_url``: a PostgreSQL URI (``postgresql://...``) to keep the tokens and the
     payments in, for several acquirer processes on one database; ``None`` keeps them in
     the SQLite file ``data_dir/acquirer.db``.
@@ -81,6 +84,7 @@ class Settings:
     require_client_certificates: bool = False
     tap_base_url: str = "https://tap.localhost/tap"
     checkout_session_seconds: int = 180
+    tvr_exempt_bins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -96,6 +100,8 @@ class Settings:
             raise ConfigurationError("fee_bps must be between 0 and 10000")
         if not 30 <= self.checkout_session_seconds <= 3600:
             raise ConfigurationError("checkout_session_seconds must be between 30 and 3600")
+        if not all(b.isdigit() and 1 <= len(b) <= 11 for b in self.tvr_exempt_bins):
+            raise ConfigurationError("tvr_exempt_bins must be BIN prefixes of 1-11 digits")
         url = self.database_url
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             raise ConfigurationError("database_url must be a postgresql:// URI")

@@ -26,6 +26,7 @@ from acquirer.parcels.rules import PickupCodes
 from acquirer.parcels.service import ParcelService
 from acquirer.parcels.sql import SqlParcelStore
 from acquirer.payments.services import PaymentServices
+from acquirer.status import StatusSource
 
 
 def mount(app: FastAPI, core: Core) -> None:
@@ -51,6 +52,7 @@ DOMAIN = Domain(
     mount=mount,
     migrations=MIGRATIONS,
     commands=(("lockers", lockers_app),),
+    status_sources=(StatusSource("parcels", "parcel", "parcel_operations"),),
     statuses={
         ParcelNotFoundError: HTTPStatus.NOT_FOUND,
         LockerNotFoundError: HTTPStatus.NOT_FOUND,

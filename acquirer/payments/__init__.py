@@ -19,19 +19,26 @@ from acquirer.errors import (
     IncrementDeclinedError,
     PaymentNotFoundError,
     PaymentStateError,
+    SettlementScopeNotFoundError,
 )
-from acquirer.payments.cli import risk_app, settlement_app
+from acquirer.payments.cli import payments_app, risk_app, settlement_app
 from acquirer.payments.migrations import MIGRATIONS
 from acquirer.payments.services import mount
+from acquirer.status import StatusSource
 
 DOMAIN = Domain(
     name="payments",
     mount=mount,
     migrations=MIGRATIONS,
-    commands=(("settlement", settlement_app), ("risk", risk_app)),
+    commands=(("settlement", settlement_app), ("risk", risk_app), ("payments", payments_app)),
+    status_sources=(
+        StatusSource("authorizations", "authorization", "authorizations"),
+        StatusSource("operations", "operation", "operations"),
+    ),
     statuses={
         PaymentNotFoundError: HTTPStatus.NOT_FOUND,
         BatchNotFoundError: HTTPStatus.NOT_FOUND,
+        SettlementScopeNotFoundError: HTTPStatus.NOT_FOUND,
         AmountExceededError: HTTPStatus.UNPROCESSABLE_ENTITY,
         IncrementDeclinedError: HTTPStatus.UNPROCESSABLE_ENTITY,
         PaymentStateError: HTTPStatus.CONFLICT,

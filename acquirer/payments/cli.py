@@ -7,10 +7,13 @@
     tap-acquirer settlement export BATCH_ID --out batch.csv
     tap-acquirer risk deny PAR --reason "unpaid rental"     tap-acquirer risk allow PAR
     tap-acquirer risk limit --mcc 7999 --max 5000           (--max none lifts it)
+    tap-acquirer payments list [--terminal T] [--reference R] [--json]
+    tap-acquirer payments show PAYMENT_ID [--terminal T] [--reference R] [--json]
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +33,8 @@ from acquirer.console import (
     out,
     reported_errors,
 )
-from acquirer.errors import BatchNotFoundError, RegistryError
+from acquirer.errors import BatchNotFoundError, PaymentNotFoundError, RegistryError
+from acquirer.payments.lifecycle import payment_json
 from acquirer.payments.rows import BatchRow, BatchScope
 from acquirer.payments.settlement import SettlementService, lines_csv
 from acquirer.payments.sql import SqlPaymentStore
@@ -39,6 +43,69 @@ settlement_app = typer.Typer(help="Close settlement batches and export them.", n
 risk_app = typer.Typer(
     help="Deny list and amount limits per merchant category.", no_args_is_help=True
 )
+
+
+payments_app = typer.Typer(
+    help="List and show payments, by terminal and merchant reference.", no_args_is_help=True
+)
+
+
+@payments_app.command("list")
+def list_payments(
+    terminal: Annotated[str | None, typer.Option(help="Only this terminal's payments")] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Only payments with this merchant reference")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many")] = 500,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Payments in id order: amounts in minor units, masked tokens only."""
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+        rows = store.list_payments(terminal_id=terminal, reference=reference, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([payment_json(row) for row in rows], indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("id", "terminal", "reference", "intent", "status", "currency", "captured"):
+        table.add_column(header, justify="right" if header == "captured" else "left")
+    for p in rows:
+        table.add_row(p.id, p.terminal_id, p.reference or "", p.intent.value, p.status.value,
+                      p.currency, str(p.captured))  # fmt: skip
+    out.print(table)
+
+
+@payments_app.command("show")
+def show_payment(
+    payment_id: Annotated[str, typer.Argument(help="The payment (authorization) id")],
+    terminal: Annotated[
+        str | None, typer.Option(help="Refuse unless it is this terminal's")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Refuse unless it has this reference")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """One payment."""
+    settings = cli_settings(data_dir, database_url)
+    with reported_errors(), opened_store(settings, SqlPaymentStore) as store:
+        row = store.get_payment(payment_id)
+        if (
+            row is None
+            or (terminal is not None and row.terminal_id != terminal)
+            or (reference is not None and row.reference != reference)
+        ):
+            raise PaymentNotFoundError(f"no payment {payment_id} matches")
+    body = payment_json(row)
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        return
+    for name, value in body.items():
+        out.print(f"{name:>12}  {value}")
 
 
 def _print_batch(batch: BatchRow) -> None:

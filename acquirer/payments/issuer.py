@@ -77,6 +77,8 @@ class CardData:
     amount: int
     currency_numeric: int
     iad: bytes
+    tvr: bytes
+    """Terminal Verification Results (95), as the terminal set them (EMV Book 3 Annex C5)."""
     arqc: bytes = field(repr=False)
     fields: Mapping[int, bytes] = field(repr=False)
 
@@ -166,9 +168,36 @@ def parse_emv_data(data: bytes) -> CardData:
             Tag.TRANSACTION_CURRENCY_CODE, fields[Tag.TRANSACTION_CURRENCY_CODE]
         ),
         iad=iad,
+        tvr=fields[Tag.TVR],
         arqc=fields[Tag.APPLICATION_CRYPTOGRAM],
         fields=MappingProxyType(fields),
     )
+
+
+#: TVR byte 1 (EMV Book 3 Annex C5, Table 46): b7 "SDA failed", b4 "DDA failed", b3 "CDA
+#: failed". (b8 "ODA not performed" is not a failure: a card without ODA support is
+#: authenticated by its ARQC here.)
+TVR1_ODA_FAILED = 0x40 | 0x08 | 0x04
+#: TVR byte 2 b7: "Expired application" (the card's 5F24 is before the transaction date).
+TVR2_EXPIRED_APPLICATION = 0x40
+
+
+def oda_failed(tvr: bytes) -> bool:
+    """Whether the terminal found offline data authentication failed (SDA, DDA or CDA).
+
+    >>> oda_failed(bytes.fromhex("0400000000")), oda_failed(bytes.fromhex("8000000000"))
+    (True, False)
+    """
+    return bool(tvr[0] & TVR1_ODA_FAILED)
+
+
+def application_expired(tvr: bytes) -> bool:
+    """Whether the terminal found the card's application expired.
+
+    >>> application_expired(bytes.fromhex("0040000000")), application_expired(bytes(5))
+    (True, False)
+    """
+    return bool(tvr[1] & TVR2_EXPIRED_APPLICATION)
 
 
 @dataclass(frozen=True, slots=True)

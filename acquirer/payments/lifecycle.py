@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,7 +83,7 @@ class OperationOutcome:
 
 def payment_json(payment: PaymentRow) -> dict[str, object]:
     """The public view of a payment (amounts in minor units)."""
-    return {
+    body: dict[str, object] = {
         "id": payment.id,
         "terminal_id": payment.terminal_id,
         "intent": payment.intent.value,
@@ -97,6 +97,9 @@ def payment_json(payment: PaymentRow) -> dict[str, object]:
         "created_at": format_timestamp(payment.created_at),
         "updated_at": format_timestamp(payment.updated_at),
     }
+    if payment.reference is not None:
+        body["reference"] = payment.reference
+    return body
 
 
 def _refuse(kind: OperationKind, payment: PaymentRow) -> PaymentStateError:
@@ -211,6 +214,14 @@ class PaymentService:
         (a rental's return grows its hold to the fare only as far as this allows).
         """
         return risk.increment_ceiling(self._store.increment_context(payment_id))
+
+    def list(
+        self, terminal_id: str, reference: str | None, after: str | None, limit: int
+    ) -> Sequence[PaymentRow]:
+        """The terminal's payments (of one reference, if given), in id order after ``after``."""
+        return self._store.list_payments(
+            terminal_id=terminal_id, reference=reference, after=after, limit=limit
+        )
 
     def find_by_key(self, terminal_id: str, idempotency_key: str) -> str:
         """The payment an approved authorization under that key opened (for reversals)."""

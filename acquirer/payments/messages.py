@@ -28,6 +28,8 @@ class AuthorizationRequest:
     currency: str
     emv_data: bytes
     intent: Intent = Intent.SALE
+    reference: str | None = None
+    """The merchant's reference (order id), 1-64 printable ASCII characters."""
     debt_recovery: bool = False
     """A sale that pays an account's debt: the deny list, there because of that debt, does
     not refuse it (the transit schemes' debt recovery). Set by the acquirer, never by a
@@ -51,6 +53,8 @@ class AuthorizationRequest:
             fields["intent"] = self.intent.value
         if self.debt_recovery:
             fields["debt_recovery"] = True
+        if self.reference is not None:
+            fields["reference"] = self.reference
         return idempotency.request_hash(fields)
 
 
@@ -68,6 +72,7 @@ class AuthorizationResult:
     atc: int | None
     cryptogram_verified: bool
     created_at: datetime
+    reference: str | None = None
 
     @property
     def tag_91(self) -> str | None:
@@ -83,21 +88,22 @@ class AuthorizationResult:
         generated results that these bytes validate against it and equal its JSON dump.
         """
         iad = self.issuer_authentication_data
-        return json.dumps(
-            {
-                "authorization_id": self.authorization_id,
-                "approved": self.approved,
-                "response_code": self.response_code,
-                "reason": self.reason,
-                "issuer_authentication_data": None if iad is None else iad.hex().upper(),
-                "token_masked": self.token_masked,
-                "par": self.par,
-                "atc": self.atc,
-                "cryptogram_verified": self.cryptogram_verified,
-                "created_at": format_timestamp(self.created_at),
-            },
-            separators=(",", ":"),
-        )
+        body: dict[str, object] = {
+            "authorization_id": self.authorization_id,
+            "approved": self.approved,
+            "response_code": self.response_code,
+            "reason": self.reason,
+            "issuer_authentication_data": None if iad is None else iad.hex().upper(),
+            "token_masked": self.token_masked,
+            "par": self.par,
+            "atc": self.atc,
+            "cryptogram_verified": self.cryptogram_verified,
+            "created_at": format_timestamp(self.created_at),
+        }
+        if self.reference is not None:
+            # Additive: only answers to requests that carried a reference have the field.
+            body["reference"] = self.reference
+        return json.dumps(body, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> AuthorizationResult:
@@ -115,6 +121,7 @@ class AuthorizationResult:
             atc=answer["atc"],
             cryptogram_verified=answer["cryptogram_verified"],
             created_at=datetime.fromisoformat(answer["created_at"]),
+            reference=answer.get("reference"),
         )
 
 

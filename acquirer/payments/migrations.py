@@ -378,10 +378,26 @@ _postgres_4: tuple[str, ...] = (
 )
 
 
-#: The payments domain's steps (and the core's tables, in step 1).
+def _sqlite_8(db: sqlite_utils.Database) -> None:
+    """The merchant's reference (order id) on authorizations and payments."""
+    db.table("authorizations").add_column("reference", str)
+    db.table("payments").add_column("reference", str)
+    db.table("payments").create_index(["terminal_id", "reference", "id"])
+
+
+_postgres_8: tuple[str, ...] = (
+    "ALTER TABLE authorizations ADD COLUMN reference text",
+    "ALTER TABLE payments ADD COLUMN reference text",
+    "CREATE INDEX payments_terminal_reference ON payments (terminal_id, reference, id)",
+)
+
+
+#: The payments domain's steps (and the core's tables, in step 1); step 8 came after the
+#: rentals' (5), parcels' (6) and checkout's (7) steps.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _sqlite_1, _postgres_1),
     Migration(2, _sqlite_2, _postgres_2),
     Migration(3, _sqlite_3, _postgres_3),
     Migration(4, _sqlite_4, _postgres_4),
+    Migration(8, _sqlite_8, _postgres_8),
 )

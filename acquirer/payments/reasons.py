@@ -29,6 +29,14 @@ currency_mismatch       13    invalid amount: 5F2A differs from the request's cu
 issuer_key_unknown      96    system malfunction: the token exists but no issuer key covers
                               its BIN. This is the acquirer's configuration at fault, not
                               the card, so it is not reported as "14 invalid card number".
+currency_not_accepted   58    transaction not permitted to terminal: the terminal's merchant
+                              does not accept the request's currency (its registered one)
+oda_failed              05    do not honour: the TVR (tag 95) says offline data
+                              authentication failed: byte 1 b7 "SDA failed", b4 "DDA
+                              failed" or b3 "CDA failed" (EMV Book 3 Annex C5), and the
+                              issuer profile of the token's BIN does not accept it
+card_expired            54    expired card: the TVR says "expired application" (byte 2 b7,
+                              EMV Book 3 Annex C5): the card's own expiry date (5F24) passed
 reversed_before_        05    do not honour: the terminal reversed this request (by its
 authorization                 idempotency key) before it arrived (see
                               :meth:`~acquirer.payments.service.AuthorizationService.bar_key`)
@@ -60,6 +68,9 @@ class Reason(enum.StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     ISSUER_KEY_UNKNOWN = "issuer_key_unknown"
     REVERSED_BEFORE_AUTHORIZATION = "reversed_before_authorization"
+    CURRENCY_NOT_ACCEPTED = "currency_not_accepted"
+    ODA_FAILED = "oda_failed"
+    CARD_EXPIRED = "card_expired"
 
     @property
     def response_code(self) -> str:
@@ -85,5 +96,8 @@ RESPONSE_CODES = MappingProxyType(
         Reason.CURRENCY_MISMATCH: "13",
         Reason.ISSUER_KEY_UNKNOWN: "96",
         Reason.REVERSED_BEFORE_AUTHORIZATION: "05",
+        Reason.CURRENCY_NOT_ACCEPTED: "58",
+        Reason.ODA_FAILED: "05",
+        Reason.CARD_EXPIRED: "54",
     }
 )

@@ -54,6 +54,8 @@ class AuthorizationRow:
     response_code: str
     response_json: str
     created_at: datetime
+    reference: str | None = None
+    """The merchant's reference (order id) the request carried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,8 @@ class PaymentRow:
     updated_at: datetime
     settled: bool = False
     """Whether a journal of the payment is in a closed settlement batch."""
+    reference: str | None = None
+    """The merchant's reference (order id) of the authorization that opened it."""
 
 
 class OperationKind(enum.StrEnum):
@@ -302,6 +306,8 @@ class AuthorizationContext:
     """The amount limit of the terminal's merchant category, if one is set."""
     recent_approvals: int
     """Approved authorizations of the token's PAR at or after the ``since`` asked for."""
+    merchant_currency: str | None = None
+    """The currency the terminal's merchant accepts; ``None`` for an unknown terminal."""
 
 
 #: An operation on a payment, as :meth:`acquirer.payments.lifecycle.PaymentService.prepare` builds it.

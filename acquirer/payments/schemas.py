@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from acquirer.clock import format_timestamp
 from acquirer.payments.reasons import Reason
@@ -20,6 +28,8 @@ from emvcore.errors import EncodingError
 
 #: Largest EMV data record accepted, in bytes (hex digits: twice this).
 MAX_EMV_DATA_BYTES = 4096
+#: A merchant's reference (order id): 1-64 printable ASCII characters (space to tilde).
+REFERENCE_PATTERN = r"^[ -~]{1,64}$"
 #: Largest amount: 12 digits, the capacity of tag 9F02 (n12).
 MAX_AMOUNT = 999_999_999_999
 
@@ -71,6 +81,13 @@ class AuthorizationRequestBody(BaseModel):
             "card's account, moves no money)",
         ),
     ] = Intent.SALE
+    reference: Annotated[
+        str | None,
+        Field(
+            pattern=REFERENCE_PATTERN,
+            description="The merchant's reference (order id): 1-64 printable ASCII characters",
+        ),
+    ] = None
 
     @field_validator("currency")
     @classmethod
@@ -80,6 +97,15 @@ class AuthorizationRequestBody(BaseModel):
         except EncodingError:
             raise ValueError("unknown or unsupported ISO 4217 currency") from None
         return value
+
+    @model_validator(mode="after")
+    def _zero_only_to_verify(self) -> AuthorizationRequestBody:
+        """A zero amount is an account verification, never a sale or a hold (a 422)."""
+        if self.amount == 0 and self.intent is not Intent.ACCOUNT_VERIFICATION:
+            raise ValueError(
+                "a zero amount is an account verification: send intent account_verification"
+            )
+        return self
 
 
 #: A timestamp as the answers carry it (:func:`~acquirer.clock.format_timestamp`: ISO 8601
@@ -106,6 +132,11 @@ class AuthorizationResponseBody(BaseModel):
     atc: int | None = Field(description="The card's Application Transaction Counter")
     cryptogram_verified: bool
     created_at: Timestamp
+    reference: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The request's reference; present only when the request carried one",
+    )
 
 
 TerminalId = Annotated[
@@ -171,6 +202,11 @@ class PaymentBody(BaseModel):
     par: str | None
     created_at: datetime
     updated_at: datetime
+    reference: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The merchant's reference; present only when the authorization had one",
+    )
 
 
 class OperationResponseBody(BaseModel):

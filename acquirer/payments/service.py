@@ -20,7 +20,12 @@ the decision, recorded durably before it returns. The steps, in order:
    ``atc_window`` below the highest accepted one is stale. The pair is claimed only once the
    cryptogram verified, so forged requests cannot burn a card's counters.
 7. **Decision** on a fresh, verified cryptogram: token status, token expiry, token domain,
-   amount and currency in the cryptogram against those of the request, then the risk
+   amount and currency in the cryptogram against those of the request, the currency
+   against the merchant's (``currency_not_accepted``), the terminal's findings in the TVR
+   (tag 95, EMV Book 3 Annex C5: offline data authentication failed -> ``oda_failed``,
+   expired application -> ``card_expired``; unless the issuer profile of the BIN accepts
+   them, ``Settings.tvr_exempt_bins``), a zero amount only as an account verification
+   (never a sale or a hold: ``amount_mismatch``, so no zero journal reaches a batch), then the risk
    rules of :mod:`acquirer.payments.risk` (deny list, category amount limit, velocity per
    PAR). Every decline with a verified cryptogram carries tag 91 with the decline's response code.
    The velocity count read for the decision may be stale under concurrent taps on one
@@ -48,7 +53,14 @@ from acquirer.errors import EmvDataError, StoreError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.payments import ledger, risk
-from acquirer.payments.issuer import CardData, Issuer, VerifiedArqc, parse_emv_data
+from acquirer.payments.issuer import (
+    CardData,
+    Issuer,
+    VerifiedArqc,
+    application_expired,
+    oda_failed,
+    parse_emv_data,
+)
 from acquirer.payments.messages import (
     AuthorizationOutcome,
     AuthorizationRequest,
@@ -143,8 +155,10 @@ class AuthorizationService:
         risk_rules: risk.RiskRules | None = None,
         clock: Callable[[], datetime] = utc_now,
         in_flight: InFlight | None = None,
+        tvr_exempt_bins: tuple[str, ...] = (),
     ) -> None:
         self._store = store
+        self._tvr_exempt_bins = tvr_exempt_bins
         self._risk = risk_rules or risk.RiskRules()
         self._issuer = issuer
         self._atc_window = atc_window
@@ -179,6 +193,10 @@ class AuthorizationService:
             while isinstance(step, _Write):
                 step = _advance(flow, await self._store.record_authorization_async(*step))
             return step
+
+    def _tvr_checked(self, pan: str) -> bool:
+        """Whether the issuer profile of ``pan``'s BIN declines on the TVR's ODA and expiry bits."""
+        return not pan.startswith(self._tvr_exempt_bins)
 
     def bar_key(self, terminal_id: str, idempotency_key: str) -> AuthorizationRow | None:
         """Refuse in advance the authorization a reversal names but the acquirer never saw.
@@ -327,9 +345,19 @@ class AuthorizationService:
             reason = Reason.AMOUNT_MISMATCH
         elif card.currency_numeric != currency(request.currency).numeric:
             reason = Reason.CURRENCY_MISMATCH
+        elif context.merchant_currency not in (None, request.currency):
+            reason = Reason.CURRENCY_NOT_ACCEPTED
+        elif self._tvr_checked(card.pan) and oda_failed(card.tvr):
+            reason = Reason.ODA_FAILED
+        elif self._tvr_checked(card.pan) and application_expired(card.tvr):
+            reason = Reason.CARD_EXPIRED
         elif request.intent is Intent.ACCOUNT_VERIFICATION:
             # Moves no money: the risk rules on spending are the caller's (rentals, parcels).
             reason = Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
+        elif request.amount == 0:
+            # A zero amount is an account verification, never a sale or a hold (the API
+            # refuses it as a 422; this guards in-process callers): no payment, no journal.
+            reason = Reason.AMOUNT_MISMATCH
         else:
             verdict = risk.assess(
                 self._risk, context, request.amount, debt_recovery=request.debt_recovery
@@ -355,6 +383,7 @@ class AuthorizationService:
             status=PaymentStatus.CAPTURED if sale else PaymentStatus.AUTHORIZED,
             created_at=row.created_at,
             updated_at=row.created_at,
+            reference=row.reference,
         )
         if sale:
             journal = ledger.sale(row.terminal_id, row.currency, row.amount, self._fee_bps)
@@ -386,6 +415,7 @@ class AuthorizationService:
             atc=card.atc,
             cryptogram_verified=decision.verified is not None,
             created_at=now,
+            reference=request.reference,
         )
         row = AuthorizationRow(
             id=result.authorization_id,
@@ -402,6 +432,7 @@ class AuthorizationService:
             response_code=result.response_code,
             response_json=result.to_json(),
             created_at=now,
+            reference=request.reference,
         )
         claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION

@@ -58,6 +58,7 @@ def mount(app: FastAPI, core: Core) -> None:
             risk_rules=risk_rules,
             clock=core.clock,
             in_flight=core.in_flight,
+            tvr_exempt_bins=settings.tvr_exempt_bins,
         )
 
     service = authorizer(store)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from acquirer.clock import format_timestamp, utc_now
-from acquirer.errors import BatchNotFoundError
+from acquirer.errors import BatchNotFoundError, SettlementScopeNotFoundError
 from acquirer.ids import new_id
 from acquirer.payments.rows import BatchLine, BatchRow, BatchScope
 from acquirer.payments.store import PaymentStore
@@ -96,7 +96,20 @@ class SettlementService:
     def close(
         self, scope: BatchScope, scope_id: str, idempotency_key: str
     ) -> tuple[BatchRow, bool]:
-        """Close the scope's batch; ``(batch, replayed)``."""
+        """Close the scope's batch; ``(batch, replayed)``.
+
+        A terminal or merchant the registry does not know has nobody to pay: it is refused
+        (:class:`~acquirer.errors.SettlementScopeNotFoundError`), not closed as an empty batch.
+        """
+        known = (
+            self._store.get_terminal(scope_id)
+            if scope is BatchScope.TERMINAL
+            else self._store.get_merchant(scope_id)
+        )
+        if known is None:
+            raise SettlementScopeNotFoundError(
+                f"no {scope.value} {scope_id!r} is registered: nothing to settle"
+            )
         now = self._clock()
         batch, created = self._store.close_batch(
             new_id("batch_", now), scope, scope_id, idempotency_key, now

@@ -109,6 +109,17 @@ class PaymentStore(RegistryStore, Protocol):
 
     # -- payments and the ledger ---------------------------------------------------------
 
+    def list_payments(
+        self,
+        *,
+        terminal_id: str | None = None,
+        reference: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[PaymentRow]:
+        """Payments in id order after the ``after`` id, of one terminal and/or reference."""
+        ...
+
     def get_payment(self, payment_id: str) -> PaymentRow | None:
         """The payment with that id (an authorization id), or ``None``."""
         ...

@@ -30,6 +30,7 @@ from acquirer.rentals.migrations import MIGRATIONS
 from acquirer.rentals.requests import BikeRequests
 from acquirer.rentals.service import RentalService
 from acquirer.rentals.sql import SqlRentalStore
+from acquirer.status import StatusSource
 
 
 def mount(app: FastAPI, core: Core) -> None:
@@ -48,6 +49,7 @@ DOMAIN = Domain(
     mount=mount,
     migrations=MIGRATIONS,
     commands=(("bikes", bikes_app),),
+    status_sources=(StatusSource("rentals", "bike", "bike_requests"),),
     statuses={
         RentalNotFoundError: HTTPStatus.NOT_FOUND,
         DebtNotFoundError: HTTPStatus.NOT_FOUND,

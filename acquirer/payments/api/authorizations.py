@@ -65,6 +65,7 @@ def authorization_request(
         currency=body.currency,
         emv_data=emv_data,
         intent=body.intent,
+        reference=body.reference,
     )
 
 

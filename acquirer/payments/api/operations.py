@@ -1,5 +1,7 @@
 """HTTP routes of the payment lifecycle: a thin layer over :class:`~acquirer.payments.lifecycle.PaymentService`.
 
+- ``GET  /v1/payments?terminal_id=&reference=``: the terminal's payments (cursor pages,
+  :mod:`acquirer.pagination`), optionally of one merchant reference.
 - ``GET  /v1/payments/{id}?terminal_id=``: a payment's state.
 - ``POST /v1/payments/{id}/increments``: incremental authorization of a pre-authorization.
 - ``POST /v1/payments/{id}/capture``: completion of a pre-authorization.
@@ -25,10 +27,12 @@ from fastapi.responses import Response
 from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.errors import PaymentNotFoundError
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
+from acquirer.pagination import Cursor, Limit, Page, read_page
 from acquirer.payments.lifecycle import PaymentService, payment_json
 from acquirer.payments.rows import OperationKind
 from acquirer.payments.schemas import (
     PAYMENT_ID_PATTERN,
+    REFERENCE_PATTERN,
     AmountBody,
     OperationResponseBody,
     PaymentBody,
@@ -84,6 +88,33 @@ def operate(
         amount=amount,
     )
     return answer_response(outcome)
+
+
+@router.get(
+    "/v1/payments",
+    response_model=Page[PaymentBody],
+    responses=problem_responses(401, 403, 422),
+)
+def list_payments(
+    allowed: AnyTerminal,
+    terminal_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")],
+    service: Payments,
+    reference: Annotated[
+        str | None, Query(pattern=REFERENCE_PATTERN, description="Only this merchant reference")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Response:
+    """This terminal's payments in id order, optionally of one reference (cursor pages)."""
+    allowed(terminal_id)
+    page = read_page(
+        lambda after, limit: service.list(terminal_id, reference, after, limit),
+        cursor=cursor,
+        limit=limit,
+        render=payment_json,
+        key=lambda payment: payment.id,
+    )
+    return Response(json.dumps(page, separators=(",", ":")), media_type="application/json")
 
 
 @router.get(

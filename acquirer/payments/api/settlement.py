@@ -74,7 +74,7 @@ router = APIRouter(tags=["settlement"])
 @router.post(
     "/v1/settlement/batches",
     response_model=BatchBody,
-    responses=problem_responses(400, 401, 403, 409, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
 )
 def close_batch(
     allowed: AnyTerminal, body: CloseBatchBody, key: IdempotencyKeyHeader, service: Settlement

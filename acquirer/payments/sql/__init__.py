@@ -41,7 +41,7 @@ _AUTHORIZATION_CONTEXT = (
     "SELECT t.*, "
     "EXISTS (SELECT 1 FROM atc_claims c WHERE c.token = t.token AND c.atc = ?) AS ctx_claimed, "
     "(SELECT MAX(c.atc) FROM atc_claims c WHERE c.token = t.token) AS ctx_highest, "
-    "m.mcc AS ctx_mcc, l.max_amount AS ctx_mcc_limit, "
+    "m.mcc AS ctx_mcc, m.currency AS ctx_currency, l.max_amount AS ctx_mcc_limit, "
     "EXISTS (SELECT 1 FROM deny_list d WHERE d.par = t.par) AS ctx_denied, "
     "(SELECT COUNT(*) FROM authorizations a "
     "WHERE a.par = t.par AND a.approved = ? AND a.created_at >= ?) AS ctx_recent "
@@ -92,6 +92,7 @@ class SqlPaymentStore(SqlRegistryStore, PaymentsMixin, SettlementMixin):
             par_denied=bool(row["ctx_denied"]),
             mcc_limit=None if limit is None else int(limit),
             recent_approvals=int(row["ctx_recent"]),
+            merchant_currency=row["ctx_currency"],
         )
 
     def record_authorization(

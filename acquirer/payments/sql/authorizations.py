@@ -26,7 +26,7 @@ _LOCK_ACCOUNT = "SELECT token FROM tokens WHERE par = ? ORDER BY token"
 _INSERT_AUTHORIZATION = (
     "INSERT INTO authorizations (id, terminal_id, idempotency_key, request_hash, amount, "
     "currency, token_masked, par, atc, approved, reason, response_code, response_json, "
-    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "created_at, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (terminal_id, idempotency_key) DO NOTHING"
 )
 
@@ -104,6 +104,7 @@ def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) 
             row.response_code,
             row.response_json,
             row.created_at,
+            row.reference,
         ],
     )
     if inserted != 1:
@@ -138,4 +139,5 @@ def authorization_row(row: Row) -> AuthorizationRow:
         response_code=row["response_code"],
         response_json=row["response_json"],
         created_at=as_datetime(row["created_at"]),
+        reference=row["reference"],
     )

@@ -32,8 +32,8 @@ from acquirer.store.tx import Abort, Row, SqlPart, Tx, as_datetime
 
 _INSERT_PAYMENT = (
     "INSERT INTO payments (id, terminal_id, intent, currency, par, token_masked, authorized, "
-    "captured, refunded, status, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "captured, refunded, status, created_at, updated_at, reference) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_PAYMENT = (
     "UPDATE payments SET authorized = ?, captured = ?, refunded = ?, status = ?, updated_at = ? "
@@ -69,6 +69,27 @@ class PaymentsMixin(SqlPart):
         SQLite's ``BEGIN IMMEDIATE`` already serializes writers; PostgreSQL adds FOR UPDATE.
         """
         return "SELECT * FROM payments WHERE id = ?" + self.row_lock  # noqa: S608 (constant)
+
+    def list_payments(
+        self,
+        *,
+        terminal_id: str | None = None,
+        reference: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[PaymentRow]:
+        """Payments in id order, after the cursor id, of one terminal and/or reference."""
+        where, params = ["1 = 1"], []
+        for column, value in (("terminal_id", terminal_id), ("reference", reference)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if after is not None:
+            where.append("id > ?")
+            params.append(after)
+        sql = f"SELECT * FROM payments WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed columns)
+        rows = self._read(lambda tx: tx.all(sql, [*params, limit]))
+        return [payment_row(row) for row in rows]
 
     def get_payment(self, payment_id: str) -> PaymentRow | None:
         """The payment with that id, or ``None``."""
@@ -224,6 +245,7 @@ def insert_payment(tx: Tx, payment: PaymentRow) -> None:
             payment.status.value,
             payment.created_at,
             payment.updated_at,
+            payment.reference,
         ],
     )
 
@@ -264,6 +286,7 @@ def payment_row(row: Row) -> PaymentRow:
         status=PaymentStatus(row["status"]),
         created_at=as_datetime(row["created_at"]),
         updated_at=as_datetime(row["updated_at"]),
+        reference=row["reference"],
     )
 
 

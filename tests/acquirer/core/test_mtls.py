@@ -183,6 +183,23 @@ def test_no_certificate_or_foreign_ca_fails_the_handshake(
         authorize(http, url, card, "T1")
 
 
+def test_status_lookup_only_for_the_terminals_own_keys(
+    setup: tuple[Path, Path, str, TestCard],
+) -> None:
+    _, certs, url, card = setup
+    tap = card.tap(amount=500, atc=next(_atc))
+    body = {"terminal_id": "T1", "amount": 500, "currency": "EUR", "emv_data": tap.hex}
+    with client(certs, "T1") as http:
+        sent = http.post(f"{url}/v1/authorizations", json=body, headers={"Idempotency-Key": "s-1"})
+        assert sent.json()["approved"] is True
+        own = http.get(f"{url}/v1/status/authorizations/s-1", params={"terminal_id": "T1"})
+    assert own.status_code == 200
+    assert own.json()["status"] == "processed" and own.json()["answer"] == sent.json()
+    with client(certs, "T2") as http:
+        other = http.get(f"{url}/v1/status/authorizations/s-1", params={"terminal_id": "T1"})
+    assert other.status_code == 403 and other.json()["code"] == "terminal_forbidden"
+
+
 def test_reissued_certificate_supersedes_the_old_one(
     setup: tuple[Path, Path, str, TestCard], tmp_path: Path
 ) -> None:

@@ -33,6 +33,8 @@ results = st.builds(
     created_at=st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
     ).map(lambda t: t.replace(microsecond=t.microsecond // 1000 * 1000)),
+    reference=st.none()
+    | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=64),
 )
 
 
@@ -43,6 +45,7 @@ def test_to_json_is_the_response_models_json(result: AuthorizationResult) -> Non
     assert model.model_dump_json() == wire
     assert model.approved is result.approved
     assert model.par == result.par
+    assert model.reference == result.reference
     expected_tag_91 = result.issuer_authentication_data
     assert model.issuer_authentication_data == (
         None if expected_tag_91 is None else expected_tag_91.hex().upper()

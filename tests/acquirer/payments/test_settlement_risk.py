@@ -38,6 +38,9 @@ def _close(life: Lifecycle, key: str) -> dict[str, Any]:
 def test_close_batch_totals_report_csv_and_immutability(
     life: Lifecycle, any_store: PaymentStore
 ) -> None:
+    # Only a registered terminal has a merchant to pay (an unknown one is a 404).
+    any_store.put_merchant(MerchantRow("M1", "Shop", "5411", "EUR", "acct", NOW))
+    any_store.put_terminal(TerminalRow(TERMINAL, "M1", ("pay",), TerminalStatus.ACTIVE, None, NOW))
     first = life.authorize(1250)["authorization_id"]
     life.authorize(800)
     assert life.op(first, "refunds", amount=300).status_code == 200
