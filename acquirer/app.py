@@ -39,6 +39,7 @@ from acquirer.domain import Core
 from acquirer.domains import DOMAINS, open_database
 from acquirer.idempotency import InFlight
 from acquirer.keys import load_key_material
+from acquirer.payments.schemas import STRICT_INTEGERS
 from acquirer.problems import install_problem_handlers
 from acquirer.registry import SqlRegistryStore
 from acquirer.settings import LOG_FORMAT, Settings, settings_from_environment
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title=API_TITLE,
         version="1",
         summary="Token vault and online authorization of contactless EMV payments",
+        description=STRICT_INTEGERS,
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -10,11 +10,16 @@ A body must also arrive in time: one that is not complete :data:`BODY_TIMEOUT` s
 the request head (or the server's ``--body-timeout``, handed over in the connection's state
 under :data:`BODY_TIMEOUT_STATE`) is answered ``408 Request Timeout`` (RFC 9110 section
 15.5.9) and the connection closed, so a half-sent body cannot hold a connection open.
+
+A body declared JSON must be UTF-8 (RFC 8259 section 8.1): any other encoding is answered
+``400 json_invalid``, the answer to every malformed JSON body, before any route (or the
+authorization fast path) can decode it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +32,36 @@ MAX_BODY_BYTES = 16 * 1024
 BODY_TIMEOUT = 10.0
 #: Key of the server's body deadline (seconds) in a request's ``scope["state"]``.
 BODY_TIMEOUT_STATE = "tap.body_timeout"
+
+
+def is_utf8_json_text(body: bytes) -> bool:
+    """Whether ``body`` is UTF-8 without a byte order mark, as RFC 8259 section 8.1 requires.
+
+    :func:`json.loads` given bytes guesses UTF-16 or UTF-32 from the NUL bytes of ASCII text
+    (and UTF-8 from a BOM) and decodes it: the acquirer must not.
+
+    >>> is_utf8_json_text(b'{"a": 1}'), is_utf8_json_text('{"a": 1}'.encode("utf-16-le"))
+    (True, False)
+    >>> import codecs
+    >>> is_utf8_json_text(codecs.BOM_UTF8 + b"{}"), is_utf8_json_text(bytes([0x22, 0xFF, 0x22]))
+    (False, False)
+    """
+    if json.detect_encoding(body) != "utf-8":
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether the request says its body is JSON (``application/json`` or ``+json``)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type = value.split(b";", 1)[0].strip().lower()
+            return bool(media_type == b"application/json" or media_type.endswith(b"+json"))
+    return False
 
 
 class BodySizeLimit:
@@ -88,6 +123,16 @@ class BodySizeLimit:
             )
             return
         body = b"".join(chunks)
+        if body and _is_json(scope) and not is_utf8_json_text(body):
+            await self._reject(
+                scope,
+                receive,
+                send,
+                HTTPStatus.BAD_REQUEST,
+                "json_invalid",
+                "the request body is not valid JSON: JSON text is UTF-8 (RFC 8259 section 8.1)",
+            )
+            return
         delivered = False
 
         async def replay() -> Message:

@@ -41,6 +41,9 @@ from acquirer.errors import IdempotencyKeyInFlightError, IdempotencyKeyReusedErr
 #: draft-ietf-httpapi-idempotency-key-header section 2: the key is a client-chosen string;
 #: this service accepts 1-64 characters of a URL- and log-safe alphabet.
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: The whole header value the server accepts, bare or as an RFC 8941 string (in quotes): the
+#: pattern the OpenAPI document gives, the one :func:`parse_idempotency_key` applies.
+IDEMPOTENCY_KEY_HEADER_PATTERN = r'^(?:[A-Za-z0-9._:-]{1,64}|"[A-Za-z0-9._:-]{1,64}")$'
 
 #: The one message of a key reused for a different request (never echoes the request).
 KEY_REUSED_MESSAGE = (
@@ -52,6 +55,7 @@ IdempotencyKeyHeader = Annotated[
     str,
     Header(
         alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_HEADER_PATTERN,
         description="Client-chosen key, 1-64 of A-Z a-z 0-9 . _ : - (may be quoted); "
         "repeating it returns the first answer",
     ),

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from acquirer.errors import (
     AcquirerError,
@@ -190,9 +191,7 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = _field_problems(exc)
     if any(p.type == "json_invalid" for p in problems):
-        return problem_response(
-            HTTPStatus.BAD_REQUEST, "json_invalid", "the request body is not valid JSON"
-        )
+        return json_invalid_response()
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and any(p.loc == ["body"] for p in problems):
         return problem_response(
@@ -228,6 +227,14 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
 
 async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == HTTPStatus.BAD_REQUEST and isinstance(
+        exc.__cause__, (ValueError, RecursionError)
+    ):
+        # FastAPI's own body parsing gave up (absurd nesting, a decoding error): still
+        # malformed JSON, so the same one answer as a syntax error.
+        return json_invalid_response()
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        return _method_not_allowed(request)
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:
@@ -240,6 +247,37 @@ async def _http_handler(request: Request, exc: Exception) -> Response:
         detail,
         title=phrase,
         headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def json_invalid_response(detail: str = "the request body is not valid JSON") -> Response:
+    """The one answer to a body that is not JSON text, however it is malformed (400)."""
+    return problem_response(HTTPStatus.BAD_REQUEST, "json_invalid", detail)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _method_not_allowed(request: Request) -> Response:
+    """405 with an ``Allow`` of every method of every route of the path (RFC 9110 15.5.6).
+
+    Starlette names only the methods of the first route whose path matched; a path served
+    by several routes (``GET`` and ``POST /v1/parcels``) must list them all.
+    """
+    routes = request.app.router.routes
+    allow = ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
+    return problem_response(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method Not Allowed",
+        title="Method Not Allowed",
+        headers={"Allow": allow},
     )
 
 
@@ -296,12 +334,24 @@ def install_problem_handlers(app: FastAPI, domain_statuses: Iterable[StatusTable
     document_problems_only_as_problem_json(app)
 
 
+#: What :class:`~acquirer.bodylimit.BodySizeLimit` may answer to any request, before a route
+#: runs: a bad ``Content-Length`` or a body not UTF-8 JSON (400), a body too slow (408) or too
+#: large (413); and a route taking a body refuses one of another media type (415).
+BODY_STATUSES = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.REQUEST_TIMEOUT,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+)
+
+
 def document_problems_only_as_problem_json(app: FastAPI) -> None:
     """Make the OpenAPI document list error responses as ``application/problem+json`` only.
 
     FastAPI documents every response ``model`` under the route's JSON media type as well;
     the acquirer never sends a problem as plain ``application/json``, so that entry is
-    removed from 4xx/5xx responses when the schema is first built.
+    removed from 4xx/5xx responses when the schema is first built. The answers every
+    operation can get from the body middleware (:data:`BODY_STATUSES`, and 415 where the
+    operation takes a body) are added to every operation, so none is undocumented.
     """
     build = app.openapi
 
@@ -310,7 +360,13 @@ def document_problems_only_as_problem_json(app: FastAPI) -> None:
             schema = build()
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
-                    for status, response in operation.get("responses", {}).items():
+                    responses = operation.setdefault("responses", {})
+                    statuses = list(BODY_STATUSES)
+                    if "requestBody" in operation:
+                        statuses.append(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+                    for status in statuses:
+                        responses.setdefault(str(int(status)), _problem_entry(status))
+                    for status, response in responses.items():
                         content = response.get("content", {})
                         if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                             content.pop("application/json", None)
@@ -318,6 +374,13 @@ def document_problems_only_as_problem_json(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_entry(status: int) -> dict[str, Any]:
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES
+from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, CurrencyCode
 
 SESSION_ID_PATTERN = r"^cs_[0-9A-Z]{26}$"
 TERMINAL_ID = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,16}$", description="The terminal id")]
@@ -21,8 +21,8 @@ class SessionCreateBody(_Body):
     """``POST /v1/checkout/sessions``: what the terminal wants to be paid."""
 
     terminal_id: TERMINAL_ID
-    amount: int = Field(gt=0, le=MAX_AMOUNT, description="Minor units of the currency")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code")
+    amount: int = Field(strict=True, gt=0, le=MAX_AMOUNT, description="Minor units of the currency")
+    currency: CurrencyCode
     reference: str = Field(default="", max_length=64, pattern=r"^[ -~]*$")
 
 

@@ -24,28 +24,28 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
+from acquirer.ids import path_segment
 from acquirer.pagination import Cursor, Limit, Page
 from acquirer.parcels.reversals import ParcelReversals
 from acquirer.parcels.rows import CompartmentSize, ParcelState
 from acquirer.parcels.rules import DoorEvent, PickupAction
 from acquirer.parcels.service import ParcelService, Registration
-from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
+from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, CurrencyCode, TerminalId
 from acquirer.problems import problem_responses
-from emvcore.currency import currency as currency_of
-from emvcore.errors import EncodingError
 
 #: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
 AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
 CourierTerminal = Annotated[TerminalCheck, Depends(terminal_for("courier"))]
 LockerTerminal = Annotated[TerminalCheck, Depends(terminal_for("locker"))]
 PARCEL_ID_PATTERN = r"^parcel_[0-9A-HJKMNP-TV-Z]{26}$"
+_PARCEL_SEGMENT = path_segment("parcel_id", PARCEL_ID_PATTERN)
 ParcelId = Annotated[str, Path(pattern=PARCEL_ID_PATTERN, description="The parcel id")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code")]
+Currency = CurrencyCode
 EmvData = Annotated[
     str,
     Field(
@@ -57,15 +57,6 @@ EmvData = Annotated[
 ]
 _POST_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
 _GET_ERRORS = problem_responses(401, 403, 404, 422)
-
-
-def _known(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            currency_of(value)
-        except EncodingError:
-            raise ValueError("unknown or unsupported ISO 4217 currency") from None
-    return value
 
 
 class RegisterParcelBody(BaseModel):
@@ -103,8 +94,6 @@ class RegisterParcelBody(BaseModel):
     reference: Annotated[
         str, Field(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", description="The courier's reference")
     ]
-
-    _currency = field_validator("currency")(_known)
 
     @model_validator(mode="after")
     def _someone_can_pick_up(self) -> RegisterParcelBody:
@@ -155,8 +144,6 @@ class PickupBody(BaseModel):
         Field(description="oldest: one parcel per tap; all: every parcel with nothing due"),
     ] = "oldest"
 
-    _currency = field_validator("currency")(_known)
-
     @model_validator(mode="after")
     def _one_identification(self) -> PickupBody:
         if (self.emv_data is None) == (self.pickup_code is None):
@@ -173,8 +160,6 @@ class ParcelPaymentBody(BaseModel):
     amount: Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Minor units")]
     currency: Currency
     emv_data: EmvData
-
-    _currency = field_validator("currency")(_known)
 
 
 class ParcelReversalBody(BaseModel):
@@ -431,7 +416,7 @@ def parcels_router(service: ParcelService) -> APIRouter:
         )
         return _json(page)
 
-    @router.get("/v1/parcels/{parcel_id}", response_model=ParcelBody, responses=_GET_ERRORS)
+    @router.get(f"/v1/parcels/{_PARCEL_SEGMENT}", response_model=ParcelBody, responses=_GET_ERRORS)
     def get_parcel(
         allowed: AnyTerminal, parcel_id: ParcelId, terminal_id: TerminalQuery
     ) -> Response:

@@ -11,19 +11,19 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 
 from acquirer.clock import format_timestamp
 from acquirer.payments.reasons import Reason
 from acquirer.payments.rows import Intent, OperationKind, PaymentStatus
-from emvcore.currency import currency
+from emvcore.currency import currency, payment_currencies
 from emvcore.errors import EncodingError
 
 #: Largest EMV data record accepted, in bytes (hex digits: twice this).
@@ -32,6 +32,41 @@ MAX_EMV_DATA_BYTES = 4096
 REFERENCE_PATTERN = r"^[ -~]{1,64}$"
 #: Largest amount: 12 digits, the capacity of tag 9F02 (n12).
 MAX_AMOUNT = 999_999_999_999
+
+#: What every integer of a request body is: a JSON number written without a fraction or an
+#: exponent. JSON Schema counts ``1741.0`` as an integer; this API refuses it (money is never
+#: rounded from a float), and the document says so in its description.
+STRICT_INTEGERS = (
+    "Integers are JSON integer literals: a number written with a fraction or an exponent "
+    "(`1741.0`, `1.741e3`) is refused with 422 request_invalid, although JSON Schema would "
+    "count it as an integer."
+)
+
+
+def _payable(value: str) -> str:
+    try:
+        currency(value)
+    except EncodingError:
+        raise ValueError("unknown or unsupported ISO 4217 currency") from None
+    return value
+
+
+#: The ISO 4217 alphabetic codes a payment can be made in (:func:`emvcore.currency.payment_currencies`).
+PAYMENT_CURRENCY_CODES = tuple(c.alpha for c in payment_currencies())
+
+#: A request's ``currency``: documented as the enumeration of exactly the codes accepted.
+CurrencyCode = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_payable),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(PAYMENT_CURRENCY_CODES),
+            "description": "ISO 4217 alphabetic code with a minor unit, e.g. EUR",
+        }
+    ),
+]
 
 
 class AuthorizationRequestBody(BaseModel):
@@ -60,9 +95,7 @@ class AuthorizationRequestBody(BaseModel):
         int,
         Field(ge=0, le=MAX_AMOUNT, description="Amount in minor units of the currency (integer)"),
     ]
-    currency: Annotated[
-        str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code, e.g. EUR")
-    ]
+    currency: CurrencyCode
     emv_data: Annotated[
         str,
         Field(
@@ -88,15 +121,6 @@ class AuthorizationRequestBody(BaseModel):
             description="The merchant's reference (order id): 1-64 printable ASCII characters",
         ),
     ] = None
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        try:
-            currency(value)
-        except EncodingError:
-            raise ValueError("unknown or unsupported ISO 4217 currency") from None
-        return value
 
     @model_validator(mode="after")
     def _zero_only_to_verify(self) -> AuthorizationRequestBody:

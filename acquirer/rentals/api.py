@@ -30,6 +30,7 @@ from fastapi.responses import Response
 from acquirer.auth import TerminalCheck, terminal_for
 from acquirer.clock import format_timestamp
 from acquirer.idempotency import IdempotencyKeyHeader, answer_response, idempotency_key
+from acquirer.ids import path_segment
 from acquirer.pagination import Cursor, Limit, read_page
 from acquirer.problems import problem_responses
 from acquirer.rentals.debts import DebtService, debt_json
@@ -63,6 +64,7 @@ from acquirer.rentals.service import RentalService, rental_json
 #: The calling terminal, checked for the action of the route (acquirer.auth.terminal_for).
 AnyTerminal = Annotated[TerminalCheck, Depends(terminal_for(None))]
 BikeTerminal = Annotated[TerminalCheck, Depends(terminal_for("bike"))]
+_RENTAL_SEGMENT = path_segment("rental_id", RENTAL_ID_PATTERN)
 RentalId = Annotated[str, Path(pattern=RENTAL_ID_PATTERN, description="The rental id")]
 DebtId = Annotated[str, Path(pattern=DEBT_ID_PATTERN, description="The debt id")]
 TerminalQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9]{1,16}$")]
@@ -245,7 +247,7 @@ def list_rentals(
     return _json(read_page(fetch, cursor=cursor, limit=limit, render=rental_json, key=_id))
 
 
-@get_rentals("/v1/rentals/{rental_id}", response_model=RentalBody)
+@get_rentals(f"/v1/rentals/{_RENTAL_SEGMENT}", response_model=RentalBody)
 def get_rental(
     allowed: AnyTerminal, rentals: Rentals, rental_id: RentalId, terminal_id: TerminalQuery
 ) -> Response:

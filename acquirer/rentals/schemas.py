@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from acquirer.pagination import Page
-from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, TerminalId
+from acquirer.payments.schemas import MAX_AMOUNT, MAX_EMV_DATA_BYTES, CurrencyCode, TerminalId
 from acquirer.rentals.rows import DebtStatus, RentalState
-from emvcore.currency import currency
-from emvcore.errors import EncodingError
 
 RENTAL_ID_PATTERN = r"^rent_[0-9A-HJKMNP-TV-Z]{26}$"
 DEBT_ID_PATTERN = r"^debt_[0-9A-HJKMNP-TV-Z]{26}$"
@@ -23,7 +21,7 @@ UnitId = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9._:-]{1,32}$", description="1-32 of A-Z a-z 0-9 . _ : -")
 ]
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Minor units (integer)")]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code")]
+Currency = CurrencyCode
 EmvData = Annotated[
     str,
     Field(
@@ -68,15 +66,6 @@ class RentalCreateBody(_Strict):
         default=None,
         description="Offline unlock: when the dock let the bike go without asking (past)",
     )
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        try:
-            currency(value)
-        except EncodingError:
-            raise ValueError("unknown or unsupported ISO 4217 currency") from None
-        return value
 
 
 class RentalCreateResponse(BaseModel):
