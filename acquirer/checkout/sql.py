@@ -27,7 +27,13 @@ from acquirer.checkout.rows import (
 )
 from acquirer.errors import StoreError
 from acquirer.payments.ledger import Journal
-from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.payments.rows import (
+    AtcClaim,
+    AuthorizationRow,
+    PaymentRow,
+    RecordResult,
+    VelocityCheck,
+)
 from acquirer.payments.sql import SqlPaymentStore
 from acquirer.payments.sql.authorizations import record_authorization_in
 from acquirer.store.tx import Row, Tx, as_datetime
@@ -136,6 +142,7 @@ class SqlCheckoutStore(SqlPaymentStore):
         payment: PaymentRow | None,
         journals: Sequence[Journal],
         *,
+        velocity: VelocityCheck | None = None,
         session_id: str,
         link_nonce: bytes,
         now: datetime,
@@ -143,11 +150,15 @@ class SqlCheckoutStore(SqlPaymentStore):
         """The authorization, the nonce claim and (approved) the session paid: one transaction.
 
         Raises :class:`CheckoutRefusal` (everything rolled back) when the nonce was claimed
-        or the session left ``created`` or expired since the checks before authorizing.
+        or the session left ``created`` or expired since the checks before authorizing. The
+        velocity limit is counted again inside the write, under the account's row lock, as
+        for a card's authorization (:func:`record_authorization_in`).
         """
 
         def unit(tx: Tx) -> RecordResult:
-            result = record_authorization_in(tx, row, claim, payment, journals)
+            result = record_authorization_in(
+                tx, row, claim, payment, journals, velocity, self.row_lock
+            )
             session_sql = f"{_GET}{self.row_lock}"
             locked = tx.one(session_sql, [session_id])
             if locked is None:
