@@ -22,14 +22,22 @@ import pytest
 from acquirer import Settings
 from acquirer.keys import initialize, load_key_material
 from card_emulation import CardImage, EmvApplet
-from card_emulation.wallet import Conduct, HttpCheckoutClient, Wallet, pyscard_transceive
+from card_emulation.wallet import (
+    Conduct,
+    HttpCheckoutClient,
+    Transceive,
+    Wallet,
+    nfcpy_transceive,
+    pyscard_transceive,
+)
 from emvcore.tapmode import TapLink
 from terminal.journal import Journal, TxState
 from tests.acquirer.checkout.rig import MERCHANT_NAME, TILL, Till, register_till
 from tests.acquirer.checkout.test_checkout import captured
 from tests.acquirer.processes import acquirer_process
-from tests.readers.stacks import vpcd_slot, wait_empty
+from tests.readers.stacks import free_port, vpcd_slot, wait_empty
 from tests.system.support import BIN
+from tests.system.test_tap_tag import nfcpy_connect
 
 PANS = ("4111111111111111", "4000000000000002")
 
@@ -63,6 +71,16 @@ def terminal_settings(tmp_path: Path, url: str, base_url: str, transport: str) -
     return path
 
 
+def poll_link(wallet: Wallet, transceive: Transceive, deadline: float) -> TapLink:
+    """Read the tag until it names a payable session (the till may still be creating it)."""
+    while True:
+        link = wallet.read(transceive)
+        if link is not None:
+            return link
+        assert time.monotonic() < deadline, "the tag never named a session"
+        time.sleep(0.05)  # idle: the phone taps again
+
+
 def read_link(wallet: Wallet, reader_name: str, deadline: float) -> TapLink:
     """Tap the phone on the vpcd reader until the tag names a payable session."""
     from smartcard.CardConnection import CardConnection
@@ -72,15 +90,34 @@ def read_link(wallet: Wallet, reader_name: str, deadline: float) -> TapLink:
     connection = service.connection
     connection.connect(CardConnection.T1_protocol)
     try:
-        transceive = pyscard_transceive(connection)
-        while True:
-            link = wallet.read(transceive)
-            if link is not None:
-                return link
-            assert time.monotonic() < deadline, "the tag never named a session"
-            time.sleep(0.05)  # the till is still creating its session: tap again
+        return poll_link(wallet, pyscard_transceive(connection), deadline)
     finally:
         connection.disconnect()
+
+
+def start_till(settings: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BIN / "tap-terminal"), "tag", "pay", "12.50", "--reference", "R1", "--json",
+         "--settings", str(settings)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def check_paid(
+    till: subprocess.Popen[str], tmp_path: Path, acquirer_settings: Settings, authorization: str
+) -> None:
+    """The till printed the payment, journalled it confirmed; the ledger holds it once."""
+    out, errors = till.communicate(timeout=60)
+    assert till.returncode == 0, errors
+    result = json.loads(out)
+    assert result["approved"] and result["state"] == "paid"
+    assert result["authorization_id"] == authorization
+    with Journal(tmp_path / "state" / "journal.sqlite3") as journal:
+        entry = journal.get(result["journal_id"])
+        assert entry.state is TxState.CONFIRMED and entry.amount == 1250
+        assert entry.authorization_id == authorization
+    assert captured(acquirer_settings) == [(authorization, 1250)]
 
 
 def test_tag_pay_through_vpcd_paid_by_the_wallet_over_http(
@@ -88,12 +125,7 @@ def test_tag_pay_through_vpcd_paid_by_the_wallet_over_http(
 ) -> None:
     port, reader_name = vpcd_slot()
     settings = terminal_settings(tmp_path, url, acquirer_settings.tap_base_url, f"vpcd:{port}")
-    till = subprocess.Popen(
-        [str(BIN / "tap-terminal"), "tag", "pay", "12.50", "--reference", "R1", "--json",
-         "--settings", str(settings)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    till = start_till(settings)
     try:
         wallet = Wallet(EmvApplet(images[0]), base_url=acquirer_settings.tap_base_url)
         link = read_link(wallet, reader_name, time.monotonic() + 30)
@@ -102,21 +134,36 @@ def test_tag_pay_through_vpcd_paid_by_the_wallet_over_http(
             assert (session.merchant_name, session.amount) == (MERCHANT_NAME, 1250)
             run = wallet.pay(link, checkout)
         assert run.approved
-        out, errors = till.communicate(timeout=60)
+        authorization = run.results[0].authorization_id
+        assert authorization is not None
+        check_paid(till, tmp_path, acquirer_settings, authorization)
     finally:
         if till.poll() is None:
             till.kill()
             till.wait()
         wait_empty(reader_name)
-    assert till.returncode == 0, errors
-    result = json.loads(out)
-    assert result["approved"] and result["state"] == "paid"
-    assert result["authorization_id"] == run.results[0].authorization_id
-    with Journal(tmp_path / "state" / "journal.sqlite3") as journal:
-        entry = journal.get(result["journal_id"])
-        assert entry.state is TxState.CONFIRMED and entry.amount == 1250
-        assert entry.authorization_id == result["authorization_id"]
-    assert captured(acquirer_settings) == [(result["authorization_id"], 1250)]
+
+
+def test_tag_pay_over_nfcpy_udp_paid_by_the_wallet_over_http(
+    tmp_path: Path, acquirer_settings: Settings, images: list[CardImage], url: str
+) -> None:
+    path = f"udp:127.0.0.1:{free_port()}"
+    settings = terminal_settings(tmp_path, url, acquirer_settings.tap_base_url, f"nfc:{path}")
+    till = start_till(settings)
+    try:
+        wallet = Wallet(EmvApplet(images[0]), base_url=acquirer_settings.tap_base_url)
+        with nfcpy_connect(path) as found:
+            link = poll_link(wallet, nfcpy_transceive(found), time.monotonic() + 30)
+        with HttpCheckoutClient(url) as checkout:
+            run = wallet.pay(link, checkout)
+        assert run.approved
+        authorization = run.results[0].authorization_id
+        assert authorization is not None
+        check_paid(till, tmp_path, acquirer_settings, authorization)
+    finally:
+        if till.poll() is None:
+            till.kill()
+            till.wait()
 
 
 @pytest.mark.parametrize(
