@@ -39,7 +39,7 @@ from tests.readers.stacks import free_port, vpcd_slot, wait_empty
 from tests.system.support import BIN
 from tests.system.test_tap_tag import nfcpy_connect
 
-PANS = ("4111111111111111", "4000000000000002")
+PANS = ("4111111111111111", "4012888888881881")
 
 
 @pytest.fixture
