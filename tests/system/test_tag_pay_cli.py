@@ -37,7 +37,6 @@ from tests.acquirer.checkout.test_checkout import captured
 from tests.acquirer.processes import acquirer_process
 from tests.readers.stacks import free_port, vpcd_slot, wait_empty
 from tests.system.support import BIN
-from tests.system.test_tap_tag import nfcpy_connect
 
 PANS = ("4111111111111111", "4012888888881881")
 
@@ -93,6 +92,23 @@ def read_link(wallet: Wallet, reader_name: str, deadline: float) -> TapLink:
         return poll_link(wallet, pyscard_transceive(connection), deadline)
     finally:
         connection.disconnect()
+
+
+def nfcpy_link(wallet: Wallet, path: str, deadline: float) -> TapLink:
+    """nfcpy's own reader polls on ``path`` (the till may not listen yet) until the tag it
+    activates names a payable session."""
+    import nfc
+
+    while True:
+        clf = nfc.ContactlessFrontend(path)
+        try:
+            found = clf.connect(rdwr={"targets": ["106A"], "on-connect": lambda tag: False,
+                                      "iterations": 5, "interval": 0.1})  # fmt: skip
+            if found:
+                return poll_link(wallet, nfcpy_transceive(found), deadline)
+        finally:
+            clf.close()
+        assert time.monotonic() < deadline, "nfcpy found no tag"
 
 
 def start_till(settings: Path) -> subprocess.Popen[str]:
@@ -152,8 +168,7 @@ def test_tag_pay_over_nfcpy_udp_paid_by_the_wallet_over_http(
     till = start_till(settings)
     try:
         wallet = Wallet(EmvApplet(images[0]), base_url=acquirer_settings.tap_base_url)
-        with nfcpy_connect(path) as found:
-            link = poll_link(wallet, nfcpy_transceive(found), time.monotonic() + 30)
+        link = nfcpy_link(wallet, path, time.monotonic() + 30)
         with HttpCheckoutClient(url) as checkout:
             run = wallet.pay(link, checkout)
         assert run.approved
