@@ -12,9 +12,11 @@ It plays every role with the project's own command-line programs, as a new user 
 then a bike ride and a parcel pickup (:mod:`demo_modes`: the dock and locker modes of
 ``tap-terminal`` with simulated actuators, the courier's ``POST /v1/parcels``), a coffee paid
 at a kiosk driven only through the terminal daemon's local API (:mod:`demo_kiosk`:
-``tap-terminal run``, ``POST /v1/actions``, the event stream, the receipt), prints the
-outcomes and stops the acquirer. Everything lives in ``.demo/`` (made anew
-on each run). The exit status is 0 only when the outcomes are the expected ones.
+``tap-terminal run``, ``POST /v1/actions``, the event stream, the receipt), one Tap!
+payment (:mod:`demo_tag`: ``tap-terminal tag pay``, the terminal as the tag on nfcpy's udp
+radio, paid online by the phone wallet), prints the outcomes and stops the acquirer.
+Everything lives in ``.demo/`` (made anew on each run). The exit status is 0 only when the
+outcomes are the expected ones.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_kiosk
 import demo_modes
+import demo_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -121,6 +124,7 @@ def main() -> int:
                  *(["--tamper"] if tamper else [])])  # fmt: skip
         demo_modes.setup(data, work, tokens, cards, run)
         demo_kiosk.setup(data, tokens, cards, run)
+        demo_tag.setup(data, work, tokens, cards, run)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -131,6 +135,7 @@ def main() -> int:
     results = []
     modes: list[dict[str, object]] = []
     kiosk: dict[str, object] = {"ok": False, "detail": "not run"}
+    tap: dict[str, object] = {"ok": False, "detail": "not run"}
     try:
         with console.status(f"Starting the acquirer on {url} ..."):
             wait_healthy(url, server)
@@ -148,6 +153,9 @@ def main() -> int:
         with console.status("A kiosk's coffee through the daemon's local API ..."):
             kiosk = demo_kiosk.play(url, work, {"TAP_CARD_HOME": str(cards)},
                                     str(BIN / "tap-terminal"))  # fmt: skip
+        with console.status("A Tap! payment: the terminal is the tag, the phone pays ..."):
+            tap = demo_tag.play(url, work, {"TAP_CARD_HOME": str(cards)},
+                                str(BIN / "tap-terminal"))  # fmt: skip
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -204,6 +212,14 @@ def main() -> int:
     console.print(api)
     if kiosk.get("receipt"):
         console.print(str(kiosk["receipt"]), markup=False, highlight=False)
+    tag = Table(title="Tap!: the terminal is the tag, the phone wallet pays", box=box.SIMPLE_HEAD)
+    for column in ("step", "wallet showed", "state", "detail"):
+        tag.add_column(column, no_wrap=True)
+    ok &= bool(tap["ok"])
+    style = "green" if tap["ok"] else "red"
+    tag.add_row(f"tag pay {demo_tag.AMOUNT} EUR", str(tap.get("shown", "-")),
+                f"[{style}]{tap.get('state', '-')}[/]", str(tap["detail"]))  # fmt: skip
+    console.print(tag)
     if not ok:
         console.print("[bold red]Unexpected outcomes: see the table above.[/]")
         return 1
@@ -212,6 +228,7 @@ def main() -> int:
         " a ride unlocked, returned and paid; two parcels opened with one tap;"
         " a kiosk's coffee paid through the local API.[/]"
     )
+    console.print("[bold green]A Tap! payment: the phone read the terminal's tag and paid online.[/]")
     return 0
 
 

@@ -79,6 +79,15 @@ action (``tap-acquirer terminals add --actions bike``)::
     door_timeout = 10.0                   # seconds for a door to report open (else jammed)
     left_open_after = 60.0                # seconds open before reporting left_open
     release = "oldest"                    # "oldest": one parcel a tap; "all": every parcel
+
+Tap! mode (``tap-terminal tag pay``): the terminal presents a Type 4 Tag the phone wallet
+reads; the acquirer names the session and signs its link::
+
+    [tag]
+    base_url = "https://pay.example/tap"  # the acquirer's tap_base_url: other links are refused
+    package = "com.example.wallet"        # the wallet app (Android Application Record)
+    transport = "vpcd"                    # memory | vpcd[:PORT] (inside pcscd) | nfc:PATH
+    timeout = 180.0                       # seconds to pay before the session is cancelled
 """
 
 from __future__ import annotations
@@ -112,8 +121,10 @@ from terminal.modes.settings import (
     MODES,
     BikeSettings,
     LockerSettings,
+    TagSettings,
     bike_settings,
     locker_settings,
+    tag_settings,
 )
 
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -147,6 +158,7 @@ class TerminalSettings:
     mode: str = "pay"
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
+    tag: TagSettings = field(default_factory=TagSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     source: str = "embedded defaults"
 
@@ -224,6 +236,9 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             continue
         if section == "locker":
             fields["locker"] = locker_settings(table, f"in {path}")
+            continue
+        if section == "tag":
+            fields["tag"] = tag_settings(table, f"in {path}")
             continue
         if section == "daemon":
             fields["daemon"] = daemon_settings(table, path.parent, f"in {path}")

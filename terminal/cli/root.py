@@ -2,7 +2,8 @@
 
 The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``run`` (the daemon,
 :mod:`terminal.daemon.cli`), ``doctor``, and the ``bike``
-and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`).
+and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`),
+and ``tag`` (Tap! mode, :mod:`terminal.modes.tag.cli`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from terminal.daemon.cli import run_command
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
 from terminal.modes.pay.cli import pay_command
+from terminal.modes.tag.cli import tag_app
 
 app = typer.Typer(
     help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
@@ -56,3 +58,4 @@ def doctor_command(
 
 app.add_typer(bike_app, name="bike")
 app.add_typer(locker_app, name="locker")
+app.add_typer(tag_app, name="tag")

@@ -1,4 +1,4 @@
-"""The ``[bike]`` and ``[locker]`` tables of the terminal settings (see :mod:`terminal.settings`).
+"""The ``[bike]``, ``[locker]`` and ``[tag]`` tables of the terminal settings (see :mod:`terminal.settings`).
 
 Each table is validated here, with errors naming the key and the file; paths are relative to
 the settings file. The defaults make a working simulated dock or locker on one machine.
@@ -6,6 +6,7 @@ the settings file. The defaults make a working simulated dock or locker on one m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from terminal.errors import SettingsError
 
 MODES = ("pay", "bike", "locker")
 RELEASES = ("oldest", "all")
+#: Transports the Tap! tag can be served by (:func:`terminal.modes.tag.open_tag`).
+TAG_TRANSPORTS = ("memory", "vpcd", "nfc")
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*")
+_PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
 STATE_DIR = Path.home() / ".local" / "state" / "tap"
 
 
@@ -106,5 +111,50 @@ def locker_settings(table: dict[str, Any], where: str) -> LockerSettings:
             raise SettingsError(f"unknown setting locker.{key} {where}")
         del value
     settings = LockerSettings(**fields)
+    settings.check(where)
+    return settings
+
+
+@dataclass(frozen=True, slots=True)
+class TagSettings:
+    """A Tap! till: the tag the terminal presents and the links it may present on it."""
+
+    #: The acquirer's Tap! base URL (its ``tap_base_url``): a link from the acquirer that is
+    #: not under it is never presented (:func:`emvcore.tapmode.parse_link`).
+    base_url: str = "https://tap.localhost/tap"
+    #: The wallet app the Android Application Record names.
+    package: str = "com.example.wallet"
+    #: ``memory``, ``vpcd[:PORT]`` (inside pcscd) or ``nfc:PATH`` (an nfcpy Type 4A target).
+    transport: str = "vpcd"
+    #: Seconds the customer has to pay before the session is cancelled.
+    timeout: float = 180.0
+
+    def check(self, where: str) -> None:
+        if not _BASE_URL.fullmatch(self.base_url):
+            raise SettingsError(
+                f"tag.base_url must be an http(s) URL without query or trailing slash {where}"
+            )
+        if not _PACKAGE.fullmatch(self.package):
+            raise SettingsError(f"tag.package must be an application id like com.example.app {where}")
+        kind, _, rest = self.transport.partition(":")
+        if kind not in TAG_TRANSPORTS or (kind == "nfc" and not rest) or (
+            kind == "vpcd" and rest and not rest.isdigit()
+        ) or (kind == "memory" and rest):
+            raise SettingsError(f"tag.transport must be memory, vpcd[:PORT] or nfc:PATH {where}")
+        if not 0 < self.timeout <= 600:
+            raise SettingsError(f"tag.timeout must be between 0 and 600 s {where}")
+
+
+def tag_settings(table: dict[str, Any], where: str) -> TagSettings:
+    """``[tag]``: base_url, package, transport, timeout."""
+    fields: dict[str, Any] = {}
+    for key in table:
+        if key in ("base_url", "package", "transport"):
+            fields[key] = _typed(table, key, str, f"(tag) {where}")
+        elif key == "timeout":
+            fields[key] = float(_typed(table, key, (int, float), f"(tag) {where}"))
+        else:
+            raise SettingsError(f"unknown setting tag.{key} {where}")
+    settings = TagSettings(**fields)
     settings.check(where)
     return settings

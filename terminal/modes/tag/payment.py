@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from emvcore.currency import format_minor_units
-from emvcore.tapmode import IDLE_MESSAGE, encode_message
+from emvcore.errors import TapModeError
+from emvcore.tapmode import IDLE_MESSAGE, encode_message, parse_link
 from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError
 from terminal.journal import Journal, JournalEntry, TxKind, TxState
 from terminal.modes.tag.provider import PresentedTag
@@ -71,11 +72,20 @@ class TagResult:
 
 
 class Checkout:
-    """The acquirer's checkout routes, as the terminal takes them."""
+    """The acquirer's checkout routes, as the terminal takes them.
 
-    def __init__(self, client: AcquirerClient, terminal_id: str) -> None:
+    With ``base_url`` (the ``[tag] base_url`` setting) a link the acquirer hands out is
+    parsed under it before it is presented (:func:`emvcore.tapmode.parse_link`): a link
+    pointing anywhere else raises :class:`~emvcore.errors.TapLinkFormatError` and the tag
+    stays idle.
+    """
+
+    def __init__(
+        self, client: AcquirerClient, terminal_id: str, *, base_url: str | None = None
+    ) -> None:
         self.client = client
         self.terminal_id = terminal_id
+        self.base_url = base_url
 
     def create(self, amount: int, currency: str, reference: str, key: str) -> dict[str, Any]:
         body = {"terminal_id": self.terminal_id, "amount": amount, "currency": currency,
@@ -85,7 +95,10 @@ class Checkout:
     def link(self, session_id: str) -> str:
         body = {"terminal_id": self.terminal_id}
         answer = self.client.post_json(f"/v1/checkout/sessions/{session_id}/links", body, "link")
-        return str(answer["uri"])
+        uri = str(answer["uri"])
+        if self.base_url is not None:
+            parse_link(uri, self.base_url)
+        return uri
 
     def wait(self, session_id: str, seconds: int) -> dict[str, Any]:
         params: dict[str, str | int] = {"terminal_id": self.terminal_id, "wait": seconds}
@@ -134,8 +147,8 @@ def tag_pay(
     def per_tap() -> bytes:
         try:
             return encode_message(checkout.link(session_id), package)
-        except (AcquirerUnavailableError, AcquirerRejectedError):
-            return IDLE_MESSAGE  # no fresh link, nothing payable: the wallet sees an idle tag
+        except (AcquirerUnavailableError, AcquirerRejectedError, TapModeError):
+            return IDLE_MESSAGE  # no fresh (or no acceptable) link, nothing payable: the wallet sees an idle tag
 
     tag.present(per_tap)
     try:

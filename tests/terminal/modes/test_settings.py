@@ -56,6 +56,25 @@ left_open_after = 30
     assert (settings.locker.release, settings.locker.door_timeout) == ("all", 3.0)
 
 
+def test_the_tag_table_is_parsed(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
+[tag]
+base_url = "https://pay.example/tap"
+package = "com.example.wallet"
+transport = "nfc:udp:127.0.0.1:9999"
+timeout = 90
+""",
+        )
+    )
+    assert settings.tag.base_url == "https://pay.example/tap"
+    assert settings.tag.package == "com.example.wallet"
+    assert (settings.tag.transport, settings.tag.timeout) == ("nfc:udp:127.0.0.1:9999", 90.0)
+    assert TerminalSettings().tag.transport == "vpcd"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -69,6 +88,15 @@ left_open_after = 30
         ('[locker]\nrelease = "newest"', "locker.release must be one of oldest, all"),
         ("[locker]\nleft_open_after = 0", "locker.left_open_after must be between"),
         ("[locker]\ndoor = 1", "unknown setting locker.door"),
+        ('[tag]\nbase_url = "https://pay.example/tap/"', "tag.base_url must be an http"),
+        ('[tag]\nbase_url = "ftp://pay.example/tap"', "tag.base_url must be an http"),
+        ('[tag]\npackage = "wallet"', "tag.package must be an application id"),
+        ('[tag]\ntransport = "bluetooth"', "tag.transport must be memory, vpcd"),
+        ('[tag]\ntransport = "nfc"', "tag.transport must be memory, vpcd"),
+        ('[tag]\ntransport = "vpcd:abc"', "tag.transport must be memory, vpcd"),
+        ("[tag]\ntimeout = 0", "tag.timeout must be between"),
+        ("[tag]\ntimeout = true", "timeout has the wrong type"),
+        ("[tag]\nsticker = 1", "unknown setting tag.sticker"),
     ],
 )
 def test_invalid_values_name_the_setting(tmp_path: Path, text: str, message: str) -> None:
