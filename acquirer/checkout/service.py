@@ -58,7 +58,13 @@ from acquirer.errors import (
 from acquirer.ids import new_id
 from acquirer.payments.ledger import Journal
 from acquirer.payments.messages import AuthorizationRequest
-from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.payments.rows import (
+    AtcClaim,
+    AuthorizationRow,
+    PaymentRow,
+    RecordResult,
+    VelocityCheck,
+)
 from acquirer.payments.service import AuthorizationService
 from acquirer.payments.store import PaymentStore
 from acquirer.vault import VaultKey
@@ -149,12 +155,14 @@ class _BoundView:
         claim: AtcClaim | None,
         payment: PaymentRow | None = None,
         journals: Sequence[Journal] = (),
+        velocity: VelocityCheck | None = None,
     ) -> RecordResult:
         return self._store.record_checkout_authorization(
             row,
             claim,
             payment,
             journals,
+            velocity=velocity,
             session_id=self._session_id,
             link_nonce=self._nonce,
             now=self._now,

@@ -27,7 +27,13 @@ from acquirer.checkout.rows import (
 )
 from acquirer.errors import StoreError
 from acquirer.payments.ledger import Journal
-from acquirer.payments.rows import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.payments.rows import (
+    AtcClaim,
+    AuthorizationRow,
+    PaymentRow,
+    RecordResult,
+    VelocityCheck,
+)
 from acquirer.payments.sql import SqlPaymentStore
 from acquirer.payments.sql.authorizations import record_authorization_in
 from acquirer.store.tx import Row, Tx, as_datetime
@@ -136,6 +142,7 @@ class SqlCheckoutStore(SqlPaymentStore):
         payment: PaymentRow | None,
         journals: Sequence[Journal],
         *,
+        velocity: VelocityCheck | None = None,
         session_id: str,
         link_nonce: bytes,
         now: datetime,
@@ -147,7 +154,9 @@ class SqlCheckoutStore(SqlPaymentStore):
         """
 
         def unit(tx: Tx) -> RecordResult:
-            result = record_authorization_in(tx, row, claim, payment, journals)
+            result = record_authorization_in(
+                tx, row, claim, payment, journals, velocity, self.row_lock
+            )
             session_sql = f"{_GET}{self.row_lock}"
             locked = tx.one(session_sql, [session_id])
             if locked is None:
