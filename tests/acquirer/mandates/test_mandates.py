@@ -43,15 +43,15 @@ PANS = ("4111111111111111", "4012888888881881")
 
 
 @pytest.fixture
-def images(settings: Settings, keys: KeyMaterial) -> list[CardImage]:
-    images = register_till(settings, keys, PANS)
-    register_bakery(settings)
+def images(backend_settings: Settings, keys: KeyMaterial) -> list[CardImage]:
+    images = register_till(backend_settings, keys, PANS)
+    register_bakery(backend_settings)
     return images
 
 
 @pytest.fixture
-def http(settings: Settings, images: list[CardImage]) -> Iterator[TestClient]:
-    with app_client(settings, Clock()) as client:
+def http(backend_settings: Settings, images: list[CardImage]) -> Iterator[TestClient]:
+    with app_client(backend_settings, Clock()) as client:
         yield client
 
 
@@ -75,9 +75,9 @@ def agent(http: TestClient) -> Agent:
     return agent
 
 
-def approved_payments(settings: Settings) -> list[tuple[str, int]]:
+def approved_payments(backend_settings: Settings) -> list[tuple[str, int]]:
     """Every payment in the ledger's payments table: (terminal, captured)."""
-    store = SqlPaymentStore(open_database(settings))
+    store = SqlPaymentStore(open_database(backend_settings))
     try:
         rows = store.engine.read(lambda tx: tx.all("SELECT terminal_id, captured FROM payments"))
     finally:
@@ -86,7 +86,7 @@ def approved_payments(settings: Settings) -> list[tuple[str, int]]:
 
 
 def test_an_agent_pays_under_a_mandate_and_the_budget_spans_both_merchants(
-    http: TestClient, settings: Settings, wallet: MandateWallet, agent: Agent
+    http: TestClient, backend_settings: Settings, wallet: MandateWallet, agent: Agent
 ) -> None:
     mandate_id, mandate = sign_hnp(wallet, agent.keys, budget=1000, max_amount=600)
     first = agent.pay(create_session(http, TILL, 500, "s1"), mandate_id, mandate)
@@ -107,7 +107,7 @@ def test_an_agent_pays_under_a_mandate_and_the_budget_spans_both_merchants(
 
     within = agent.pay(create_session(http, BAKERY_TILL, 400, "s3"), mandate_id, mandate)
     assert (within["approved"], within["remaining_budget"]) == (True, 100)
-    assert approved_payments(settings) == [(TILL, 500), (BAKERY_TILL, 400)]
+    assert approved_payments(backend_settings) == [(TILL, 500), (BAKERY_TILL, 400)]
 
     listed = http.get("/v1/mandates", params={"wallet": wallet.device_key.thumbprint}).json()
     assert [(m["mandate_id"], m["spent"], m["remaining"], m["uses"]) for m in listed] == [
@@ -116,7 +116,7 @@ def test_an_agent_pays_under_a_mandate_and_the_budget_spans_both_merchants(
 
 
 def test_concurrent_payments_under_one_mandate_never_exceed_its_budget(
-    http: TestClient, settings: Settings, service: MandateService, wallet: MandateWallet,
+    http: TestClient, backend_settings: Settings, service: MandateService, wallet: MandateWallet,
     agent: Agent,
 ) -> None:  # fmt: skip
     mandate_id, mandate = sign_hnp(wallet, agent.keys, budget=1000, max_amount=300)
@@ -142,13 +142,13 @@ def test_concurrent_payments_under_one_mandate_never_exceed_its_budget(
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(reasons) == ["approved"] * 3 + ["budget_exceeded"] * 5
-    assert sum(captured for _, captured in approved_payments(settings)) == 900
+    assert sum(captured for _, captured in approved_payments(backend_settings)) == 900
     row = service.mandates(wallet.device_key.thumbprint)[0]
     assert (row.spent, row.uses) == (900, 3)
 
 
 def test_a_revoked_mandate_pays_nothing_more(
-    http: TestClient, settings: Settings, wallet: MandateWallet, agent: Agent
+    http: TestClient, backend_settings: Settings, wallet: MandateWallet, agent: Agent
 ) -> None:
     mandate_id, mandate = sign_hnp(wallet, agent.keys, budget=1000, max_amount=300)
     assert agent.pay(create_session(http, TILL, 100, "r1"), mandate_id, mandate)["approved"]
@@ -164,7 +164,7 @@ def test_a_revoked_mandate_pays_nothing_more(
 
     answer = agent.pay(create_session(http, TILL, 100, "r2"), mandate_id, mandate)
     assert (answer["approved"], answer["reason"]) == (False, "mandate_revoked")
-    assert approved_payments(settings) == [(TILL, 100)]
+    assert approved_payments(backend_settings) == [(TILL, 100)]
 
 
 def test_a_replayed_binding_is_refused(
@@ -243,7 +243,7 @@ def test_a_mandate_of_another_wallet_or_an_altered_checkout_is_refused(
 
 
 def test_human_present_needs_the_wallets_confirmation(
-    http: TestClient, settings: Settings, wallet: MandateWallet, agent: Agent
+    http: TestClient, backend_settings: Settings, wallet: MandateWallet, agent: Agent
 ) -> None:
     mandate, token = wallet.sign_mandate(
         currency="EUR", max_amount=500, budget=500, not_before=NOW - 60,
@@ -265,15 +265,16 @@ def test_human_present_needs_the_wallets_confirmation(
     )
     again = agent.pay(second, mandate.mandate_id, token, confirmation=confirmation)
     assert (again["approved"], again["reason"]) == (False, "mandate_used")
-    assert approved_payments(settings) == [(TILL, 350)]
+    assert approved_payments(backend_settings) == [(TILL, 350)]
 
 
 def test_an_agent_cannot_unlock_a_bike_or_open_a_locker(
-    settings: Settings, images: list[CardImage], wallet: MandateWallet
+    settings: Settings, keys: KeyMaterial
 ) -> None:
+    images = register_till(settings, keys, PANS[:1])
     strict = replace(settings, require_client_certificates=True)
-    agent_keys = AgentKeyPair()
-    _, mandate = sign_hnp(wallet, agent_keys, budget=1000, max_amount=500)
+    wallet = MandateWallet(images[0], device_key("wallet-0"))
+    _, mandate = sign_hnp(wallet, AgentKeyPair(), budget=1000, max_amount=500)
     with app_client(strict, Clock()) as http:
         start = http.post(
             "/v1/rentals/rent_" + "0" * 26 + "/start",
