@@ -1,4 +1,5 @@
-"""The acquirer's domains, in the order the core wires them: payments, rentals, parcels, checkout.
+"""The acquirer's domains, in the order the core wires them: payments, rentals, parcels, checkout,
+mandates.
 
 The one list the core loops over (:mod:`acquirer.app` mounts each domain's routes and merges
 its error statuses, :mod:`acquirer.cli` adds its commands, the engine runs its schema
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from acquirer.checkout import DOMAIN as CHECKOUT
 from acquirer.domain import Domain
+from acquirer.mandates import DOMAIN as MANDATES
 from acquirer.parcels import DOMAIN as PARCELS
 from acquirer.payments import DOMAIN as PAYMENTS
 from acquirer.rentals import DOMAIN as RENTALS
@@ -17,9 +19,9 @@ from acquirer.settings import Settings
 from acquirer.store import Engine, Migration, open_engine
 
 #: Every domain, each after those it builds on.
-DOMAINS: tuple[Domain, ...] = (PAYMENTS, RENTALS, PARCELS, CHECKOUT)
+DOMAINS: tuple[Domain, ...] = (PAYMENTS, RENTALS, PARCELS, CHECKOUT, MANDATES)
 
-#: Every domain's schema steps (numbered 1-7; the runner checks the order).
+#: Every domain's schema steps (numbered 1-8; the runner checks the order).
 MIGRATIONS: tuple[Migration, ...] = tuple(m for domain in DOMAINS for m in domain.migrations)
 
 

@@ -51,7 +51,9 @@ the core's errors and every domain's (payments, rentals, parcels) alike::
          │    ├── AmountDueMismatchError    amount_due_mismatch        a payment of other than what is due
          │    └── ParcelNotIdentifiedError  parcel_not_identified      pay without a recipient's pickup
          ├── CheckoutSessionNotFoundError  checkout_session_unknown  no such session for this terminal
-         └── CheckoutLinkRefusedError  checkout_link_refused      a tag link malformed, forged or foreign
+         ├── CheckoutLinkRefusedError  checkout_link_refused      a tag link malformed, forged or foreign
+         ├── MandateNotFoundError      mandate_unknown            no such mandate (or its wallet key)
+         └── MandateKeyError           mandate_refused            a key, mandate or revocation refused
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -376,3 +378,19 @@ class CheckoutLinkRefusedError(RequestError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class MandateNotFoundError(RequestError):
+    """No mandate with that id is known (or the wallet key that signed it is not)."""
+
+    code = "mandate_unknown"
+
+
+class MandateKeyError(RequestError):
+    """A wallet or agent key, a mandate or a revocation the mandates domain refuses.
+
+    The message is the stable reason (``wallet_key_unknown``, ``mandate_signature_invalid``,
+    ...) or says what was wrong; it never holds a token or a key.
+    """
+
+    code = "mandate_refused"

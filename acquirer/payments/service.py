@@ -69,6 +69,7 @@ from acquirer.payments.messages import (
 from acquirer.payments.reasons import Reason
 from acquirer.payments.rows import (
     AtcClaim,
+    AuthorizationContext,
     AuthorizationRow,
     Intent,
     PaymentRow,
@@ -137,6 +138,17 @@ def _in_domain(token: TokenRow, mcc: str | None) -> bool:
     return mcc is not None and mcc in token.allowed_mccs
 
 
+def _token_refusal(token: TokenRow, mcc: str | None, now: datetime) -> Reason | None:
+    """Why the token cannot pay at a merchant of ``mcc`` now (status, expiry, domain)."""
+    if token.status is not TokenStatus.ACTIVE:
+        return Reason.TOKEN_INACTIVE
+    if _expired(token.expiry, now):
+        return Reason.TOKEN_EXPIRED
+    if not _in_domain(token, mcc):
+        return Reason.TOKEN_DOMAIN_RESTRICTED
+    return None
+
+
 def _expired(expiry: str, now: datetime) -> bool:
     """A YYMM expiry is valid through the last day of that month."""
     return f"{now.year % 100:02d}{now.month:02d}" > expiry
@@ -173,11 +185,29 @@ class AuthorizationService:
         :class:`~acquirer.errors.IdempotencyKeyInFlightError`.
         """
         with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
-            flow = self._flow(request)
-            step = _advance(flow, None)
-            while isinstance(step, _Write):
-                step = _advance(flow, self._store.record_authorization(*step))
-            return step
+            return self._drive(self._flow(request))
+
+    def authorize_delegated(
+        self, request: AuthorizationRequest, token: str
+    ) -> AuthorizationOutcome:
+        """Decide and record an authorization of ``token`` without a cryptogram from a card.
+
+        For a payment whose credential the caller has already verified in its stead: an
+        agent's payment under a wallet-signed mandate (:mod:`acquirer.mandates`), the card-
+        not-present case where the token requestor vouches for the payer (EMV Payment
+        Tokenisation 1.0, the token requestor's "cryptogram" is the mandate chain here). Steps
+        1, 5 and 6 of the module docstring do not apply (no EMV data, no ARQC, no ATC); the
+        token, its status, expiry and domain, the risk rules, the ledger, the velocity recount
+        and the reason codes are those of a tap. ``request.emv_data`` is empty.
+        """
+        with self._in_flight.claim("authorization", request.terminal_id, request.idempotency_key):
+            return self._drive(self._delegated_flow(request, token))
+
+    def _drive(self, flow: _Flow) -> AuthorizationOutcome:
+        step = _advance(flow, None)
+        while isinstance(step, _Write):
+            step = _advance(flow, self._store.record_authorization(*step))
+        return step
 
     async def authorize_async(self, request: AuthorizationRequest) -> AuthorizationOutcome:
         """:meth:`authorize` for an event loop: the same steps, awaiting only the commit.
@@ -275,20 +305,20 @@ class AuthorizationService:
                 return self._replay(prior, request_hash)
             raise
         decision = self._decide(request, card)
-        write = self._write(request, request_hash, card, decision)
+        write = self._write(request, request_hash, card.pan, card.atc, decision)
         recorded = yield write
         if recorded.status is RecordStatus.VELOCITY_EXCEEDED:
             # Concurrent approvals of the account reached the limit before this one's write.
             decision = _Decision(
                 Reason.VELOCITY_EXCEEDED, decision.token, decision.verified, claim_atc=True
             )
-            write = self._write(request, request_hash, card, decision)
+            write = self._write(request, request_hash, card.pan, card.atc, decision)
             recorded = yield write
         outcome = self._outcome(write.row, recorded, request_hash)
         if outcome is None:
             # A concurrent request claimed this ATC between our check and our write.
             decision = _Decision(Reason.ATC_REPLAYED, decision.token, decision.verified)
-            write = self._write(request, request_hash, card, decision)
+            write = self._write(request, request_hash, card.pan, card.atc, decision)
             outcome = self._outcome(write.row, (yield write), request_hash)
             if outcome is None:
                 raise StoreError("an ATC claim was reported although none was requested")
@@ -335,35 +365,57 @@ class AuthorizationService:
         if highest is not None and card.atc < highest - self._atc_window:
             return _Decision(Reason.ATC_STALE, token, verified)
         # The cryptogram is genuine and fresh: its ATC is used up whatever the decision.
-        if token.status is not TokenStatus.ACTIVE:
-            reason = Reason.TOKEN_INACTIVE
-        elif _expired(token.expiry, now):
-            reason = Reason.TOKEN_EXPIRED
-        elif not _in_domain(token, context.mcc):
-            reason = Reason.TOKEN_DOMAIN_RESTRICTED
-        elif card.amount != request.amount:
+        reason = _token_refusal(token, context.mcc, now)
+        if reason is None and card.amount != request.amount:
             reason = Reason.AMOUNT_MISMATCH
-        elif card.currency_numeric != currency(request.currency).numeric:
+        elif reason is None and card.currency_numeric != currency(request.currency).numeric:
             reason = Reason.CURRENCY_MISMATCH
-        elif context.merchant_currency not in (None, request.currency):
-            reason = Reason.CURRENCY_NOT_ACCEPTED
-        elif self._tvr_checked(card.pan) and oda_failed(card.tvr):
+        elif reason is None and self._tvr_checked(card.pan) and oda_failed(card.tvr):
             reason = Reason.ODA_FAILED
-        elif self._tvr_checked(card.pan) and application_expired(card.tvr):
+        elif reason is None and self._tvr_checked(card.pan) and application_expired(card.tvr):
             reason = Reason.CARD_EXPIRED
-        elif request.intent is Intent.ACCOUNT_VERIFICATION:
+        return _Decision(
+            reason or self._spending(request, context), token, verified, claim_atc=True
+        )
+
+    def _spending(self, request: AuthorizationRequest, context: AuthorizationContext) -> Reason:
+        """The decision once the payer is authenticated: the merchant's currency, the intent
+        and the amount, then the risk rules (a tap's and an agent's payment alike)."""
+        if context.merchant_currency not in (None, request.currency):
+            return Reason.CURRENCY_NOT_ACCEPTED
+        if request.intent is Intent.ACCOUNT_VERIFICATION:
             # Moves no money: the risk rules on spending are the caller's (rentals, parcels).
-            reason = Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
-        elif request.amount == 0:
+            return Reason.APPROVED if request.amount == 0 else Reason.AMOUNT_MISMATCH
+        if request.amount == 0:
             # A zero amount is an account verification, never a sale or a hold (the API
             # refuses it as a 422; this guards in-process callers): no payment, no journal.
-            reason = Reason.AMOUNT_MISMATCH
+            return Reason.AMOUNT_MISMATCH
+        verdict = risk.assess(
+            self._risk, context, request.amount, debt_recovery=request.debt_recovery
+        )
+        return Reason.APPROVED if verdict is None else Reason(verdict.value)
+
+    def _delegated_flow(self, request: AuthorizationRequest, token: str) -> _Flow:
+        """:meth:`_flow` for :meth:`authorize_delegated`: no EMV data, no ATC claim."""
+        request_hash = request.digest()
+        now = self._clock()
+        since = risk.velocity_since(self._risk, now)
+        context = self._store.authorization_context(token, -1, request.terminal_id, since)
+        if context is None:
+            decision = _Decision(Reason.TOKEN_UNKNOWN)
         else:
-            verdict = risk.assess(
-                self._risk, context, request.amount, debt_recovery=request.debt_recovery
-            )
-            reason = Reason.APPROVED if verdict is None else Reason(verdict.value)
-        return _Decision(reason, token, verified, claim_atc=True)
+            refusal = _token_refusal(context.token, context.mcc, now)
+            decision = _Decision(refusal or self._spending(request, context), context.token)
+        write = self._write(request, request_hash, token, None, decision)
+        recorded = yield write
+        if recorded.status is RecordStatus.VELOCITY_EXCEEDED:
+            decision = _Decision(Reason.VELOCITY_EXCEEDED, decision.token)
+            write = self._write(request, request_hash, token, None, decision)
+            recorded = yield write
+        outcome = self._outcome(write.row, recorded, request_hash)
+        if outcome is None:
+            raise StoreError("an ATC claim was reported although none was requested")
+        return outcome
 
     def _open_payment(
         self, request: AuthorizationRequest, row: AuthorizationRow
@@ -392,7 +444,12 @@ class AuthorizationService:
         return payment, (journal,)
 
     def _write(
-        self, request: AuthorizationRequest, request_hash: str, card: CardData, decision: _Decision
+        self,
+        request: AuthorizationRequest,
+        request_hash: str,
+        pan: str,
+        atc: int | None,
+        decision: _Decision,
     ) -> _Write:
         """The write that records a decision; its row holds the answer to send."""
         now = self._clock()
@@ -410,9 +467,9 @@ class AuthorizationService:
             response_code=reason.response_code,
             reason=reason.value,
             issuer_authentication_data=tag_91,
-            token_masked=mask_pan(card.pan),
+            token_masked=mask_pan(pan),
             par=None if token is None else token.par,
-            atc=card.atc,
+            atc=atc,
             cryptogram_verified=decision.verified is not None,
             created_at=now,
             reference=request.reference,
@@ -434,7 +491,9 @@ class AuthorizationService:
             created_at=now,
             reference=request.reference,
         )
-        claim = AtcClaim(card.pan, card.atc) if decision.claim_atc and token is not None else None
+        claim = None
+        if decision.claim_atc and token is not None and atc is not None:
+            claim = AtcClaim(pan, atc)
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
         payment, journals = self._open_payment(request, row) if opens_payment else (None, ())
         velocity = None
