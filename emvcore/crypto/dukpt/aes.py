@@ -366,6 +366,11 @@ class AesDukptDevice:
         return self._registers.registers
 
     @property
+    def counter(self) -> int:
+        """The counter of the next transaction as a state file keeps it (``2**32``: exhausted)."""
+        return self._registers.counter
+
+    @property
     def initial_key_id(self) -> bytes:
         """The initial key ID (BDK ID || derivation ID) every KSN of this device starts with."""
         return self._initial_key_id
@@ -385,7 +390,7 @@ class AesDukptDevice:
         ...                         bytes.fromhex("1234567890123456"))
         >>> _ = device.next_working_key(KeyUsage.PIN_ENCRYPTION, KeyType.AES128)
         >>> again = AesDukptDevice.restore(device.initial_key_id, device.intermediate_keys,
-        ...                                device.ksn.counter)
+        ...                                device.counter)
         >>> again.next_working_key(KeyUsage.PIN_ENCRYPTION, KeyType.AES128)[1].hex().upper()
         'D30BDC73EC9714B000BEC66BDB7B6D09'
         """
