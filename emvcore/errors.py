@@ -17,7 +17,8 @@ from deep inside a parser::
      ├── ApduError                malformed command or response APDU
      ├── CryptoError              wrong key length, wrong block length, unknown CVN
      │    └── DukptError              a KSN or counter DUKPT refuses (X9.24-1, X9.24-3)
-     │         └── DukptExhaustedError    the device has used its last transaction counter
+     │         ├── DukptExhaustedError    the device has used its last transaction counter
+     │         └── DukptEnvelopeError     DUKPT-enciphered data malformed, forged, or not its tags
      ├── KeyImportError           a key offered for import fails a check
      │    ├── KeyComponentError       a component, or the key they make, fails its KCV or parity
      │    └── KeyBlockError           a TR-31 key block: malformed, bad MAC, not the key expected
@@ -127,6 +128,12 @@ class DukptError(CryptoError):
 
 class DukptExhaustedError(DukptError):
     """The device has used its last transaction counter and must be given a new initial key."""
+
+
+class DukptEnvelopeError(DukptError):
+    """DUKPT-enciphered sensitive data that cannot be used: a malformed template, a MAC that
+    does not verify (tampered or another key), bad padding, or clear data that is not the
+    sensitive tags alone (:mod:`emvcore.crypto.dukpt.envelope`)."""
 
 
 class KeyImportError(EmvError):

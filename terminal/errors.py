@@ -27,7 +27,8 @@
      ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
      │    │    └── CancelledBeforeSendingError  the daemon's cancel stopped it before it left
-     │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     │    ├── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     │    └── DukptDeviceError             the DUKPT key state is missing, unusable or exhausted
      ├── ConsoleError                  the console's request to the terminal daemon failed
      │    ├── DaemonUnreachableError       no connection to the daemon's local API, or no answer
      │    └── DaemonRefusedError           the daemon answered a 4xx/5xx problem
@@ -204,6 +205,12 @@ class AcquirerRejectedError(OnlineError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class DukptDeviceError(OnlineError):
+    """The terminal's AES DUKPT state (:mod:`terminal.online.dukpt`) cannot seal the card's
+    sensitive data: its file is missing, unreadable or not private, or the device has used
+    its last transaction counter and needs a new initial key. Nothing was sent."""
 
 
 class ConsoleError(TerminalError):

@@ -18,6 +18,10 @@ on loopback next to a development acquirer). Example::
     ca_certificate = "certs/ca-cert.pem"
     certificate = "certs/TERM0001-cert.pem"
     key = "certs/TERM0001-key.pem"
+    # AES DUKPT for the card's sensitive data (57, 5A, 5F24): the initial key from
+    # `terminals add`, loaded once into the device-state file the terminal keeps from then on.
+    dukpt_initial_key = "certs/TERM0001-dukpt.json"
+    dukpt_state = "state/dukpt-device.json"
 
     [reader]
     default = "emulated:visa"
@@ -146,6 +150,8 @@ class TerminalSettings:
     acquirer_ca: Path | None = None
     acquirer_certificate: Path | None = None
     acquirer_key: Path | None = None
+    dukpt_initial_key: Path | None = None
+    dukpt_state: Path | None = None
     combinations: tuple[Combination, ...] = DEFAULT_COMBINATIONS
     ca_keys: Path = TEST_CAPK_FILE
     production: bool = False
@@ -273,6 +279,8 @@ _FILE_SETTINGS = {
     ("acquirer", "ca_certificate"): "acquirer_ca",
     ("acquirer", "certificate"): "acquirer_certificate",
     ("acquirer", "key"): "acquirer_key",
+    ("acquirer", "dukpt_initial_key"): "dukpt_initial_key",
+    ("acquirer", "dukpt_state"): "dukpt_state",
 }
 _TAC_KEYS = ("tac_denial", "tac_online", "tac_default")
 _LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")

@@ -10,7 +10,9 @@
 
 ``terminals add`` creates the acquirer's terminal CA on first use (``ca-cert.pem`` and the
 owner-only ``ca-key.pem`` in the data directory) and writes the terminal's certificate, its
-private key (owner-only) and the CA certificate the terminal uses to check the acquirer.
+private key (owner-only) and the CA certificate the terminal uses to check the acquirer, and,
+when the keyring holds a DUKPT BDK, the terminal's AES DUKPT initial key
+(``ID-dukpt.json``, owner-only: :mod:`acquirer.keystore.dukpt`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from acquirer.console import (
     reported_errors,
 )
 from acquirer.errors import RegistryError
+from acquirer.keys import load_keyring
+from acquirer.keystore.dukpt import device_id, initial_key_id, write_initial_key
+from acquirer.keystore.sealed import load_kek
 from acquirer.registry import MerchantRow, SqlRegistryStore, TerminalRow, TerminalStatus
 from acquirer.settings import Settings
 from emvcore.currency import currency
@@ -155,15 +160,42 @@ def add_terminal(
         unknown = [a for a in allowed if a not in ACTIONS]
         if unknown or not allowed:
             raise RegistryError(f"actions must be some of {', '.join(ACTIONS)}")
+        bdk = load_keyring(settings, load_kek())[0].bdk
         ca = load_or_create_ca(settings)
         issued = ca.issue_terminal(terminal_id)
         row = TerminalRow(
             terminal_id, merchant, allowed, TerminalStatus.ACTIVE, issued.serial, utc_now()
         )
         with opened_store(settings, SqlRegistryStore) as store:
+            if bdk is not None:
+                _check_device_id(terminal_id, [t.id for t in store.list_terminals()])
             if not store.put_terminal(row):
                 raise RegistryError(f"terminal {terminal_id} is already registered (use reissue)")
         _write_credentials(out_dir, terminal_id, ca, issued)
+        if bdk is not None:
+            path = write_initial_key(bdk, terminal_id, out_dir)
+            out.print(
+                f"terminal {terminal_id}: DUKPT initial key (initial key ID "
+                f"{initial_key_id(bdk, terminal_id).hex().upper()}) written to {path}",
+                highlight=False,
+            )
+        else:
+            err.print(
+                "the keyring holds no DUKPT BDK: no initial key written; the terminal can "
+                "send card data in clear only outside production mode",
+                highlight=False,
+            )
+
+
+def _check_device_id(terminal_id: str, registered: list[str]) -> None:
+    """Refuse a terminal whose DUKPT device ID another terminal has (a shared initial key)."""
+    mine = device_id(terminal_id)
+    clash = next((t for t in registered if t != terminal_id and device_id(t) == mine), None)
+    if clash is not None:
+        raise RegistryError(
+            f"terminal id {terminal_id} has the DUKPT device ID of terminal {clash}: "
+            "choose another terminal id"
+        )
 
 
 @terminals_app.command("reissue")

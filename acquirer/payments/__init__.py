@@ -5,7 +5,7 @@ generator), :mod:`~acquirer.payments.issuer`, :mod:`~acquirer.payments.risk`,
 :mod:`~acquirer.payments.reasons`, :mod:`~acquirer.payments.lifecycle`,
 :mod:`~acquirer.payments.ledger`, :mod:`~acquirer.payments.settlement`; the HTTP routes in
 :mod:`acquirer.payments.api`, the schemas, the store part (:mod:`~acquirer.payments.rows`,
-:mod:`~acquirer.payments.store`, :mod:`acquirer.payments.sql`), the schema steps 1-4 and the
+:mod:`~acquirer.payments.store`, :mod:`acquirer.payments.sql`), the schema steps 1-4 and 8 and the
 ``settlement`` and ``risk`` commands. It imports neither rentals nor parcels; they build on it
 (:class:`~acquirer.payments.services.PaymentServices`).
 """
@@ -17,6 +17,7 @@ from acquirer.errors import (
     AmountExceededError,
     BatchNotFoundError,
     IncrementDeclinedError,
+    KsnReplayedError,
     PaymentNotFoundError,
     PaymentStateError,
     SettlementScopeNotFoundError,
@@ -42,5 +43,6 @@ DOMAIN = Domain(
         AmountExceededError: HTTPStatus.UNPROCESSABLE_ENTITY,
         IncrementDeclinedError: HTTPStatus.UNPROCESSABLE_ENTITY,
         PaymentStateError: HTTPStatus.CONFLICT,
+        KsnReplayedError: HTTPStatus.CONFLICT,
     },
 )

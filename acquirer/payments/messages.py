@@ -34,6 +34,10 @@ class AuthorizationRequest:
     """A sale that pays an account's debt: the deny list, there because of that debt, does
     not refuse it (the transit schemes' debt recovery). Set by the acquirer, never by a
     terminal's request body."""
+    ksn: bytes | None = None
+    """The AES DUKPT KSN the sensitive data came under (``emv_data`` is then the opened,
+    clear record); claimed once per terminal with the authorization. Not part of the digest:
+    a retry sealed again under a new KSN is the same request."""
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical request, to tell a retry from a different request.

@@ -1,4 +1,4 @@
-"""The payments domain's schema steps 1-4, for SQLite and PostgreSQL.
+"""The payments domain's schema steps 1-4 and 8 (DUKPT KSN claims), for SQLite and PostgreSQL.
 
 Step 1 also creates the core's tables (tokens, ATC claims, merchants, terminals): they came
 first, and the numbers an existing database recorded do not change. Steps are collected and
@@ -392,12 +392,33 @@ _postgres_8: tuple[str, ...] = (
 )
 
 
+def _sqlite_10(db: sqlite_utils.Database) -> None:
+    """AES DUKPT: each (terminal, KSN) claimed once, with the authorization that used it."""
+    db.create_table(
+        "ksn_claims",
+        {"terminal_id": str, "ksn": str, "authorization_id": str},
+        pk=("terminal_id", "ksn"),
+        not_null=["authorization_id"],
+    )
+
+
+_postgres_10: tuple[str, ...] = (
+    """CREATE TABLE ksn_claims (
+        terminal_id text NOT NULL,
+        ksn text NOT NULL,
+        authorization_id text NOT NULL,
+        PRIMARY KEY (terminal_id, ksn)
+    )""",
+)
+
+
 #: The payments domain's steps (and the core's tables, in step 1); step 8 came after the
-#: rentals' (5), parcels' (6) and checkout's (7) steps.
+#: rentals' (5), parcels' (6) and checkout's (7) steps, step 10 after the mandates' (9).
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _sqlite_1, _postgres_1),
     Migration(2, _sqlite_2, _postgres_2),
     Migration(3, _sqlite_3, _postgres_3),
     Migration(4, _sqlite_4, _postgres_4),
     Migration(8, _sqlite_8, _postgres_8),
+    Migration(10, _sqlite_10, _postgres_10),
 )

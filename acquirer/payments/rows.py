@@ -56,6 +56,9 @@ class AuthorizationRow:
     created_at: datetime
     reference: str | None = None
     """The merchant's reference (order id) the request carried."""
+    ksn: str | None = None
+    """The DUKPT KSN (hex) of the request, claimed in ``ksn_claims`` with the row; not a
+    column of ``authorizations`` (read back as ``None``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class RecordStatus(enum.Enum):
     """Nothing written: another authorization already claimed this (token, ATC)."""
     VELOCITY_EXCEEDED = "velocity_exceeded"
     """Nothing written: approvals of the PAR committed meanwhile reached the velocity limit."""
+    KSN_ALREADY_CLAIMED = "ksn_already_claimed"
+    """Nothing written: another request of the terminal already used the row's DUKPT KSN."""
 
 
 @dataclass(frozen=True, slots=True)

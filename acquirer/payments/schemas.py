@@ -102,7 +102,12 @@ class AuthorizationRequestBody(BaseModel):
             min_length=2,
             max_length=2 * MAX_EMV_DATA_BYTES,
             pattern=r"^(?:[0-9A-Fa-f]{2})+$",
-            description="The transaction's EMV data record (BER-TLV) in hexadecimal",
+            description="The transaction's EMV data record (BER-TLV) in hexadecimal. Tags 57, "
+            "5A and 5F24 travel sealed under the terminal's AES DUKPT key (ANSI X9.24-3-2017) "
+            "in template FF71: DF71 the 12-byte KSN, DF72 their TLVs padded by ISO/IEC 9797-1 "
+            "method 2 and enciphered by AES-CBC (IV zero) under the KSN's data-encryption key "
+            "(usage 3000), DF73 the first 8 bytes of the AES-CMAC of KSN || DF72 under its "
+            "MAC-generation key (usage 2000). In clear only outside production mode.",
         ),
     ]
     intent: Annotated[

@@ -18,7 +18,9 @@ the decision, recorded durably before it returns. The steps, in order:
    authenticate a card it could not authenticate.
 6. **ATC**: a (token, ATC) pair already used is a replay; an ATC more than
    ``atc_window`` below the highest accepted one is stale. The pair is claimed only once the
-   cryptogram verified, so forged requests cannot burn a card's counters.
+   cryptogram verified, so forged requests cannot burn a card's counters. A request whose
+   sensitive data came under AES DUKPT (``request.ksn``) claims its (terminal, KSN) with the
+   write: a KSN used by another request is :class:`~acquirer.errors.KsnReplayedError`.
 7. **Decision** on a fresh, verified cryptogram: token status, token expiry, token domain,
    amount and currency in the cryptogram against those of the request, the currency
    against the merchant's (``currency_not_accepted``), the terminal's findings in the TVR
@@ -49,7 +51,7 @@ from typing import NamedTuple
 
 from acquirer import idempotency
 from acquirer.clock import utc_now
-from acquirer.errors import EmvDataError, StoreError
+from acquirer.errors import EmvDataError, KsnReplayedError, StoreError
 from acquirer.idempotency import InFlight
 from acquirer.ids import new_authorization_id
 from acquirer.payments import ledger, risk
@@ -490,6 +492,7 @@ class AuthorizationService:
             response_json=result.to_json(),
             created_at=now,
             reference=request.reference,
+            ksn=None if request.ksn is None else request.ksn.hex().upper(),
         )
         claim = None
         if decision.claim_atc and token is not None and atc is not None:
@@ -508,6 +511,9 @@ class AuthorizationService:
         """What the terminal gets once the write is done; ``None`` if its ATC claim lost a race."""
         if recorded.status is RecordStatus.ATC_ALREADY_CLAIMED:
             return None
+        if recorded.status is RecordStatus.KSN_ALREADY_CLAIMED:
+            log.warning("authorization refused: terminal %s reused a DUKPT KSN", row.terminal_id)
+            raise KsnReplayedError("the KSN was already used by another request of this terminal")
         if recorded.status is RecordStatus.VELOCITY_EXCEEDED:
             raise StoreError("a velocity recount refused a write that was not an approval")
         if recorded.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from acquirer.auth import TerminalAuthenticator
 from acquirer.domain import Core
+from acquirer.keystore.dukpt import SensitiveDataOpener
 from acquirer.payments.api import authorizations, operations, settlement
 from acquirer.payments.api.fastpath import AuthorizationFastPath
 from acquirer.payments.issuer import Issuer
@@ -38,6 +39,8 @@ class PaymentServices:
     settlement: SettlementService
     authenticator: TerminalAuthenticator
     reads_are_local: bool
+    sensitive: SensitiveDataOpener
+    """Opens the DUKPT-sealed sensitive data of a terminal's request (clear only off production)."""
 
 
 def mount(app: FastAPI, core: Core) -> None:
@@ -72,6 +75,9 @@ def mount(app: FastAPI, core: Core) -> None:
         authorizer=authorizer,
         authenticator=core.authenticator,
         reads_are_local=core.engine.reads_are_local,
+        sensitive=SensitiveDataOpener(
+            core.keys.keyring.bdk, production=settings.production or core.keys.production
+        ),
     )
     app.state.service = service
     # Added before the core's BodySizeLimit, so it runs inside it.

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from terminal.interrupt import Interrupted
 from terminal.online.client import AcquirerClient, tls_context
+from terminal.online.dukpt import DukptDevice
 from terminal.settings import TerminalSettings
 
 err = Console(stderr=True)
@@ -23,14 +24,18 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def acquirer_client(settings: TerminalSettings, url: str | None = None) -> AcquirerClient:
-    """The client for the acquirer the settings name (mutual TLS for an https URL)."""
+    """The client for the acquirer the settings name (mutual TLS for an https URL; the card's
+    sensitive data sealed under AES DUKPT when ``acquirer.dukpt_state`` is set)."""
     url = url or settings.acquirer_url
     tls = None
     if url.startswith("https:"):
         tls = tls_context(
             settings.acquirer_ca, settings.acquirer_certificate, settings.acquirer_key
         )
-    return AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls)
+    dukpt = None
+    if settings.dukpt_state is not None:
+        dukpt = DukptDevice(settings.dukpt_state, settings.dukpt_initial_key)
+    return AcquirerClient(url, timeout=settings.acquirer_timeout, tls=tls, dukpt=dukpt)
 
 
 def exit_interrupted(interrupted: Interrupted[Any], as_json: bool) -> NoReturn:

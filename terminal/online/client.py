@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, SettingsError
+from terminal.online.dukpt import DukptDevice
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ class AcquirerClient:
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         tls: ssl.SSLContext | None = None,
+        dukpt: DukptDevice | None = None,
     ) -> None:
+        self._dukpt = dukpt
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -69,7 +72,13 @@ class AcquirerClient:
         intent: str = "sale",
     ) -> AuthorizationResponse:
         """Ask for an authorization of ``amount`` minor units with the card's data record
-        (``intent``: ``sale``, or ``preauthorization`` for a hold completed later)."""
+        (``intent``: ``sale``, or ``preauthorization`` for a hold completed later).
+
+        With a DUKPT device, tags 57, 5A and 5F24 leave sealed under the next transaction's
+        key (:mod:`terminal.online.dukpt`); a retry below reuses the same sealed body.
+        """
+        if self._dukpt is not None:
+            emv_data = self._dukpt.seal(emv_data)
         body = {
             "terminal_id": terminal_id,
             "amount": amount,

@@ -9,6 +9,8 @@ authorization.
 from __future__ import annotations
 
 import json
+import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +91,25 @@ def test_terminal_speaking_for_another_is_refused(shop: tuple[Path, str]) -> Non
         "acquirer_rejected:terminal_forbidden",
     )
     assert result["authorization_id"] is None
+
+
+def test_terminal_pays_with_its_card_data_under_dukpt_over_real_https(
+    shop: tuple[Path, str],
+) -> None:
+    """`terminals add` wrote TILL1's DUKPT initial key; the terminal seals 57/5A/5F24 with it."""
+    root, url = shop
+    initial_key = root / "certs" / "TILL1-dukpt.json"
+    assert stat.S_IMODE(initial_key.stat().st_mode) == 0o600
+    assert json.loads(initial_key.read_text())["format"] == "tap-dukpt-initial-key/1"
+    path = settings(root, url, "till1-dukpt", "TILL1", "TILL1")
+    with path.open("a") as handle:
+        handle.write('dukpt_initial_key = "certs/TILL1-dukpt.json"\n')
+        handle.write('dukpt_state = "state/till1-dukpt.json"\n')
+    for counter in (1, 2):
+        result = pay(root, path)
+        assert (result["outcome"], result["arqc_verified"]) == ("approved", True), result
+        state = json.loads((root / "state" / "till1-dukpt.json").read_text())
+        assert state["counter"] == counter + 1
+    with sqlite3.connect(root / "acq" / "acquirer.db") as db:
+        claims = db.execute("SELECT ksn FROM ksn_claims WHERE terminal_id = 'TILL1'").fetchall()
+    assert sorted(int(ksn[-8:], 16) for (ksn,) in claims) == [1, 2]

@@ -7,6 +7,11 @@ route that is documented is the code that runs. The services come from
 ``request.app.state.payments`` (:class:`~acquirer.payments.PaymentServices`, set when the
 domain is mounted).
 
+The sensitive data of ``emv_data`` (57, 5A, 5F24) comes sealed under the terminal's AES DUKPT
+key, in template FF71 (:mod:`emvcore.crypto.dukpt.envelope`); it is opened here, before the
+record is parsed (:class:`~acquirer.keystore.dukpt.SensitiveDataOpener`), and in clear only
+outside production mode.
+
 Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are problem
 details (RFC 9457).
 """
@@ -58,14 +63,16 @@ def authorization_request(
         raise RequestValidationError(
             [{"loc": ("body", "emv_data"), "msg": "not hexadecimal", "type": "value_error"}]
         ) from None
+    opened = _services(request).sensitive.open(body.terminal_id, emv_data)
     return AuthorizationRequest(
         terminal_id=body.terminal_id,
         idempotency_key=key,
         amount=body.amount,
         currency=body.currency,
-        emv_data=emv_data,
+        emv_data=opened.record,
         intent=body.intent,
         reference=body.reference,
+        ksn=None if opened.ksn is None else opened.ksn.to_bytes(),
     )
 
 

@@ -84,8 +84,8 @@ def find_authorization_in(tx: Tx, terminal_id: str, idempotency_key: str) -> Row
 def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) -> RecordResult:
     """The body of :meth:`~acquirer.payments.sql.SqlPaymentStore.record_authorization`, for use inside a transaction.
 
-    The unique index on (terminal_id, idempotency_key) and the primary key of
-    ``atc_claims`` decide races: the loser's insert changes no row, and it aborts.
+    The unique index on (terminal_id, idempotency_key) and the primary keys of
+    ``ksn_claims`` and ``atc_claims`` decide races: the loser's insert changes no row, and it aborts.
     """
     inserted = tx.run(
         _INSERT_AUTHORIZATION,
@@ -111,6 +111,16 @@ def insert_authorization(tx: Tx, row: AuthorizationRow, claim: AtcClaim | None) 
         existing = find_authorization_in(tx, row.terminal_id, row.idempotency_key)
         existing_row = None if existing is None else authorization_row(existing)
         raise Abort(RecordResult(RecordStatus.IDEMPOTENCY_KEY_EXISTS, existing_row))
+    if row.ksn is not None:
+        # One DUKPT key serves one transaction (X9.24-3): the (terminal, KSN) is claimed
+        # with the authorization, after the idempotency key, so a retry still gets its answer.
+        claimed = tx.run(
+            "INSERT INTO ksn_claims (terminal_id, ksn, authorization_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (terminal_id, ksn) DO NOTHING",
+            [row.terminal_id, row.ksn, row.id],
+        )
+        if claimed != 1:
+            raise Abort(RecordResult(RecordStatus.KSN_ALREADY_CLAIMED))
     if claim is not None:
         claimed = tx.run(
             "INSERT INTO atc_claims (token, atc, authorization_id) VALUES (?, ?, ?) "

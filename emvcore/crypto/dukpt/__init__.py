@@ -2,6 +2,7 @@
 
 - :mod:`~emvcore.crypto.dukpt.counter`  counter rules, host-side walk, future-key registers
 - :mod:`~emvcore.crypto.dukpt.aes`      AES DUKPT: initial key, derivation data, working keys
+- :mod:`~emvcore.crypto.dukpt.envelope` the sensitive tags (57, 5A, 5F24) sealed under a KSN
 - :mod:`~emvcore.crypto.dukpt.tdes`     TDES DUKPT for older devices: IPEK, variants
 
 The acquirer (holding the BDK) derives a device's initial key once and, per transaction,

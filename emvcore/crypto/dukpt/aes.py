@@ -39,7 +39,7 @@ from emvcore.crypto.dukpt.counter import (
     FutureKeyRegisters,
     derive_along_counter,
 )
-from emvcore.errors import DukptError
+from emvcore.errors import DukptError, DukptExhaustedError
 
 __all__ = [
     "INITIAL_KEY_ID_LENGTH",
@@ -364,6 +364,61 @@ class AesDukptDevice:
     def intermediate_keys(self) -> tuple[bytes | None, ...]:
         """The 32 intermediate derivation key registers, index = counter bit (test vectors)."""
         return self._registers.registers
+
+    @property
+    def counter(self) -> int:
+        """The counter of the next transaction as a state file keeps it (``2**32``: exhausted)."""
+        return self._registers.counter
+
+    @property
+    def initial_key_id(self) -> bytes:
+        """The initial key ID (BDK ID || derivation ID) every KSN of this device starts with."""
+        return self._initial_key_id
+
+    @property
+    def key_type(self) -> KeyType:
+        """The AES type of the initial key, so of every derivation key of the device."""
+        return self._key_type
+
+    @classmethod
+    def restore(
+        cls, initial_key_id: bytes, registers: tuple[bytes | None, ...], counter: int
+    ) -> AesDukptDevice:
+        """A device from its saved state: :attr:`intermediate_keys` and ``ksn.counter``.
+
+        >>> device = AesDukptDevice(bytes.fromhex("1273671EA26AC29AFA4D1084127652A1"),
+        ...                         bytes.fromhex("1234567890123456"))
+        >>> _ = device.next_working_key(KeyUsage.PIN_ENCRYPTION, KeyType.AES128)
+        >>> again = AesDukptDevice.restore(device.initial_key_id, device.intermediate_keys,
+        ...                                device.counter)
+        >>> again.next_working_key(KeyUsage.PIN_ENCRYPTION, KeyType.AES128)[1].hex().upper()
+        'D30BDC73EC9714B000BEC66BDB7B6D09'
+        """
+        Ksn(initial_key_id, 0)
+        filled = [register for register in registers if register is not None]
+        if not filled:
+            raise DukptExhaustedError("the saved DUKPT state holds no key: the device is exhausted")
+        device = cls.__new__(cls)
+        device._initial_key_id = bytes(initial_key_id)
+        device._key_type = KeyType.for_aes_key(filled[0])
+        derive = _child(device._initial_key_id, device._key_type)
+        device._registers = FutureKeyRegisters.restore(registers, counter, AES_COUNTER, derive)
+        return device
+
+    def next_transaction_keys(
+        self, *keys: tuple[KeyUsage, KeyType]
+    ) -> tuple[Ksn, tuple[bytes, ...]]:
+        """The next transaction's KSN and one working key per ``(usage, type)``: one counter.
+
+        A transaction needing a data-encryption and a MAC key derives both from the same
+        intermediate key (X9.24-3-2017 6.3.2), so they share the KSN the host receives.
+        """
+        for usage, key_type in keys:
+            _check_usage(usage)
+            _check_strength(self._key_type, key_type)
+        counter, intermediate = self._registers.use()
+        ksn = Ksn(self._initial_key_id, counter)
+        return ksn, tuple(_working(intermediate, ksn, u, t) for u, t in keys)
 
     def next_working_key(self, usage: KeyUsage, key_type: KeyType) -> tuple[Ksn, bytes]:
         """The next transaction's KSN and working key; the state moves on first.

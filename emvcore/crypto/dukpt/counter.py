@@ -152,6 +152,34 @@ class FutureKeyRegisters:
         self._fill(initial_key, 0, rules.bits - 1)
         self._counter = 1
 
+    @classmethod
+    def restore(
+        cls,
+        registers: tuple[bytes | None, ...],
+        counter: int,
+        rules: CounterRules,
+        derive: DeriveChild,
+    ) -> FutureKeyRegisters:
+        """The registers as :attr:`registers` and :attr:`counter` saved them (a state file).
+
+        >>> derive: DeriveChild = lambda key, c: key + c.to_bytes(4, "big")
+        >>> saved = FutureKeyRegisters(b"k", TDES_COUNTER, derive)
+        >>> _ = saved.use()
+        >>> again = FutureKeyRegisters.restore(saved.registers, saved.counter, TDES_COUNTER, derive)
+        >>> again.peek() == saved.peek()
+        True
+        """
+        if len(registers) != rules.bits:
+            raise DukptError(f"a DUKPT state holds {rules.bits} registers, not {len(registers)}")
+        if not 0 < counter <= rules.limit:
+            raise DukptError(f"a saved transaction counter is 1 to {rules.limit:#x}")
+        state = cls.__new__(cls)
+        state._rules = rules
+        state._derive = derive
+        state._registers = list(registers)
+        state._counter = counter
+        return state
+
     def __repr__(self) -> str:
         filled = sum(register is not None for register in self._registers)
         return f"FutureKeyRegisters(counter={self._counter:#x}, filled={filled})"

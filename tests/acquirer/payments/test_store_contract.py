@@ -98,6 +98,21 @@ def test_record_authorization_enforces_idempotency_and_atc_claims(
     assert any_store.count_authorizations() == 2
 
 
+def test_record_authorization_claims_a_ksn_once_per_terminal(any_store: PaymentStore) -> None:
+    ksn = "0102030405060708" + "00000001"
+    first = replace(_row("k-a1", "k1"), ksn=ksn)
+    assert any_store.record_authorization(first, None).status is RecordStatus.RECORDED
+    # A retry under the same key meets its first answer before the KSN is looked at.
+    retry = any_store.record_authorization(replace(first, id="k-a2"), None)
+    assert retry.status is RecordStatus.IDEMPOTENCY_KEY_EXISTS
+    replayed = any_store.record_authorization(replace(_row("k-a3", "k3"), ksn=ksn), None)
+    assert replayed.status is RecordStatus.KSN_ALREADY_CLAIMED
+    assert any_store.find_authorization("T1", "k3") is None  # nothing half-written
+    elsewhere = replace(_row("k-a4", "k4", terminal="T2"), ksn=ksn)
+    assert any_store.record_authorization(elsewhere, None).status is RecordStatus.RECORDED
+    assert any_store.count_authorizations() == 2
+
+
 def test_concurrent_claims_of_one_atc_record_once(
     any_store: PaymentStore, any_vault: TokenVault
 ) -> None:
