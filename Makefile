@@ -31,7 +31,7 @@ test: $(STAMP)
 # long fault runs: kill -9 of the acquirer 20 times per store and process count; then the
 # payment lifecycle's state machine, LIFECYCLE_EXAMPLES programs of 40 steps per store.
 FUZZ_SECONDS ?= 300
-LIFECYCLE_EXAMPLES ?= 1000
+LIFECYCLE_EXAMPLES ?= 500
 soak: $(STAMP)
 	TAP_CRASH_KILLS=20 sh scripts/services.sh run -- $(BIN)/python -m pytest -q -p no:randomly \
 		tests/acquirer/store/test_crash.py
