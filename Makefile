@@ -28,11 +28,15 @@ test: $(STAMP)
 
 # Long runs: each fuzz target under atheris for FUZZ_SECONDS (tests/fuzz/run.py); new
 # interesting inputs collect in build/fuzz/corpus/, crashes in build/fuzz/crashes/. First the
-# long fault runs: kill -9 of the acquirer 20 times per store and process count.
+# long fault runs: kill -9 of the acquirer 20 times per store and process count; then the
+# payment lifecycle's state machine, LIFECYCLE_EXAMPLES programs of 40 steps per store.
 FUZZ_SECONDS ?= 300
+LIFECYCLE_EXAMPLES ?= 500
 soak: $(STAMP)
 	TAP_CRASH_KILLS=20 sh scripts/services.sh run -- $(BIN)/python -m pytest -q -p no:randomly \
 		tests/acquirer/store/test_crash.py
+	TAP_LIFECYCLE_EXAMPLES=$(LIFECYCLE_EXAMPLES) TAP_LIFECYCLE_STEPS=40 sh scripts/services.sh run -- \
+		$(BIN)/python -m pytest -q -p no:randomly tests/acquirer/payments/test_lifecycle_machine.py
 	for target in $$($(BIN)/python -c 'from tests.fuzz.targets import TARGETS; print(*TARGETS)'); do \
 		$(BIN)/python -m tests.fuzz.run $$target --seconds $(FUZZ_SECONDS) || exit 1; \
 	done
