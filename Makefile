@@ -41,7 +41,9 @@ soak: $(STAMP)
 		$(BIN)/python -m tests.fuzz.run $$target --seconds $(FUZZ_SECONDS) || exit 1; \
 	done
 
-# Benchmarks print figures; the reader-stack ones run through the same private pcscd.
+# Benchmarks print figures and one table at the end (tests/benchmarks/conftest.py), written to
+# build/bench/report.json and drawn in build/bench/latency.html; the reader-stack ones run
+# through the same private pcscd. BENCH_REQUESTS (default 20000) sizes each acquirer run.
 bench: $(STAMP)
 	sh scripts/services.sh apt wrk
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks

@@ -74,8 +74,17 @@ function done(summary, latency, requests)
     e = e + thread:get("errors")
     x = math.max(x, thread:get("exhausted"))
   end
+  -- The latency distribution for the report's histogram: percentiles in steps of 0.5, the
+  -- 100th being the maximum (wrk's percentile(100) ranks past the last sample and answers 0).
+  local points = {}
+  for step = 1, 199 do
+    local p = step / 2
+    table.insert(points, string.format('[%.1f,%d]', p, latency:percentile(p)))
+  end
+  table.insert(points, string.format('[100.0,%d]', latency.max))
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,"approved":%d,"declined":%d,"errors":%d,"socket_errors":%d,"exhausted":%d}\n',
+    '{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,"approved":%d,"declined":%d,"errors":%d,"socket_errors":%d,"exhausted":%d,"percentiles":[%s]}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    a, d, e, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, x))
+    a, d, e, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, x,
+    table.concat(points, ",")))
 end

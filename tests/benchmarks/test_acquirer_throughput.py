@@ -10,8 +10,9 @@ How it runs:
 2. ``REQUESTS`` authorization requests prepared beforehand, each a fresh ARQC computed by
    the test card of tests/acquirer/testkit.py over its own ATC, with its own idempotency key,
    spread over ``TERMINALS`` terminal ids; written one per line for the load generator.
-3. ``tap-acquirer serve --workers WORKERS`` (uvicorn worker processes on one socket; SQLite
-   with ``synchronous=FULL``, each worker's writer committing in groups) on a loopback port.
+3. ``tap-acquirer serve`` with one process and with ``--workers 2`` (a listening socket per
+   worker with SO_REUSEPORT; SQLite with ``synchronous=FULL``, each worker's writer committing
+   in groups; or PostgreSQL on a fresh schema) on a loopback port.
 4. wrk (a compiled load generator, so the generator's own CPU cost stays small) with
    ``CONNECTIONS`` keep-alive connections sends every prepared request once
    (tests/benchmarks/acquirer_load.lua) and measures each request's latency; then
@@ -19,6 +20,10 @@ How it runs:
 5. The rate is the number of authorizations recorded divided by the time between the first
    and the last one (the acquirer's own timestamps: wrk's clock runs for its whole ``-d``).
 6. The ledger is read back: sale journals must equal the approvals wrk saw.
+7. Each run adds a row to the session's report (tests/benchmarks/report.py): the rate, p50,
+   p99, max, the health rate of the same run and the ratio of the two, the connection spread
+   over the workers, the acquirer's peak RSS (VmHWM), and wrk's latency percentiles for the
+   histogram page.
 
 Why ``CONNECTIONS`` is 24: each wrk connection is one terminal with one request in flight,
 so the connection count *is* the concurrency. By Little's law the mean latency is the
@@ -37,7 +42,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
@@ -48,19 +52,20 @@ from typing import Any
 import pytest
 
 from acquirer.domains import open_database
-from acquirer.keys import initialize, load_key_material
+from acquirer.keys import load_key_material
 from acquirer.payments.sql import SqlPaymentStore
-from acquirer.settings import Settings
+from acquirer.settings import DATABASE_URL_ENV, Settings
 from acquirer.vault import TokenVault
 from emvcore.pan import luhn_check_digit
-from tests.acquirer.processes import acquirer_process
+from tests.acquirer.processes import start_acquirer, stop
 from tests.acquirer.testkit import TestCard
+from tests.benchmarks.memory import group_peaks_mib
+from tests.benchmarks.report import Histogram, Report
 
 CARDS = int(os.environ.get("BENCH_CARDS", "700"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20000"))
 TERMINALS = 200
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "24"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 WRK_THREADS = 1
 LUA = Path(__file__).with_name("acquirer_load.lua")
 
@@ -70,9 +75,7 @@ def _funding_pan(n: int) -> str:
     return body + luhn_check_digit(body)
 
 
-def _prepare(tmp: Path) -> tuple[Settings, Path]:
-    settings = Settings(tmp / "acquirer")
-    initialize(settings)
+def _prepare(settings: Settings, tmp: Path) -> Path:
     keys = load_key_material(settings)
     store = SqlPaymentStore(open_database(settings))
     store.engine.migrate()
@@ -98,7 +101,7 @@ def _prepare(tmp: Path) -> tuple[Settings, Path]:
         lines.append(f"bench-{i}\t{json.dumps(body, separators=(',', ':'))}")
     path = tmp / "requests.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return settings, path
+    return path
 
 
 def _wrk(url: str, script: Path | None, requests: Path | None, seconds: int) -> dict[str, Any]:
@@ -158,43 +161,92 @@ def _health_rate(output: str) -> float:
     raise AssertionError(f"no rate in wrk output:\n{output}")
 
 
+def _timestamp(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+@pytest.fixture(params=[1, 2], ids=["1-process", "2-processes"])
+def workers(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
 @pytest.mark.benchmark
-def test_acquirer_authorizations_per_second(tmp_path: Path) -> None:
+def test_acquirer_authorizations_per_second(
+    backend_settings: Settings, workers: int, tmp_path: Path, bench_report: Report
+) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install wrk)")
-    settings, requests = _prepare(tmp_path)
-    with acquirer_process(settings.data_dir, args=["--workers", str(WORKERS)]) as url:
+    settings = backend_settings
+    backend = "PostgreSQL" if settings.database_url else "SQLite"
+    requests = _prepare(settings, tmp_path)
+    env = {DATABASE_URL_ENV: settings.database_url} if settings.database_url else {}
+    process, url = start_acquirer(settings.data_dir, env=env, args=["--workers", str(workers)])
+    try:
         probe = _SplitProbe(int(url.rsplit(":", 1)[1]))
         probe.start()
         result = _wrk(url, LUA, requests, seconds=max(20, REQUESTS // 300))
         probe.join()
         health = _wrk(f"{url}/v1/health", None, None, seconds=5)
+        peaks = group_peaks_mib(process.pid)
+    finally:
+        stop(process)
     stats = json.loads(result["summary"])
     store = SqlPaymentStore(open_database(settings))
     try:
         totals = store.ledger_totals()
         recorded = store.count_authorizations()
+        span = store.engine.read(
+            lambda tx: tx.one(
+                "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM authorizations"
+            )
+        )
     finally:
         store.engine.close()
-    with sqlite3.connect(settings.database) as db:
-        first, last = db.execute(
-            "SELECT MIN(created_at), MAX(created_at) FROM authorizations"
-        ).fetchone()
-    elapsed = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    assert span is not None
+    elapsed = (_timestamp(span["last"]) - _timestamp(span["first"])).total_seconds()
     rate = recorded / elapsed
+    health_rate = _health_rate(health["stdout"])
+    spread = "/".join(map(str, probe.split)) or "?"
+    label = f"{backend}, {workers} process{'es' if workers > 1 else ''}"
     print(
-        f"\nacquirer on SQLite (synchronous=FULL, group commit), {WORKERS} worker process(es), "
-        f"{CONNECTIONS} connections, "
+        f"\nacquirer on {label}, {CONNECTIONS} connections, "
         f"{REQUESTS} unique ARQCs from {CARDS} cards on {TERMINALS} terminals:\n"
         f"  authorizations: {rate:,.0f}/s, p50 {stats['p50_us'] / 1000:.1f} ms, "
         f"p99 {stats['p99_us'] / 1000:.1f} ms, max {stats['max_us'] / 1000:.1f} ms\n"
-        f"  trivial endpoint GET /v1/health: {_health_rate(health['stdout']):,.0f}/s\n"
-        f"  wrk's connections per worker process: {'/'.join(map(str, probe.split)) or '?'}\n"
+        f"  trivial endpoint GET /v1/health: {health_rate:,.0f}/s\n"
+        f"  wrk's connections per worker process: {spread}\n"
         f"  ({recorded} in {elapsed:.2f} s, the acquirer's first to last timestamp)\n"
         f"  approvals returned {stats['approved']}, declined {stats['declined']}, "
         f"errors {stats['errors']}, socket errors {stats['socket_errors']}\n"
         f"  ledger: sale journals {totals.journals.get('sale', 0)}, "
-        f"unbalanced journals {totals.unbalanced}, authorizations recorded {recorded}"
+        f"unbalanced journals {totals.unbalanced}, authorizations recorded {recorded}\n"
+        f"  peak RSS per process (VmHWM): {', '.join(f'{p:.1f} MiB' for p in peaks)}"
+    )
+    bench_report.add(
+        "acquirer",
+        f"authorizations, {label}",
+        f"{REQUESTS} requests, {CONNECTIONS} connections",
+        per_s=rate,
+        p50_ms=stats["p50_us"] / 1000,
+        p99_ms=stats["p99_us"] / 1000,
+        max_ms=stats["max_us"] / 1000,
+        health_per_s=health_rate,
+        ratio=rate / health_rate,
+        spread=spread,
+    )
+    bench_report.add(
+        "memory",
+        f"acquirer peak RSS, {label}",
+        "VmHWM per process: " + "/".join(f"{p:.1f}" for p in peaks),
+        max_mib=max(peaks, default=0.0),
+        sum_mib=sum(peaks),
+    )
+    bench_report.histograms.append(
+        Histogram(
+            f"POST /v1/authorizations on {label}: {rate:,.0f}/s, p99 "
+            f"{stats['p99_us'] / 1000:.1f} ms",
+            [(float(p), int(us)) for p, us in stats["percentiles"]],
+        )
     )
     assert stats["exhausted"] == 1, "wrk's run ended before every prepared request was sent"
     assert stats["errors"] == 0 and stats["socket_errors"] == 0

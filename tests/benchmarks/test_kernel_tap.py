@@ -27,6 +27,7 @@ from emvcore.provisioning import TokenRecord
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.readers.base import CardInfo, Reader
 from terminal.readers.emulated import LoopbackReader
+from tests.benchmarks.report import Report
 
 TAPS = 2000
 PROFILED_TAPS = 300
@@ -59,7 +60,7 @@ def _applet(profile: str, scheme: str, prefix: str) -> EmvApplet:
     ("profile", "scheme", "prefix"),
     [("visa", "visa", "489537001234567"), ("mastercard", "mastercard", "539983001234567")],
 )
-def test_kernel_tap_time(profile: str, scheme: str, prefix: str) -> None:
+def test_kernel_tap_time(profile: str, scheme: str, prefix: str, bench_report: Report) -> None:
     applet = _applet(profile, scheme, prefix)
     reader, kernel = LoopbackReader(applet), Kernel()
     samples = []
@@ -75,6 +76,14 @@ def test_kernel_tap_time(profile: str, scheme: str, prefix: str) -> None:
         f"\nkernel tap with ODA, {profile:10s} (C-{result.kernel_id}), {TAPS} taps: "
         f"median {statistics.median(samples):.3f} ms, p90 {samples[int(TAPS * 0.9)]:.3f} ms, "
         f"p99 {samples[int(TAPS * 0.99)]:.3f} ms, max {samples[-1]:.3f} ms"
+    )
+    bench_report.add(
+        "kernel",
+        f"tap with ODA in-process, {profile} (C-{result.kernel_id})",
+        f"{TAPS} taps, loopback reader",
+        median_ms=statistics.median(samples),
+        p99_ms=samples[int(TAPS * 0.99)],
+        max_ms=samples[-1],
     )
     inline = _InlineReader(applet)
     profile_run = cProfile.Profile()

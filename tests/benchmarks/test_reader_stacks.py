@@ -22,11 +22,13 @@ from emvcore.keyfile import generate_test_issuer_keys
 from emvcore.pan import luhn_check_digit
 from emvcore.provisioning import TokenRecord
 from terminal.kernel import Kernel, Outcome, Transaction
+from tests.benchmarks.report import Report
 from tests.readers.stacks import RIGS, Rig
 
 TAPS = 200
 ROUND_TRIPS = 2000
 SELECT_PPSE = bytes.fromhex("00A404000E325041592E5359532E444446303100")
+STACKS = {"loopback": "in-process loopback", "pcsc": "pcscd + vpcd", "nfc": "nfcpy udp"}
 PREFIX = {"visa": "489537001234567", "mastercard": "539983001234567"}
 
 
@@ -34,6 +36,19 @@ def _applet(scheme: str) -> EmvApplet:
     token = PREFIX[scheme] + luhn_check_digit(PREFIX[scheme])
     record = TokenRecord(token, "2912", "00", "T001" + "B" * 25, scheme, True)
     return EmvApplet(personalize("bench", scheme, record, generate_test_issuer_keys()))
+
+
+def _add(report: Report, name: str, samples: list[float]) -> None:
+    """A row of the session's report: median, p99 and max of ``samples`` (seconds)."""
+    ms = sorted(s * 1000 for s in samples)
+    report.add(
+        "reader",
+        name,
+        f"{len(ms)} samples",
+        median_ms=statistics.median(ms),
+        p99_ms=ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+        max_ms=ms[-1],
+    )
 
 
 def _figures(label: str, samples: list[float]) -> str:
@@ -56,7 +71,7 @@ def _time(count: int, action: Callable[[], None]) -> list[float]:
 
 @pytest.mark.parametrize("stack", ["loopback", "pcsc", "nfc"])
 @pytest.mark.parametrize("scheme", ["visa", "mastercard"])
-def test_full_tap(stack: str, scheme: str) -> None:
+def test_full_tap(stack: str, scheme: str, bench_report: Report) -> None:
     rig: Rig = RIGS[stack]()
     kernel = Kernel()
     try:
@@ -69,13 +84,15 @@ def test_full_tap(stack: str, scheme: str) -> None:
             assert result.outcome is Outcome.ONLINE_REQUEST, result.reason
 
         tap()
-        print("\n" + _figures(f"full tap, {scheme:10s} through {stack:8s}", _time(TAPS, tap)))
+        samples = _time(TAPS, tap)
+        print("\n" + _figures(f"full tap, {scheme:10s} through {stack:8s}", samples))
+        _add(bench_report, f"tap, {scheme} through {STACKS[stack]}", samples)
     finally:
         rig.close()
 
 
 @pytest.mark.parametrize("stack", ["loopback", "pcsc", "nfc"])
-def test_apdu_round_trip(stack: str) -> None:
+def test_apdu_round_trip(stack: str, bench_report: Report) -> None:
     rig: Rig = RIGS[stack]()
     try:
         rig.insert(_applet("visa"))
@@ -85,9 +102,9 @@ def test_apdu_round_trip(stack: str) -> None:
         def round_trip() -> None:
             assert rig.reader.transceive(SELECT_PPSE)[-2:] == b"\x90\x00"
 
-        print(
-            "\n" + _figures(f"APDU round trip through {stack:8s}", _time(ROUND_TRIPS, round_trip))
-        )
+        samples = _time(ROUND_TRIPS, round_trip)
+        print("\n" + _figures(f"APDU round trip through {stack:8s}", samples))
+        _add(bench_report, f"APDU round trip (SELECT PPSE) through {STACKS[stack]}", samples)
     finally:
         rig.close()
 

@@ -18,6 +18,7 @@ import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,8 +27,10 @@ import pytest
 from acquirer import Settings
 from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
+from acquirer.payments.rows import LedgerTotals
 from acquirer.payments.sql import SqlPaymentStore
 from acquirer.settings import DATABASE_URL_ENV
+from acquirer.store.tx import Row
 from acquirer.vault import TokenVault
 from emvcore.pan import luhn_check_digit
 from tests.acquirer.processes import kill_group, start_acquirer, stop
@@ -65,15 +68,40 @@ def _requests(settings: Settings, keys: KeyMaterial) -> dict[str, dict[str, Any]
     return requests
 
 
-@pytest.fixture(params=[1, 2], ids=["1-process", "2-processes"])
-def workers(request: pytest.FixtureRequest) -> int:
-    return int(request.param)
+@dataclass
+class KillRun:
+    """What one kill -9 run left: the requests, the answers the clients saw, the database."""
+
+    kills: int
+    requests: dict[str, dict[str, Any]]
+    answers: dict[str, bytes]
+    interrupted: list[str]
+    recorded: list[Row]
+    totals: LedgerTotals
+
+    @property
+    def approved(self) -> dict[str, dict[str, Any]]:
+        """The approvals the clients saw, by idempotency key."""
+        bodies = {key: json.loads(body) for key, body in self.answers.items()}
+        return {key: body for key, body in bodies.items() if body["approved"]}
+
+    @property
+    def lost(self) -> int:
+        """Approvals a client saw that the database does not hold under the same id."""
+        rows = {row["idempotency_key"]: row["id"] for row in self.recorded if row["approved"]}
+        return sum(rows.get(key) != body["authorization_id"] for key, body in self.approved.items())
+
+    @property
+    def doubled(self) -> int:
+        """Requests recorded more than once, plus sale journals beyond one per approval."""
+        distinct = {(row["terminal_id"], row["idempotency_key"]) for row in self.recorded}
+        extra_sales = max(0, self.totals.journals.get("sale", 0) - len(self.approved))
+        return len(self.recorded) - len(distinct) + extra_sales
 
 
-def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
-    backend_settings: Settings, keys: KeyMaterial, workers: int
-) -> None:
-    settings = backend_settings
+def kill_9_under_load(settings: Settings, keys: KeyMaterial, workers: int, kills: int) -> KillRun:
+    """Authorize from 16 threads while the server is killed ``kills`` times and restarted; every
+    request unanswered by a kill is retried with its idempotency key after the restart."""
     requests = _requests(settings, keys)
     env = {DATABASE_URL_ENV: settings.database_url} if settings.database_url else {}
     args = ["--workers", str(workers)] if workers > 1 else []
@@ -99,7 +127,7 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
                     assert answers[key] == response.content
                 answers[key] = response.content
 
-    for round_ in range(KILLS + 1):
+    for round_ in range(kills + 1):
         process, url = start_acquirer(settings.data_dir, env=env, args=args)
         pending = [key for key in requests if key not in answers]
         # Replays of a few answered requests: what was approved before a kill is still there.
@@ -107,7 +135,7 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
         try:
             with ThreadPoolExecutor(max_workers=16) as pool:
                 futures = [pool.submit(send, url, key) for key in pending]
-                if round_ < KILLS:
+                if round_ < kills:
                     # Kill once part of the work is answered, while requests are in flight.
                     target = len(answers) + max(10, len(pending) // 3)
                     while len(answers) < min(target, len(requests)) and not all(
@@ -123,11 +151,6 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
             else:
                 process.wait()
 
-    assert set(answers) == set(requests)
-    assert len(interrupted) >= KILLS  # the kills did land on requests in flight
-    approved = {
-        key: json.loads(body) for key, body in answers.items() if json.loads(body)["approved"]
-    }
     store = SqlPaymentStore(open_database(settings))
     try:
         recorded = store.engine.read(
@@ -138,12 +161,30 @@ def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
         totals = store.ledger_totals()
     finally:
         store.engine.close()
+    return KillRun(kills, requests, answers, interrupted, recorded, totals)
+
+
+@pytest.fixture(params=[1, 2], ids=["1-process", "2-processes"])
+def workers(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+def test_kill_9_under_load_loses_nothing_and_posts_nothing_twice(
+    backend_settings: Settings, keys: KeyMaterial, workers: int
+) -> None:
+    run = kill_9_under_load(backend_settings, keys, workers, KILLS)
+    requests, answers, interrupted = run.requests, run.answers, run.interrupted
+    recorded, totals = run.recorded, run.totals
+    assert set(answers) == set(requests)
+    assert len(interrupted) >= KILLS  # the kills did land on requests in flight
+    approved = run.approved
     rows = {row["idempotency_key"]: row["id"] for row in recorded if row["approved"]}
     assert {key: body["authorization_id"] for key, body in approved.items()} == rows
     distinct = {(row["terminal_id"], row["idempotency_key"]) for row in recorded}
     assert len(recorded) == len(distinct) == len(requests)
     assert totals.journals == {"sale": len(approved)}
     assert totals.unbalanced == 0
+    assert run.lost == 0 and run.doubled == 0
     reasons = sorted({json.loads(body)["reason"] for body in answers.values()})
     print(
         f"kill -9 x{KILLS} ({workers} process(es)): {len(interrupted)} interrupted, {len(approved)} approved, {reasons}"
