@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from acquirer import Settings
 from acquirer.domains import open_database
 from acquirer.keys import KeyMaterial
 from acquirer.payments.sql import SqlPaymentStore
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
 from tests.acquirer.payments.test_postgres_race import _provision
 from tests.acquirer.processes import acquirer_process
 
@@ -37,6 +39,14 @@ def test_no_void_lands_after_settlement(
         env = {"TAP_ACQUIRER_DATABASE_URL": url}
         db_settings = dataclasses.replace(settings, database_url=url)
     cards = _provision(db_settings, keys)
+    # Only a registered terminal has a merchant to settle (an unknown one is a 404).
+    registry = SqlPaymentStore(open_database(db_settings))
+    try:
+        now = datetime.now(UTC)
+        registry.put_merchant(MerchantRow("M1", "Shop", "5411", "EUR", "acct", now))
+        registry.put_terminal(TerminalRow("SHOP1", "M1", ("pay",), TerminalStatus.ACTIVE, None, now))
+    finally:
+        registry.engine.close()
     with (
         acquirer_process(settings.data_dir, env=env) as first,
         acquirer_process(settings.data_dir, env=env) as second,

@@ -135,7 +135,8 @@ def test_health_reports_reader_acquirer_and_outbox(rig: Rig) -> None:
     assert health["certificate_expires"] is None  # plain HTTP: no client certificate
 
 
-def test_totals_and_the_batch_close_match_the_acquirer(rig: Rig) -> None:
+def test_totals_and_the_batch_close_match_the_acquirer(registered_rig: Rig) -> None:
+    rig = registered_rig
     first, second = pay(rig, 1000, "day-1"), pay(rig, 250, "day-2")
     assert first["result"]["outcome"] == second["result"]["outcome"] == "approved"
     refund = rig.act(kind="refund", amount=1000, original_action_id=first["id"]).json()
