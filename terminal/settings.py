@@ -9,6 +9,8 @@ on loopback next to a development acquirer). Example::
     currency = "EUR"         # ISO 4217 alphabetic code
     country_code = 528       # ISO 3166-1 numeric, EMV tag 9F1A
     merchant_name = "Corner Shop"
+    journal = "state/journal.sqlite3"   # every transaction's state (default ~/.local/state/tap/)
+    outbox = "state/outbox.sqlite3"     # what the terminal owes the acquirer
 
     [acquirer]
     url = "http://127.0.0.1:8080"
@@ -100,6 +102,7 @@ from terminal.kernel.sequence import FileCounter, MemoryCounter
 from terminal.kernel.transaction import TRANSACTION_TYPES
 from terminal.modes.settings import (
     MODES,
+    state_dir,
     BikeSettings,
     LockerSettings,
     bike_settings,
@@ -131,6 +134,8 @@ class TerminalSettings:
     terminal_floor_limit: int | None = None
     sequence_counter: Path | None = None
     mode: str = "pay"
+    journal: Path = field(default_factory=lambda: state_dir() / "journal.sqlite3")
+    outbox: Path = field(default_factory=lambda: state_dir() / "outbox.sqlite3")
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
     source: str = "embedded defaults"
@@ -232,6 +237,8 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
 
 #: Settings naming files, relative to the settings file: (section, key) -> field.
 _FILE_SETTINGS = {
+    ("terminal", "journal"): "journal",
+    ("terminal", "outbox"): "outbox",
     ("kernel", "ca_keys"): "ca_keys",
     ("kernel", "sequence_counter"): "sequence_counter",
     ("acquirer", "ca_certificate"): "acquirer_ca",

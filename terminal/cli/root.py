@@ -1,7 +1,8 @@
 """``tap-terminal``: the shopkeeper's command line.
 
 The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``doctor``, and the ``bike``
-and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`).
+and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`),
+``journal`` (:mod:`terminal.journal.cli`) and ``outbox`` (:mod:`terminal.outbox.cli`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from terminal.journal.cli import journal_app
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
 from terminal.modes.pay.cli import pay_command
+from terminal.outbox.cli import outbox_app
 
 app = typer.Typer(
     help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
@@ -51,3 +54,5 @@ def doctor_command(
 
 app.add_typer(bike_app, name="bike")
 app.add_typer(locker_app, name="locker")
+app.add_typer(journal_app, name="journal")
+app.add_typer(outbox_app, name="outbox")

@@ -17,6 +17,11 @@ RELEASES = ("oldest", "all")
 STATE_DIR = Path.home() / ".local" / "state" / "tap"
 
 
+def state_dir() -> Path:
+    """Where the terminal keeps its state by default (the home directory as it is now)."""
+    return Path.home() / ".local" / "state" / "tap"
+
+
 @dataclass(frozen=True, slots=True)
 class BikeSettings:
     """A bike dock terminal: its docks, their lock controller, the deposit, offline rules."""

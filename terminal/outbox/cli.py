@@ -12,7 +12,7 @@ running terminal's transactions in progress are not interrupted ones.
 from __future__ import annotations
 
 import json
-import ssl
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -22,14 +22,13 @@ from rich.console import Console
 from rich.table import Table
 
 from emvcore.currency import format_minor_units
-from terminal.cli.common import err, fail
+from terminal.cli.common import acquirer_client, err, fail
 from terminal.errors import JournalError, SettingsError
-from terminal.online import tls_context
 from terminal.outbox.followups import cancel_abandoned_rental
 from terminal.outbox.forwarder import Forwarder, OnDone, http_sender
 from terminal.outbox.items import ItemState
 from terminal.outbox.store import Backlog, Outbox
-from terminal.settings import load_settings
+from terminal.settings import TerminalSettings, load_settings
 
 __all__ = ["default_outbox_path", "outbox_app"]
 
@@ -43,8 +42,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON")]
 
 
 def default_outbox_path() -> Path:
-    """Where the terminal keeps its outbox unless told otherwise."""
-    return Path.home() / ".local" / "state" / "tap" / "outbox.sqlite3"
+    """Where the terminal keeps its outbox unless told otherwise: the settings' (``[terminal]
+    outbox``, see :mod:`terminal.settings`), else ``~/.local/state/tap/outbox.sqlite3``."""
+    try:
+        return load_settings().outbox
+    except SettingsError:
+        return TerminalSettings().outbox
 
 
 def _open(path: Path | None) -> Outbox:
@@ -117,17 +120,20 @@ def flush_command(
         str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
     ] = None,
 ) -> None:
-    """Forward everything due now, in order per kind."""
+    """Forward everything due now, in order per kind (the journal kept up with what lands)."""
+    from terminal.journal.resolve import journal_hook
+    from terminal.journal.store import Journal
+
     try:
         settings = load_settings(settings_file)
-        url = (acquirer_url or settings.acquirer_url).rstrip("/")
-        verify: ssl.SSLContext | bool = True
-        if url.startswith("https:"):
-            verify = tls_context(settings.acquirer_ca, settings.acquirer_certificate,
-                                 settings.acquirer_key)  # fmt: skip
+        client = acquirer_client(settings, acquirer_url)
     except SettingsError as exc:
         raise fail(str(exc), 2) from None
-    with _open(outbox) as box, httpx.Client(base_url=url, verify=verify,
-                                           timeout=settings.acquirer_timeout) as http:  # fmt: skip
-        status = flush(box, http)
+    try:
+        journal = Journal(settings.journal)
+    except JournalError as exc:
+        client.close()
+        raise fail(str(exc), 2) from None
+    with closing(client), journal, _open(outbox or settings.outbox) as box:
+        status = flush(box, client.http, journal_hook(journal))
     raise typer.Exit(status)
