@@ -102,11 +102,11 @@ from terminal.kernel.sequence import FileCounter, MemoryCounter
 from terminal.kernel.transaction import TRANSACTION_TYPES
 from terminal.modes.settings import (
     MODES,
-    state_dir,
     BikeSettings,
     LockerSettings,
     bike_settings,
     locker_settings,
+    state_dir,
 )
 
 _TERMINAL_ID = re.compile(r"[A-Za-z0-9]{1,16}")
@@ -139,6 +139,12 @@ class TerminalSettings:
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
     source: str = "embedded defaults"
+
+    @property
+    def outbox_lease(self) -> float:
+        """How long an outbox claim lasts: longer than any one request may take (a claim a
+        killed forwarder left is taken over once it expires)."""
+        return max(3 * self.acquirer_timeout, 2.0)
 
     def __post_init__(self) -> None:
         where = f"in {self.source}"

@@ -37,7 +37,15 @@ from terminal.journal.resolve import (
 from terminal.journal.states import TxKind, TxState
 from terminal.journal.store import Journal, JournalEntry
 from terminal.online.client import AcquirerClient
-from terminal.outbox import FlushReport, Forwarder, Outbox, Request, cancel_abandoned_rental
+from terminal.outbox import (
+    Delivery,
+    FlushReport,
+    Forwarder,
+    Outbox,
+    OutboxItem,
+    Request,
+    cancel_abandoned_rental,
+)
 from terminal.outbox.forwarder import Send, http_sender
 from terminal.tap import Unanswered
 
@@ -142,16 +150,26 @@ class Books:
 
     @classmethod
     def open(
-        cls, journal: Path, outbox: Path, client: AcquirerClient, terminal_id: str
-    ) -> Books:
-        """The books at ``journal`` and ``outbox``, talking to the acquirer through ``client``."""
+        cls, journal: Path, outbox: Path, client: AcquirerClient, terminal_id: str, *,
+        lease: float = 60.0,
+    ) -> Books:  # fmt: skip
+        """The books at ``journal`` and ``outbox``, talking to the acquirer through ``client``;
+        ``lease``: how long an outbox claim lasts (longer than a request may take)."""
 
         def lookup(kind: str, key: str) -> dict[str, Any]:
             return client.status(kind, key, terminal_id=terminal_id)
 
+        send = http_sender(client.http)
+
+        def forward(item: OutboxItem) -> Delivery:
+            _stop_at("forwarding")
+            delivery = send(item)
+            _stop_at("forwarded")  # answered, not yet recorded: the lease will expire
+            return delivery
+
         opened = Journal(journal)
         try:
-            return cls(opened, Outbox(outbox), lookup, http_sender(client.http))
+            return cls(opened, Outbox(outbox, lease=lease), lookup, forward)
         except BaseException:
             opened.close()
             raise

@@ -2,11 +2,12 @@
 
 ``outbox [--json]`` shows what is pending per kind, the money at risk per currency, and the
 items parked because the acquirer refused them (they need the operator); ``outbox flush``
-forwards what is due now. Exit status: 0 nothing left owed (flush: everything due was
+forwards what is due now (``--recover``: after the journal's recovery, for a terminal that is
+not running). Exit status: 0 nothing left owed (flush: everything due was
 delivered), 1 items still pending or parked, 2 the outbox or the settings cannot be used.
 
-``flush`` does not run journal recovery: that belongs to the terminal's own start, since a
-running terminal's transactions in progress are not interrupted ones.
+``flush`` runs journal recovery only with ``--recover``: it belongs to the terminal's own
+start, since a running terminal's transactions in progress are not interrupted ones.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from emvcore.currency import format_minor_units
 from terminal.cli.common import acquirer_client, err, fail
 from terminal.errors import JournalError, SettingsError
 from terminal.outbox.followups import cancel_abandoned_rental
-from terminal.outbox.forwarder import Forwarder, OnDone, http_sender
+from terminal.outbox.forwarder import FlushReport, Forwarder, OnDone, http_sender
 from terminal.outbox.items import ItemState
 from terminal.outbox.store import Backlog, Outbox
 from terminal.settings import TerminalSettings, load_settings
@@ -98,16 +99,21 @@ def _outbox(ctx: typer.Context, outbox: OutboxOption = None, as_json: JsonOption
     raise typer.Exit(0 if backlog.count == 0 and backlog.failed == 0 else 1)
 
 
-def flush(box: Outbox, http: httpx.Client, on_done: OnDone | None = None) -> int:
-    """Forward what is due over ``http``; the exit status (0: nothing left owed)."""
-    report = Forwarder(box, http_sender(http), on_done=on_done,
-                       follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
+def report(box: Outbox, done: FlushReport) -> int:
+    """Print what a flush did and what is still owed; the exit status (0: nothing owed)."""
     backlog = box.pending()
-    err.print(f"{report.delivered} delivered, {report.deferred} to retry, {report.failed} refused; "
+    err.print(f"{done.delivered} delivered, {done.deferred} to retry, {done.failed} refused; "
               f"{backlog.count} pending, at risk {_money(backlog.at_risk)}")  # fmt: skip
-    for line in report.errors:
+    for line in done.errors:
         err.print(f"  {line}")
     return 0 if backlog.count == 0 and backlog.failed == 0 else 1
+
+
+def flush(box: Outbox, http: httpx.Client, on_done: OnDone | None = None) -> int:
+    """Forward what is due over ``http``; the exit status (0: nothing left owed)."""
+    done = Forwarder(box, http_sender(http), on_done=on_done,
+                     follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
+    return report(box, done)
 
 
 @outbox_app.command("flush")
@@ -119,10 +125,14 @@ def flush_command(
     acquirer_url: Annotated[
         str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
     ] = None,
+    recover: Annotated[
+        bool,
+        typer.Option("--recover", help="First resolve what the journal shows unfinished (only "
+                     "while the terminal is not running: what a kill or a power cut left)"),
+    ] = False,
 ) -> None:
     """Forward everything due now, in order per kind (the journal kept up with what lands)."""
-    from terminal.journal.resolve import journal_hook
-    from terminal.journal.store import Journal
+    from terminal.journal.books import Books
 
     try:
         settings = load_settings(settings_file)
@@ -130,10 +140,17 @@ def flush_command(
     except SettingsError as exc:
         raise fail(str(exc), 2) from None
     try:
-        journal = Journal(settings.journal)
+        books = Books.open(settings.journal, outbox or settings.outbox, client,
+                           settings.terminal_id, lease=settings.outbox_lease)  # fmt: skip
     except JournalError as exc:
         client.close()
         raise fail(str(exc), 2) from None
-    with closing(client), journal, _open(outbox or settings.outbox) as box:
-        status = flush(box, client.http, journal_hook(journal))
+    with closing(client), books:
+        if recover:
+            started = books.start()
+            err.print(f"{len(started.recovered)} unfinished transactions resolved")
+            done = started.flushed
+        else:
+            done = books.flush()
+        status = report(books.outbox, done)
     raise typer.Exit(status)

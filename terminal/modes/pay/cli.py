@@ -79,7 +79,8 @@ def pay_command(
         card_reader.close()
         raise _fail(str(exc), 2) from None
     try:
-        books = Books.open(settings.journal, settings.outbox, client, settings.terminal_id)
+        books = Books.open(settings.journal, settings.outbox, client, settings.terminal_id,
+                           lease=settings.outbox_lease)  # fmt: skip
     except JournalError as exc:
         card_reader.close()
         client.close()
