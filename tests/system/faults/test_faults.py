@@ -54,7 +54,7 @@ from terminal.online import AcquirerClient
 from terminal.readers.emulated import LoopbackReader
 from tests.acquirer.processes import acquirer_process
 from tests.system.faults.proxy import Fault
-from tests.system.faults.rig import TERMINAL_ID, World, audit
+from tests.system.faults.rig import TERMINAL_ID, Terminal, World, audit
 from tests.system.support import run_ok
 
 
@@ -179,7 +179,7 @@ def test_sigterm_at_every_step(world: World, step: str) -> None:
     assert (entry["outcome"] == "approved") == (run.doc["outcome"] == "approved")
 
 
-def _owed_reversal(world: World) -> tuple[object, str]:
+def _owed_reversal(world: World) -> tuple[Terminal, str]:
     """A terminal whose payment was approved, its answer lost and its status lookup and
     first reversal answers lost too: a reversal owed in the outbox, the money held."""
     terminal = world.terminal()
