@@ -67,7 +67,8 @@ action (``tap-acquirer terminals add --actions bike``)::
                                           # tap-on; unset: GET /v1/bikes/tariff's, cached
     max_offline_rides = 5                 # unsettled offline unlocks allowed (0: none)
     deny_list = "state/deny-list.json"    # cached GET /v1/deny-list, for offline taps
-    queue = "state/bike-queue.sqlite3"    # offline rides and returns waiting to be sent
+    queue = "state/bike-queue.sqlite3"    # the former ride queue: its entries move into the
+                                          # outbox at start (rides wait in [terminal] outbox)
     tariff = "state/bike-tariff.json"     # cached GET /v1/bikes/tariff, for offline starts
 
     [locker]

@@ -36,6 +36,7 @@ class BikeSettings:
     #: Unsettled offline unlocks the dock allows in total (0: never unlock offline).
     max_offline_rides: int = 5
     deny_list: Path = STATE_DIR / "deny-list.json"
+    #: The former queue of offline rides: moved into the terminal's outbox at start.
     queue: Path = STATE_DIR / "bike-queue.sqlite3"
     tariff: Path = STATE_DIR / "bike-tariff.json"
 

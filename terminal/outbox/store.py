@@ -187,6 +187,13 @@ class Outbox:
                               "journal_id = ? AND state = 'held'",
                               (self.clock(), journal_id)).rowcount  # fmt: skip
 
+    def due_now(self, kind: str) -> int:
+        """Make the waiting items of ``kind`` due now (a caller that knows the link is back);
+        how many. Items in flight keep their lease."""
+        with write(self._db) as db:
+            return db.execute("UPDATE items SET next_attempt_at = ? WHERE kind = ? AND "
+                              "state = 'pending'", (self.clock(), kind)).rowcount  # fmt: skip
+
     def retry(self, seq: int) -> OutboxItem:
         """Put a parked (failed) item back in its queue, due now (the operator's decision)."""
         with write(self._db) as db:
