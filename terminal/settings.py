@@ -49,6 +49,20 @@ on loopback next to a development acquirer). Example::
     ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction;
                                      # "" configures no TTQ for the combination
 
+Store-and-forward (deferred authorization, :mod:`terminal.modes.pay.offline`): when the
+acquirer cannot be reached, a payment may be approved offline within these limits (amounts
+in minor units of the terminal currency, of the offline approvals not yet forwarded)::
+
+    [offline]
+    enabled = false          # no offline approvals at all unless true
+    max_amount = 2500        # per transaction
+    per_card_count = 1       # per card (by PAR)
+    per_card_amount = 2500
+    total_count = 20         # per terminal
+    total_amount = 25000
+    max_age = 86400.0        # seconds: none while an older one is still not forwarded
+    defer_arqc = false       # also defer a card's online request (ARQC) on the merchant's risk
+
 What a tap does is the terminal's mode (``[terminal] mode``): ``"pay"`` (the default: a
 shop's payment terminal), ``"bike"`` (a bike dock: a tap-on holds the deposit and unlocks,
 a tap-off or a docked bike ends the ride) or ``"locker"`` (a parcel locker: a tap or a
@@ -105,8 +119,10 @@ from terminal.modes.settings import (
     MODES,
     BikeSettings,
     LockerSettings,
+    OfflineSettings,
     bike_settings,
     locker_settings,
+    offline_settings,
     state_dir,
 )
 
@@ -139,6 +155,7 @@ class TerminalSettings:
     outbox: Path = field(default_factory=lambda: state_dir() / "outbox.sqlite3")
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
+    offline: OfflineSettings = field(default_factory=OfflineSettings)
     source: str = "embedded defaults"
 
     @property
@@ -221,6 +238,9 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             continue
         if section == "locker":
             fields["locker"] = locker_settings(table, f"in {path}")
+            continue
+        if section == "offline":
+            fields["offline"] = offline_settings(table, f"in {path}")
             continue
         for key, value in table.items():
             if (section, key) == ("kernel", "combination"):

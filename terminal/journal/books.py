@@ -68,6 +68,9 @@ class JournalRecord:
 
     def __init__(self, books: Books, entry: JournalEntry, undo: Request | None) -> None:
         self.books, self.entry, self.undo = books, entry, undo
+        #: Store-and-forward: called when the request certainly did not reach the acquirer;
+        #: an approval it gives (journalled ``offline_approved``) or None (declined).
+        self.offline: Callable[[JournalRecord], Unanswered | None] | None = None
 
     @property
     def key(self) -> str:
@@ -107,6 +110,9 @@ class JournalRecord:
     def unanswered(self, maybe_delivered: bool, accept: Callable[[bytes | None], bool]) -> Unanswered:
         journal = self.books.journal
         if not maybe_delivered:  # no connection was made: the acquirer holds nothing
+            deferred = self.offline(self) if self.offline is not None else None
+            if deferred is not None:
+                return deferred
             self.declined("online_unavailable")
             return Unanswered(False, "online_unavailable", "not_delivered")
         self.entry = journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")

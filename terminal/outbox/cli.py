@@ -71,6 +71,8 @@ def render(console: Console, backlog: Backlog, outbox: Outbox) -> None:
     for kind, n in sorted(backlog.by_kind.items()):
         grid.add_row(f"  {kind}", str(n))
     grid.add_row("At risk", _money(backlog.at_risk))
+    count, amounts, _ = outbox.deferred_owed()
+    grid.add_row("  approved offline", f"{count}: {_money(amounts)}" if count else "none")
     grid.add_row("Refused (parked)", str(backlog.failed))
     if backlog.failed:
         grid.add_row("Refused at risk", _money(backlog.failed_at_risk))
@@ -92,8 +94,10 @@ def _outbox(ctx: typer.Context, outbox: OutboxOption = None, as_json: JsonOption
         return
     with _open(outbox) as box:
         backlog = box.pending()
+        count, amounts, _ = box.deferred_owed()
         if as_json:
-            typer.echo(json.dumps(backlog.to_dict()))
+            typer.echo(json.dumps({**backlog.to_dict(),
+                                   "offline": {"count": count, "at_risk": amounts}}))  # fmt: skip
         else:
             render(Console(), backlog, box)
     raise typer.Exit(0 if backlog.count == 0 and backlog.failed == 0 else 1)

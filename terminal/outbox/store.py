@@ -246,6 +246,24 @@ class Outbox:
         found: int = self._db.execute(sql, args).fetchone()[0]
         return found
 
+    def deferred_owed(self, account: str | None = None) -> tuple[int, dict[str, int], float | None]:
+        """Deferred (offline-approved) payments not yet forwarded, of ``account`` (a PAR) or
+        all: their count, their amount per currency, and when the oldest was stored."""
+        sql = ("SELECT COUNT(*), currency, SUM(amount), MIN(created_at) FROM items WHERE "
+               "deferred = 1 AND state IN ('held', 'pending', 'in_flight')")  # fmt: skip
+        args: tuple[str, ...] = ()
+        if account is not None:
+            sql += " AND account = ?"
+            args = (account,)
+        count, oldest = 0, None
+        amounts: dict[str, int] = {}
+        for n, currency, amount, first in self._db.execute(sql + " GROUP BY currency", args):
+            count += n
+            if currency:
+                amounts[currency] = amounts.get(currency, 0) + (amount or 0)
+            oldest = first if oldest is None else min(oldest, first)
+        return count, amounts, oldest
+
     def pending(self) -> Backlog:
         """The count and the money at risk per currency of what is still owed."""
         rows = self._db.execute(

@@ -101,6 +101,7 @@ def pay_command(
             on_ui=None if as_json else partial(show_ui, err),
             books=books,
             reference=reference,
+            offline=settings.offline,
         ), after_send=partial(journal_interrupted, books))  # fmt: skip
     if isinstance(outcome, Interrupted):
         result = outcome.result

@@ -35,6 +35,8 @@ from terminal.kernel.cvm import Cvm
 from terminal.kernel.outcome import DEFAULT_UI
 from terminal.kernel.tvr import tvr_names
 from terminal.kernel.ui import MessageId, Status, Tone, UiRequest
+from terminal.modes.pay.offline import deferral
+from terminal.modes.settings import OfflineSettings
 from terminal.online.client import AcquirerClient, AuthorizationResponse
 from terminal.readers.base import Reader
 from terminal.tap import (
@@ -144,6 +146,7 @@ def pay(
     removal_wait: float | None = 0.0,
     books: Books | None = None,
     reference: str | None = None,
+    offline: OfflineSettings | None = None,
 ) -> PaymentResult:
     """Run one payment of ``transaction`` on the next card presented to ``reader``.
 
@@ -156,6 +159,8 @@ def pay(
     ``books``: journal the payment and settle what is owed through the outbox (flushed after
     the payment); the caller runs :meth:`Books.start` once before its first payment.
     ``reference``: the merchant's order id, sent with the authorization and journalled.
+    ``offline``: the store-and-forward limits (:mod:`terminal.modes.pay.offline`; with books
+    only; None: no offline approvals).
     """
     record = None
     if books is not None:
@@ -165,7 +170,7 @@ def pay(
     try:
         result = _pay(reader, transaction, terminal_id=terminal_id, client=client,
                       kernel=kernel, wait=wait, on_ui=on_ui, record=record,
-                      reference=reference)  # fmt: skip
+                      reference=reference, offline=offline or OfflineSettings())  # fmt: skip
     except CardWaitCancelledError:
         if record is not None:
             record.cancelled()
@@ -197,12 +202,34 @@ def _pay(
     on_ui: Callable[[UiRequest], None] | None = None,
     record: JournalRecord | None = None,
     reference: str | None = None,
+    offline: OfflineSettings | None = None,
 ) -> PaymentResult:
     kernel = kernel or Kernel()
     show = on_ui or (lambda ui: None)
     amount, cur = transaction.amount, transaction.currency
     journal_id = record.id if record is not None else None
     read = read_card(reader, transaction, kernel=kernel, wait=wait, show=show)
+
+    def body() -> dict[str, Any]:
+        doc: dict[str, Any] = {"terminal_id": terminal_id, "amount": amount, "currency": cur,
+                               "emv_data": read.data_record.hex().upper()}  # fmt: skip
+        return doc if reference is None else {**doc, "reference": reference}
+
+    if record is not None and read.outcome is Outcome.APPROVED and read.data_record:
+        # The card approved offline (TC): a deferred payment, within the offline limits.
+        record.card_read(read.masked_pan, read.par)
+        hook = deferral(record.books, offline or OfflineSettings(), amount=amount, currency=cur,
+                        par=read.par, cryptogram="TC", body=body,
+                        now=record.books.outbox.clock)  # fmt: skip
+        settled = hook(record)
+        if settled is None:
+            record.declined("offline_limit")
+            return PaymentResult(Outcome.DECLINED, "offline_limit", DEFAULT_UI[Outcome.DECLINED],
+                                 amount, cur, kernel=read, reference=reference,
+                                 journal_id=journal_id, idempotency_key=record.key)  # fmt: skip
+        return PaymentResult(Outcome.APPROVED, settled.reason, read.ui, amount, cur, kernel=read,
+                             reference=reference, journal_id=journal_id,
+                             idempotency_key=record.key, resolution=settled.resolution)  # fmt: skip
     if read.outcome is not Outcome.ONLINE_REQUEST:
         if record is not None:
             record.ended(read.outcome.value, read.reason)
@@ -210,6 +237,9 @@ def _pay(
                              reference=reference, journal_id=journal_id)  # fmt: skip
     if record is not None:
         record.card_read(read.masked_pan, read.par)
+        record.offline = deferral(record.books, offline or OfflineSettings(), amount=amount,
+                                  currency=cur, par=read.par, cryptogram="ARQC", body=body,
+                                  now=record.books.outbox.clock)  # fmt: skip
 
     def submit(data_record: bytes, key: str) -> AuthorizationResponse:
         return client.authorize(terminal_id=terminal_id, amount=amount, currency=cur,

@@ -273,6 +273,7 @@ def test_the_journal_and_outbox_commands_show_what_is_owed(world: World) -> None
     flushed = terminal.cli("outbox", "flush")
     assert flushed.code == 0, flushed.stderr
     assert terminal.cli("outbox", "--json").doc == {
-        "pending": 0, "at_risk": {}, "by_kind": {}, "failed": 0, "failed_at_risk": {}, "held": 0}  # fmt: skip
+        "pending": 0, "at_risk": {}, "by_kind": {}, "failed": 0, "failed_at_risk": {}, "held": 0,
+        "offline": {"count": 0, "at_risk": {}}}  # fmt: skip
     [after] = audit(world, terminal)
     assert after["state"] == "reversed"
