@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from terminal.errors import IllegalTransitionError, TerminalError
+from terminal.errors import IllegalTransitionError, TerminalError, UnknownRecordError
 from terminal.journal.resolve import (
     Resolution,
     Resolved,
@@ -71,6 +71,9 @@ class JournalRecord:
         #: Store-and-forward: called when the request certainly did not reach the acquirer;
         #: an approval it gives (journalled ``offline_approved``) or None (declined).
         self.offline: Callable[[JournalRecord], Unanswered | None] | None = None
+        #: Whether an approval found late by the status lookup may be confirmed (the card
+        #: accepting tag 91); False for an action the late answer cannot complete.
+        self.confirm_late = True
 
     @property
     def key(self) -> str:
@@ -117,7 +120,8 @@ class JournalRecord:
             return Unanswered(False, "online_unavailable", "not_delivered")
         self.entry = journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")
         _stop_at("answer_unknown")
-        done = resolve(journal, self.books.outbox, self.id, self.books.lookup, accept=accept)
+        done = resolve(journal, self.books.outbox, self.id, self.books.lookup,
+                       accept=accept if self.confirm_late else None)  # fmt: skip
         if done.resolution == Resolution.IN_PROGRESS:
             # Still being processed: the customer is not kept waiting, the approval is undone
             # (the outbox retries the reversal until the acquirer has finished the original).
@@ -211,7 +215,10 @@ class Books:
         sees the state it left (a request not yet sent is then refused by ``sent``).
         """
         record = self._open.get(key)
-        entry = record.entry if record is not None else self.journal.by_key(key)
+        try:
+            entry = record.entry if record is not None else self.journal.by_key(key)
+        except UnknownRecordError:  # a request the journal does not hold (a bike ride's)
+            return {}
         for _ in range(4):
             entry = self.journal.get(entry.id)
             try:

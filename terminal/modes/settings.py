@@ -7,6 +7,7 @@ the settings file. The defaults make a working simulated dock or locker on one m
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,11 @@ STATE_DIR = Path.home() / ".local" / "state" / "tap"
 
 
 def state_dir() -> Path:
-    """Where the terminal keeps its state by default (the home directory as it is now)."""
-    return Path.home() / ".local" / "state" / "tap"
+    """Where the terminal keeps its state (journal, outbox) unless the settings say:
+    ``$STATE_DIRECTORY`` (systemd's ``StateDirectory=``, the first one when it lists several),
+    else ``~/.local/state/tap`` of the home directory as it is now."""
+    given = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(given) if given else Path.home() / ".local" / "state" / "tap"
 
 
 @dataclass(frozen=True, slots=True)

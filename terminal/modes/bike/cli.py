@@ -40,7 +40,7 @@ def _dock(st: Station, json_out: bool) -> BikeDock:
     """The dock of the settings; its rides in the terminal's one outbox (``[terminal] outbox``),
     with whatever the former ``bike.queue`` file still held moved there first."""
     bike = st.settings.bike
-    queue = RideQueue(st.settings.outbox)
+    queue = RideQueue(st.books.outbox)
     migrate_legacy_queue(bike.queue, queue)
     return BikeDock(BikeApi(st.client, st.settings.terminal_id), st.actuator, bike,
                     currency=st.settings.currency, queue=queue,
