@@ -114,9 +114,18 @@ class FaultProxy:
         self.fault = fault
 
     def close(self) -> None:
+        """Stop listening, end the exchanges still held (a delayed answer), stop the loop."""
         self._run(self._close())
+        self._run(self._cancel_exchanges())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()
+
+    async def _cancel_exchanges(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)

@@ -27,8 +27,11 @@ kill -9 at sent (before it leaves)     no output, -9                    declined
 kill -9 at answered / confirm          no output, -9                    reversed (never shown
                                                                         approved)
 kill -9 at confirmed                   no output, -9                    confirmed, captured once
-SIGTERM at any of those steps          cancelled/unknown 143 (reversal  whatever the journal
-                                       queued) or the outcome, 0/1      says, audited
+SIGTERM at accepted                    cancelled, 143                   cancelled
+SIGTERM at sent / answered / confirmed the tap ends within the grace    confirmed, captured once
+                                       time: approved, 0 (it stands)
+SIGTERM after sending, acquirer slow   unknown, 143, ``reversal``       reversed (the approval the
+                                       queued with its outbox item      acquirer made holds nothing)
 kill -9 mid-forward (answer back,      the reversal forwarded again     reversed, one reversal
 not yet recorded)                      after the lease: replayed        at the acquirer
 outbox forwarded twice concurrently    one effect                       reversed once
@@ -177,6 +180,24 @@ def test_sigterm_at_every_step(world: World, step: str) -> None:
     terminal.flush_until_clear()
     [entry] = audit(world, terminal)
     assert (entry["outcome"] == "approved") == (run.doc["outcome"] == "approved")
+    print(f"SIGTERM at {step}: exit {run.code}, {run.doc['outcome']}, journal {entry['state']}")
+
+
+def test_sigterm_while_the_acquirer_is_slow_queues_the_reversal(world: World) -> None:
+    """The issue's case: the acquirer holds its answer, SIGTERM comes after the send. The
+    command ends within its grace time, says the outcome is unknown, and the reversal it
+    journalled is in the outbox; once flushed, the approval the acquirer made holds nothing."""
+    terminal = world.terminal()
+    world.proxy.set(Fault.DELAY, times=1, delay=3.0)
+    run = terminal.pay("6.66", stop_at="sent:SIGTERM")
+    assert run.doc is not None, run.stderr
+    assert (run.code, run.doc["outcome"], run.doc["reversal"]) == (143, "unknown", "queued")
+    assert run.doc["journal_state"] == "reversal_queued"
+    assert isinstance(run.doc["reversal_item"], int)
+    world.proxy.set(Fault.PASS)
+    terminal.flush_until_clear()
+    [entry] = audit(world, terminal)
+    assert (entry["state"], entry["idempotency_key"]) == ("reversed", run.doc["idempotency_key"])
 
 
 def _owed_reversal(world: World) -> tuple[Terminal, str]:
