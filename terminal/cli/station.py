@@ -92,6 +92,7 @@ def station(mode: str, settings_file: Path | None, reader: str | None,
                                                    lease=settings.outbox_lease))  # fmt: skip
             books.start()  # what a kill left unfinished, then what is owed
             yield Station(settings, card_reader, kernel, client, actuator, books)
+            books.flush()  # after the command's transactions
     except (SettingsError, ReaderError, ActuatorError, JournalError) as exc:
         raise fail(str(exc), 2) from None
 
@@ -128,8 +129,10 @@ def serve(
     as_json: bool,
     taps: int,
     between: Callable[[], object] | None = None,
+    after: Callable[[], object] | None = None,
 ) -> None:
-    """Serve taps with ``one()`` until interrupted (or ``taps`` served); no card: wait again."""
+    """Serve taps with ``one()`` until interrupted (or ``taps`` served); no card: wait again.
+    ``after`` runs after each served tap (the outbox's flush)."""
     served = 0
     try:
         while taps == 0 or served < taps:
@@ -140,5 +143,7 @@ def serve(
                 continue
             served += 1
             print_result(result, as_json)
+            if after is not None:
+                after()
     except KeyboardInterrupt:
         err.print("stopped")

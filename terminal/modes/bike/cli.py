@@ -122,7 +122,8 @@ def bike_run(
                                    daemon=True)  # fmt: skip
         watcher.start()
         try:
-            serve(lambda: dock.tap(st.reader, wait=st.settings.wait), as_json, taps, dock.sync)
+            serve(lambda: dock.tap(st.reader, wait=st.settings.wait), as_json, taps, dock.sync,
+                  after=st.books.flush)
         finally:
             stop.set()
             watcher.join(timeout=2)

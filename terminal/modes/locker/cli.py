@@ -96,7 +96,8 @@ def locker_run(
         watcher = threading.Thread(target=locker.watch, args=(stop,), daemon=True)
         watcher.start()
         try:
-            serve(lambda: locker.pickup_by_card(st.reader, wait=st.settings.wait), as_json, taps)
+            serve(lambda: locker.pickup_by_card(st.reader, wait=st.settings.wait), as_json, taps,
+                  after=st.books.flush)
         finally:
             stop.set()
             watcher.join(timeout=2)
