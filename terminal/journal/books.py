@@ -19,6 +19,7 @@ the outbox before the journal says ``reversal_queued``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,11 @@ from terminal.outbox import (
 from terminal.outbox.forwarder import Send, http_sender
 from terminal.tap import Unanswered
 
-__all__ = ["Books", "JournalRecord", "StartReport"]
+__all__ = ["IN_PROGRESS_PAUSES", "Books", "JournalRecord", "StartReport"]
+
+#: Seconds between status lookups that found the request still in progress (the customer
+#: waits at most their sum before the payment is reversed instead).
+IN_PROGRESS_PAUSES = (0.2, 0.5)
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +125,12 @@ class JournalRecord:
             return Unanswered(False, "online_unavailable", "not_delivered")
         self.entry = journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")
         _stop_at("answer_unknown")
-        done = resolve(journal, self.books.outbox, self.id, self.books.lookup,
-                       accept=accept if self.confirm_late else None)  # fmt: skip
+        for pause in (*IN_PROGRESS_PAUSES, None):
+            done = resolve(journal, self.books.outbox, self.id, self.books.lookup,
+                           accept=accept if self.confirm_late else None)  # fmt: skip
+            if done.resolution != Resolution.IN_PROGRESS or pause is None:
+                break
+            threading.Event().wait(pause)  # the acquirer is still at it: look again shortly
         if done.resolution == Resolution.IN_PROGRESS:
             # Still being processed: the customer is not kept waiting, the approval is undone
             # (the outbox retries the reversal until the acquirer has finished the original).

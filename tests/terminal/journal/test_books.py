@@ -64,3 +64,23 @@ def test_an_unknown_answer_without_a_status_is_reversed(tmp_path: Path) -> None:
         assert (settled.approved, settled.reversal, settled.resolution) == (
             False, "queued", "unreachable")  # fmt: skip
         assert b.outbox.pending().at_risk == {"EUR": 700}
+
+
+def test_in_progress_is_looked_up_again_before_anything_is_reversed(tmp_path: Path) -> None:
+    answers = ["in_progress", "processed"]
+
+    def lookup(kind: str, key: str) -> dict[str, Any]:
+        status = answers.pop(0)
+        answer = {"approved": True, "authorization_id": "auth_9"} if status == "processed" else None
+        return {"kind": kind, "idempotency_key": key, "status": status, "answer": answer}
+
+    with Books(Journal(tmp_path / "j.sqlite3"), Outbox(tmp_path / "o.sqlite3"), lookup,
+               lambda item: Delivery(200, {})) as b:  # fmt: skip
+        record = b.begin(TxKind.PAYMENT, 700, "EUR", undo=lambda k: payment_undo("T1", k))
+        record.card_read(None, None)
+        record.sending()
+        settled = record.unanswered(True, lambda iad: True)
+        assert (settled.approved, settled.authorization_id, settled.reversal) == (
+            True, "auth_9", None)  # fmt: skip
+        assert answers == [] and b.outbox.items() == []
+        assert b.journal.get(record.id).state is TxState.CONFIRMED
