@@ -164,16 +164,20 @@ def audit(world: World, terminal: Terminal) -> list[dict[str, Any]]:
 
     Approved (``confirmed``) in the journal: one approved authorization under its key, its
     payment captured for exactly the amount. Anything else: no authorization, or one whose
-    payment holds nothing (reversed). Nothing posted twice: one ledger journal per payment and
+    payment holds nothing (reversed). The authorization carries the journal's reference
+    (where the acquirer stores references). Nothing posted twice: one ledger journal per payment and
     operation kind, and every ledger journal balances.
     """
     entries = terminal.entries()
     with world.db() as db:
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(authorizations)")}
         for entry in entries:
-            auth = db.execute("SELECT id, approved, amount FROM authorizations WHERE "
+            auth = db.execute("SELECT * FROM authorizations WHERE "
                               "terminal_id = ? AND idempotency_key = ?",
                               (TERMINAL_ID, entry["idempotency_key"])).fetchall()  # fmt: skip
             assert len(auth) <= 1
+            if auth and "reference" in columns:  # the acquirer stores the merchant's reference
+                assert auth[0]["reference"] == entry["reference"], entry
             payment = None
             if auth and auth[0]["approved"]:
                 payment = db.execute("SELECT authorized, captured, status FROM payments "
