@@ -20,15 +20,19 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # The suite talks to real services (scripts/services/*.sh): installed with apt-get where
-# missing, started privately on loopback for the run, stopped afterwards even on failure.
+# missing, started privately on loopback for the run, stopped afterwards even on failure; tmux
+# drives the console as a person would (tests/terminal/console/test_tmux_day.py).
 test: $(STAMP)
+	sh scripts/services.sh apt tmux
 	sh scripts/services.sh run -- $(BIN)/python -m pytest -q
 
 # Long runs: each fuzz target under atheris for FUZZ_SECONDS (tests/fuzz/run.py); new
-# interesting inputs collect in build/fuzz/corpus/, crashes in build/fuzz/crashes/. The
-# long fault runs join here.
+# interesting inputs collect in build/fuzz/corpus/, crashes in build/fuzz/crashes/. First the
+# long fault runs: kill -9 of the acquirer 20 times per store and process count.
 FUZZ_SECONDS ?= 300
 soak: $(STAMP)
+	TAP_CRASH_KILLS=20 sh scripts/services.sh run -- $(BIN)/python -m pytest -q -p no:randomly \
+		tests/acquirer/store/test_crash.py
 	for target in $$($(BIN)/python -c 'from tests.fuzz.targets import TARGETS; print(*TARGETS)'); do \
 		$(BIN)/python -m tests.fuzz.run $$target --seconds $(FUZZ_SECONDS) || exit 1; \
 	done

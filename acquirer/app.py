@@ -1,21 +1,21 @@
-"""The acquirer's HTTP API: a thin FastAPI layer over :mod:`acquirer.service`.
+"""The acquirer's HTTP API: the core's wiring, then one loop over the domains.
 
-``create_app(settings)`` loads and checks the keys, opens and migrates the database, and
-wires the service; routes only translate HTTP to service calls and back. Endpoints are
-plain ``def`` functions: FastAPI runs them in its thread pool, and the service and store
-are thread-safe.
+``create_app(settings)`` loads and checks the keys, opens and migrates the database (every
+domain's schema steps), builds the core (terminal authentication, keys in flight, clock) and
+mounts each domain of :mod:`acquirer.domains` in order: payments (authorizations, the
+payment lifecycle, settlement), rentals, parcels. Routes only translate HTTP to service calls
+and back. Endpoints are plain ``def`` functions: FastAPI runs them in its thread pool, and
+the services and stores are thread-safe.
 
-- ``GET /v1/health``: liveness, and whether test keys are loaded.
-- ``POST /v1/authorizations``: authorize one tap (a sale, or a pre-authorization's hold).
-  Requires ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header); errors are
-  problem details (RFC 9457).
-- the payment lifecycle (:mod:`acquirer.api_payments`), settlement
-  (:mod:`acquirer.api_settlement`), bike rentals, debts and the deny list
-  (:mod:`acquirer.api_rentals`), and parcel lockers (:mod:`acquirer.api_parcels`).
-
-Well-formed authorization requests are answered by :mod:`acquirer.fastpath` without
-FastAPI's per-request machinery (the same logic, the same bytes); the FastAPI route documents
-the operation and answers every request the fast path passes on.
+- ``GET /v1/health``: liveness, and whether test keys are loaded (a core route).
+- ``GET /v1/status/{kind}/{idempotency_key}`` (:mod:`acquirer.status`): what became of a
+  request, for every domain's idempotency scopes (a core route over the domains' sources).
+- ``POST /v1/authorizations`` (:mod:`acquirer.payments.api.authorizations`): authorize one
+  tap; well-formed requests are answered by :mod:`acquirer.payments.api.fastpath` without
+  FastAPI's per-request machinery, through the same handler the route calls.
+- the payment lifecycle and settlement, bike rentals and debts, parcel lockers: each domain's
+  routers. Errors are problem details (RFC 9457), statuses from the core's and each domain's
+  table (:mod:`acquirer.problems`).
 
 With ``require_client_certificates`` every request is checked against the terminal registry
 (:mod:`acquirer.auth`).
@@ -23,60 +23,36 @@ With ``require_client_certificates`` every request is checked against the termin
 
 from __future__ import annotations
 
-import binascii
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import datetime
 
-import anyio.to_thread
-from fastapi import FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
 
-from acquirer.api_parcels import parcel_reversals_router, parcels_router
-from acquirer.api_payments import idempotency_key as parse_key_header
-from acquirer.api_payments import payments_router
-from acquirer.api_rentals import bikes_router
-from acquirer.api_settlement import settlement_router
 from acquirer.auth import TerminalAuthenticator
-from acquirer.bikerequests import BikeRequests
 from acquirer.bodylimit import BodySizeLimit
-from acquirer.debts import DebtService
-from acquirer.fastpath import AuthorizationFastPath
+from acquirer.clock import utc_now
+from acquirer.domain import Core
+from acquirer.domains import DOMAINS, open_database
 from acquirer.idempotency import InFlight
-from acquirer.issuer import Issuer
 from acquirer.keys import load_key_material
-from acquirer.parcel_binding import bound_store
-from acquirer.parcel_reversals import ParcelReversals
-from acquirer.parcel_rules import PickupCodes
-from acquirer.parcels import ParcelService
-from acquirer.payments import PaymentService
-from acquirer.problems import install_problem_handlers, problem_responses
-from acquirer.rentals import RentalService
-from acquirer.risk import RiskRules
-from acquirer.schemas import (
-    AuthorizationRequestBody,
-    AuthorizationResponseBody,
-    HealthBody,
-)
-from acquirer.service import AuthorizationOutcome, AuthorizationRequest, AuthorizationService
+from acquirer.problems import install_problem_handlers
+from acquirer.registry import SqlRegistryStore
 from acquirer.settings import LOG_FORMAT, Settings, settings_from_environment
-from acquirer.settlement import SettlementService
-from acquirer.store import open_store
-from acquirer.store.base import Intent, Store
-from acquirer.vault import utc_now
+from acquirer.status import StatusLookup
+from acquirer.status import router as status_router
 
 API_TITLE = "Tap acquirer"
 
-#: The terminal action each intent needs (``None``: any registered terminal may verify).
-_ACTIONS: dict[Intent, str | None] = {
-    Intent.SALE: "pay",
-    Intent.PREAUTHORIZATION: "bike",
-    Intent.ACCOUNT_VERIFICATION: None,
-}
+
+class HealthBody(BaseModel):
+    """``GET /v1/health`` response."""
+
+    status: str = Field(examples=["ok"])
+    test_keys: bool = Field(description="True when running with keys made by init (test keys)")
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -87,32 +63,22 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     the wall clock (tests of token expiry).
     """
     keys = load_key_material(settings)
-    store = open_store(settings)
+    engine = open_database(settings)
     try:
-        store.migrate()
+        engine.migrate()
     except BaseException:
-        store.close()
+        engine.close()
         raise
-    in_flight = InFlight()
-    issuer = Issuer(keys.issuer_keys)
-
-    def authorizer(on: Store) -> AuthorizationService:
-        return AuthorizationService(
-            on,
-            issuer,
-            atc_window=settings.atc_window,
-            fee_bps=settings.fee_bps,
-            risk_rules=RiskRules(
-                settings.velocity_limit, timedelta(seconds=settings.velocity_window_seconds)
-            ),
-            clock=clock or utc_now,
-            in_flight=in_flight,
-        )
-
-    service = authorizer(store)
-    authenticator = TerminalAuthenticator(store, required=settings.require_client_certificates)
-    payments = PaymentService(
-        store, fee_bps=settings.fee_bps, clock=clock or utc_now, in_flight=in_flight
+    registry = SqlRegistryStore(engine)
+    core = Core(
+        settings=settings,
+        keys=keys,
+        engine=engine,
+        authenticator=TerminalAuthenticator(
+            registry, required=settings.require_client_certificates
+        ),
+        in_flight=InFlight(),
+        clock=clock or utc_now,
     )
 
     @asynccontextmanager
@@ -122,7 +88,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         # (CPython gc.freeze, added for exactly this in 3.7).
         gc.freeze()
         yield
-        store.close()
+        engine.close()
 
     app = FastAPI(
         title=API_TITLE,
@@ -130,113 +96,45 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         summary="Token vault and online authorization of contactless EMV payments",
         lifespan=lifespan,
     )
-
-    def authorization_request(
-        request: Request, body: AuthorizationRequestBody, key: str
-    ) -> AuthorizationRequest:
-        """The service's request for a route call, once the terminal may make it."""
-        terminal = authenticator.authenticate(request)
-        authenticator.check(terminal, body.terminal_id, _ACTIONS[body.intent])
-        try:
-            emv_data = binascii.unhexlify(body.emv_data)
-        except binascii.Error:  # the schema's pattern makes this unreachable
-            raise RequestValidationError(
-                [{"loc": ("body", "emv_data"), "msg": "not hexadecimal", "type": "value_error"}]
-            ) from None
-        return AuthorizationRequest(
-            terminal_id=body.terminal_id,
-            idempotency_key=key,
-            amount=body.amount,
-            currency=body.currency,
-            emv_data=emv_data,
-            intent=body.intent,
-        )
-
-    def authorize_in_thread(request: Request, body: AuthorizationRequestBody, key: str) -> Response:
-        return _authorization_response(service.authorize(authorization_request(request, body, key)))
-
-    async def handle_authorization(
-        request: Request, body: AuthorizationRequestBody, key: str
-    ) -> Response:
-        """The route's logic, shared by the FastAPI route and :mod:`acquirer.fastpath`.
-
-        On a store with local reads (SQLite) the whole request runs on the event loop and
-        awaits only its group commit; otherwise it runs in a worker thread.
-        """
-        if not store.reads_are_local:
-            return await anyio.to_thread.run_sync(authorize_in_thread, request, body, key)
-        outcome = await service.authorize_async(authorization_request(request, body, key))
-        return _authorization_response(outcome)
-
-    # Added first, so it runs inside BodySizeLimit (the last added middleware is outermost).
-    app.add_middleware(AuthorizationFastPath, handle=handle_authorization)
-    app.add_middleware(BodySizeLimit)
-    install_problem_handlers(app)
     app.state.settings = settings
-    app.state.service = service
+    app.state.authenticator = core.authenticator
 
     @app.get("/v1/health", response_model=HealthBody, tags=["operations"])
     def health() -> HealthBody:
         """Liveness probe; ``test_keys`` is true when running with keys made by ``init``."""
         return HealthBody(status="ok", test_keys=keys.test_keys)
 
-    @app.post(
-        "/v1/authorizations",
-        response_model=AuthorizationResponseBody,
-        tags=["authorizations"],
-        responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500, 503),
+    for domain in DOMAINS:
+        domain.mount(app, core)
+    app.state.status = StatusLookup(
+        engine, core.in_flight, (s for domain in DOMAINS for s in domain.status_sources)
     )
-    async def authorize(
-        request: Request,
-        body: AuthorizationRequestBody,
-        idempotency_key: Annotated[
-            str,
-            Header(
-                alias="Idempotency-Key",
-                description="Client-chosen key, 1-64 of A-Z a-z 0-9 . _ : - (may be quoted); "
-                "repeating it returns the first answer",
-            ),
-        ],
-    ) -> Response:
-        """Authorize one tap: verify the card's ARQC, decide, record durably, answer.
-
-        Declines are ``200`` responses with ``approved: false``; problem responses mean the
-        request itself could not be processed.
-        """
-        return await handle_authorization(request, body, parse_key_header(idempotency_key))
-
-    app.include_router(payments_router(payments, service, authenticator))
-    app.include_router(
-        settlement_router(SettlementService(store, clock=clock or utc_now), authenticator)
-    )
-    bike_requests = BikeRequests(store, in_flight, clock or utc_now)
-    app.include_router(
-        bikes_router(
-            RentalService(bike_requests, service, payments),
-            DebtService(bike_requests, service, payments),
-            store,
-            authenticator,
-        )
-    )
-    parcel_store, parcel_view = bound_store(store)
-    parcels = ParcelService(
-        store,
-        parcel_store,
-        authorizer(parcel_view),
-        PickupCodes(keys.vault_key),
-        clock=clock or utc_now,
-        in_flight=in_flight,
-    )
-    app.include_router(parcels_router(parcels, authenticator))
-    app.include_router(
-        parcel_reversals_router(ParcelReversals(parcels, payments, store), authenticator)
-    )
+    app.include_router(status_router)
+    # Added after the domains' middleware (the fast path), so it is the outermost.
+    app.add_middleware(BodySizeLimit)
+    install_problem_handlers(app, [domain.statuses for domain in DOMAINS])
     return app
 
 
-def _authorization_response(outcome: AuthorizationOutcome) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(outcome.response_json, media_type="application/json", headers=headers)
+class LoadBalancerHealth(BaseModel):
+    """``GET /v1/health`` on the load balancer's port: nothing but liveness."""
+
+    status: str = Field(examples=["ok"])
+
+
+def create_health_app() -> FastAPI:
+    """The app of ``serve --health-port``: ``/v1/health`` only, no client certificate.
+
+    It holds no keys and no database, and says nothing but ``ok``: a load balancer may
+    probe it from anywhere without learning anything about the acquirer.
+    """
+    app = FastAPI(title=f"{API_TITLE} health", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/v1/health", response_model=LoadBalancerHealth)
+    def health() -> LoadBalancerHealth:
+        return LoadBalancerHealth(status="ok")
+
+    return app
 
 
 def app_from_environment() -> FastAPI:

@@ -21,6 +21,7 @@ uvicorn copies into every request's scope), where :class:`TerminalAuthenticator`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from acquirer.ca import certificate_identity
 from acquirer.errors import AuthenticationError, TerminalForbiddenError
-from acquirer.store.base import Store, TerminalRow, TerminalStatus
+from acquirer.registry import RegistryStore, TerminalRow, TerminalStatus
 
 #: Key of the DER client certificate in a request's ``scope["state"]``.
 PEER_CERTIFICATE = "tap.peer_certificate_der"
@@ -54,7 +55,7 @@ class PeerCertificateProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type
 class TerminalAuthenticator:
     """Who is asking: the terminal of the request's client certificate, or nobody (dev)."""
 
-    def __init__(self, store: Store, *, required: bool) -> None:
+    def __init__(self, store: RegistryStore, *, required: bool) -> None:
         self._store = store
         self.required = required
 
@@ -90,3 +91,40 @@ class TerminalAuthenticator:
             )
         if action is not None and action not in terminal.actions:
             raise TerminalForbiddenError(f"terminal {terminal.id} is not allowed to {action}")
+
+
+class TerminalCheck:
+    """The route's check of the calling terminal, for one action: ``allowed(terminal_id)``.
+
+    Made by the :func:`terminal_for` dependency; called by the handler once the request is
+    validated (so a malformed request is still a 422 before any certificate is looked at),
+    with the terminal the request speaks for. Refuses as :meth:`TerminalAuthenticator.check`.
+    """
+
+    __slots__ = ("_action", "_authenticator", "_request")
+
+    def __init__(
+        self, request: Request, authenticator: TerminalAuthenticator, action: str | None
+    ) -> None:
+        self._request = request
+        self._authenticator = authenticator
+        self._action = action
+
+    def __call__(self, terminal_id: str) -> None:
+        """Authenticate the request's terminal; refuse it unless it is ``terminal_id`` and
+        may take the action."""
+        authenticator = self._authenticator
+        authenticator.check(authenticator.authenticate(self._request), terminal_id, self._action)
+
+
+def terminal_for(action: str | None = None) -> Callable[[Request], TerminalCheck]:
+    """The FastAPI dependency of a route taken by a terminal with ``action`` (None: any).
+
+    ``allowed: Annotated[TerminalCheck, Depends(terminal_for("bike"))]``; the authenticator
+    is the app's (``app.state.authenticator``, set by :func:`acquirer.app.create_app`).
+    """
+
+    def dependency(request: Request) -> TerminalCheck:
+        return TerminalCheck(request, request.app.state.authenticator, action)
+
+    return dependency

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from acquirer.clock import utc_now
 from acquirer.errors import AuthenticationError, KeyMaterialError
-from acquirer.vault import utc_now
 from emvcore.keyfile import write_private_file
 
 CA_DAYS = 3650

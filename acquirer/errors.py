@@ -2,48 +2,56 @@
 
 Everything the acquirer raises on bad input, bad configuration or a failing database is one
 of these; library errors (``sqlite3``, ``json``, emvcore's :class:`~emvcore.errors.EmvError`)
-are mapped into the tree where they cross into this package::
+are mapped into the tree where they cross into this package. The whole tree is drawn here,
+the core's errors and every domain's (payments, rentals, parcels) alike::
 
-    AcquirerError                     code
-     ├── ConfigurationError           configuration_invalid   settings or data directory unusable
-     │    ├── KeyMaterialError        key_material_invalid    a key file missing, malformed, bad KCV
-     │    ├── TestKeysRefusedError    test_keys_refused       test keys loaded in production mode
-     │    └── AlreadyInitializedError already_initialized     init would overwrite existing keys
-     ├── ProvisioningError            provisioning_failed     scheme, expiry or token space unusable
-     │    └── FundingPanError         funding_pan_invalid     not 12-19 digits, or bad Luhn digit
-     ├── TokenNotFoundError           token_unknown           no such token in the vault
-     ├── RegistryError                registry_invalid        a merchant or terminal record is unusable
-     │    └── TerminalNotFoundError   terminal_unknown        no such terminal in the registry
-     ├── AuthenticationError          terminal_unauthenticated  no usable client certificate
-     │    └── TerminalForbiddenError  terminal_forbidden      unknown, revoked or mismatched terminal
-     ├── StoreError                   store_failed            the database failed (sqlite3, psycopg mapped)
-     │    ├── SchemaVersionError      schema_version          database newer than this software
-     │    └── LedgerImbalanceError    ledger_imbalance        a journal whose postings do not sum to 0
-     └── RequestError                 request_invalid         a request is unusable
-          ├── EmvDataError            emv_data_invalid        the EMV data record is malformed
-          │    └── EmvDataIncompleteError  emv_data_incomplete  a mandatory tag is missing
-          ├── IdempotencyKeyReusedError    idempotency_key_reused  one key, two requests
-          ├── IdempotencyKeyInFlightError  idempotency_key_in_flight  the first is still running
-          ├── PaymentNotFoundError    payment_unknown         no such payment for this terminal
-          ├── BatchNotFoundError      batch_unknown           no such settlement batch
-          ├── RentalNotFoundError     rental_unknown          no such rental (or none active)
-          ├── RentalStateError        rental_state_conflict   not allowed in the rental's state
-          ├── TariffMissingError      tariff_missing          the operator has no bike tariff
-          ├── DepositMismatchError    deposit_mismatch        amount/currency not the tariff's deposit
-          ├── DebtNotFoundError       debt_unknown            no such debt
-          ├── DebtStateError          debt_state_conflict     the debt is not open, or amount differs
-          └── PaymentStateError       payment_state_conflict  not allowed in the payment's state
-               └── AmountExceededError     amount_exceeded   more than the payment allows
-          ├── PaymentStateError       payment_state_conflict  not allowed in the payment's state
-          │    └── AmountExceededError     amount_exceeded   more than the payment allows
-          ├── ParcelNotFoundError     parcel_unknown          no such parcel visible to the terminal
-          ├── LockerNotFoundError     locker_unknown          no registered terminal with action locker
-          ├── ParcelCurrencyError     parcel_currency_mismatch  currency other than the locker's fees
-          └── ParcelConflictError     parcel_conflict         not possible in the locker's state now
-               ├── NoCompartmentFreeError  no_compartment_free  no free compartment large enough
-               ├── ParcelStateError        parcel_state_conflict  not allowed in the parcel's state
-               ├── AmountDueMismatchError  amount_due_mismatch  a payment of other than what is due
-               └── ParcelNotIdentifiedError  parcel_not_identified  pay without a recipient's pickup
+    AcquirerError
+    ├── ConfigurationError                  configuration_invalid      settings or data directory unusable
+    │    ├── KeyMaterialError               key_material_invalid       a key file missing, malformed, bad KCV
+    │    │    └── KeyEncryptionKeyError     kek_invalid                the key file's KEK missing, too open, wrong
+    │    ├── TestKeysRefusedError           test_keys_refused          test keys loaded in production mode
+    │    ├── ProductionRefusedError         production_refused         plain HTTP, a self-issued certificate, clear keys
+    │    └── AlreadyInitializedError        already_initialized        init would overwrite existing keys
+    ├── ProvisioningError                   provisioning_failed        scheme, expiry or token space unusable
+    │    └── FundingPanError                funding_pan_invalid        not 12-19 digits, or bad Luhn digit
+    ├── TokenNotFoundError                  token_unknown              no such token in the vault
+    ├── RegistryError                       registry_invalid           a merchant or terminal record is unusable
+    │    └── TerminalNotFoundError          terminal_unknown           no such terminal in the registry
+    ├── AuthenticationError                 terminal_unauthenticated   no usable client certificate
+    │    └── TerminalForbiddenError         terminal_forbidden         unknown, revoked or mismatched terminal
+    ├── StoreError                          store_failed               the database failed (sqlite3, psycopg mapped)
+    │    ├── SchemaVersionError             schema_version             database newer than this software
+    │    ├── MigrationOrderError            migration_order            domain schema steps with a gap or a duplicate
+    │    └── LedgerImbalanceError           ledger_imbalance           a journal whose postings do not sum to 0
+    └── RequestError                        request_invalid            a request is unusable
+         ├── EmvDataError                   emv_data_invalid           the EMV data record is malformed
+         │    ├── EmvDataIncompleteError    emv_data_incomplete        a mandatory tag is missing
+         │    └── SensitiveDataError        sensitive_data_invalid     DUKPT-encrypted data unusable, or sent in clear
+         │         └── KsnReplayedError     ksn_replayed               a KSN already used by another request
+         ├── IdempotencyKeyReusedError      idempotency_key_reused     one key, two requests
+         ├── IdempotencyKeyInFlightError    idempotency_key_in_flight  the first is still running
+         ├── PaymentNotFoundError           payment_unknown            no such payment for this terminal
+         ├── PaymentStateError              payment_state_conflict     not allowed in the payment's state
+         │    ├── AmountExceededError       amount_exceeded            more than the payment allows
+         │    └── IncrementDeclinedError    increment_declined         an increment breaks a risk rule
+         ├── BatchNotFoundError             batch_unknown              no such settlement batch
+         ├── SettlementScopeNotFoundError   settlement_scope_unknown   settle an unregistered terminal/merchant
+         ├── RentalNotFoundError            rental_unknown             no such rental (or none active)
+         ├── RentalStateError               rental_state_conflict      not allowed in the rental's state
+         ├── TariffMissingError             tariff_missing             the operator has no bike tariff
+         ├── DepositMismatchError           deposit_mismatch           amount/currency not the tariff's deposit
+         ├── DebtNotFoundError              debt_unknown               no such debt
+         ├── DebtStateError                 debt_state_conflict        the debt is not open, or amount differs
+         ├── ParcelNotFoundError            parcel_unknown             no such parcel visible to the terminal
+         ├── LockerNotFoundError            locker_unknown             no registered terminal with action locker
+         ├── ParcelCurrencyError            parcel_currency_mismatch   currency other than the locker's fees
+         ├── ParcelConflictError            parcel_conflict            not possible in the locker's state now
+         │    ├── NoCompartmentFreeError    no_compartment_free        no free compartment large enough
+         │    ├── ParcelStateError          parcel_state_conflict      not allowed in the parcel's state
+         │    ├── AmountDueMismatchError    amount_due_mismatch        a payment of other than what is due
+         │    └── ParcelNotIdentifiedError  parcel_not_identified      pay without a recipient's pickup
+         ├── CheckoutSessionNotFoundError  checkout_session_unknown  no such session for this terminal
+         └── CheckoutLinkRefusedError  checkout_link_refused      a tag link malformed, forged or foreign
 
 Each class carries a stable machine-readable ``code`` (the ``code`` member of a problem
 details body, RFC 9457 section 3.2); the HTTP layer maps codes to statuses, the rest of the
@@ -70,6 +78,19 @@ class KeyMaterialError(ConfigurationError):
     """A key file (issuer keys, vault key) is missing, malformed or fails its check value."""
 
     code = "key_material_invalid"
+
+
+class KeyEncryptionKeyError(KeyMaterialError):
+    """The key-encryption key of the key files is missing, readable by others, or not theirs."""
+
+    code = "kek_invalid"
+
+
+class ProductionRefusedError(ConfigurationError):
+    """Production mode refuses a development shortcut: plain HTTP, a self-issued server
+    certificate, or a key file kept in clear."""
+
+    code = "production_refused"
 
 
 class TestKeysRefusedError(ConfigurationError):
@@ -118,6 +139,12 @@ class SchemaVersionError(StoreError):
     code = "schema_version"
 
 
+class MigrationOrderError(StoreError):
+    """The domains' schema steps are not numbered 1, 2, 3, ... without a gap or a duplicate."""
+
+    code = "migration_order"
+
+
 class RequestError(AcquirerError):
     """An authorization request that cannot be processed as sent (the client's fault)."""
 
@@ -143,6 +170,20 @@ class EmvDataIncompleteError(EmvDataError):
     """A tag the issuer needs (PAN, ATC, cryptogram, CID, IAD, amount, currency) is missing."""
 
     code = "emv_data_incomplete"
+
+
+class SensitiveDataError(EmvDataError):
+    """The DUKPT-encrypted sensitive data (tags 57, 5A, 5F24) cannot be used: an unknown
+    initial key ID, a KSN of another terminal, a failed decryption, or (in production) sent
+    in clear."""
+
+    code = "sensitive_data_invalid"
+
+
+class KsnReplayedError(SensitiveDataError):
+    """The KSN was already used by another request: a DUKPT key serves one transaction."""
+
+    code = "ksn_replayed"
 
 
 class IdempotencyKeyReusedError(RequestError):
@@ -190,6 +231,12 @@ class AmountExceededError(PaymentStateError):
     code = "amount_exceeded"
 
 
+class IncrementDeclinedError(PaymentStateError):
+    """An incremental authorization breaks a rule the authorization obeys (token, PAR, MCC)."""
+
+    code = "increment_declined"
+
+
 class RegistryError(AcquirerError):
     """A merchant or terminal cannot be registered (bad MCC, unknown merchant, id taken)."""
 
@@ -219,6 +266,12 @@ class BatchNotFoundError(RequestError):
     """No settlement batch with that id is visible to the requester."""
 
     code = "batch_unknown"
+
+
+class SettlementScopeNotFoundError(RequestError):
+    """A batch was asked for a terminal or merchant the registry does not know."""
+
+    code = "settlement_scope_unknown"
 
 
 class RentalNotFoundError(RequestError):
@@ -303,3 +356,23 @@ class ParcelNotIdentifiedError(ParcelConflictError):
     """A parcel payment that no recent pickup (by the recipient's card or code) asked for."""
 
     code = "parcel_not_identified"
+
+
+class CheckoutSessionNotFoundError(RequestError):
+    """No checkout session with that id is visible to the requesting terminal or link."""
+
+    code = "checkout_session_unknown"
+
+
+class CheckoutLinkRefusedError(RequestError):
+    """A Tap! tag link that is malformed, whose MAC does not verify, or names another session.
+
+    ``reason`` is the stable reason code (``link_malformed``, ``link_forged``); the message
+    never repeats the link's MAC.
+    """
+
+    code = "checkout_link_refused"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

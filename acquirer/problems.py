@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -27,29 +27,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from acquirer.errors import (
     AcquirerError,
-    AmountExceededError,
     AuthenticationError,
-    BatchNotFoundError,
     ConfigurationError,
-    DebtNotFoundError,
-    DebtStateError,
     IdempotencyKeyInFlightError,
     IdempotencyKeyReusedError,
-    LockerNotFoundError,
-    ParcelConflictError,
-    ParcelNotFoundError,
-    PaymentNotFoundError,
-    PaymentStateError,
-    RentalNotFoundError,
-    RentalStateError,
     RequestError,
     StoreError,
-    TariffMissingError,
     TerminalForbiddenError,
 )
+from acquirer.idempotency import KEY_REUSED_MESSAGE
 from emvcore.errors import EmvError
 
 log = logging.getLogger("acquirer.http")
+
+#: An error class and the HTTP status its problem response carries.
+StatusTable = Mapping[type[AcquirerError], int]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -73,11 +65,14 @@ TITLES = {
     "debt_state_conflict": "Not allowed in the debt's state",
     "payment_state_conflict": "Not allowed in the payment's state",
     "amount_exceeded": "Amount exceeds what the payment allows",
+    "increment_declined": "Incremental authorization declined",
     "ledger_imbalance": "Ledger imbalance",
     "terminal_unauthenticated": "Client certificate required",
     "terminal_forbidden": "Terminal not allowed",
     "emv_data_invalid": "EMV data invalid",
     "emv_data_incomplete": "EMV data incomplete",
+    "sensitive_data_invalid": "Sensitive data unusable",
+    "ksn_replayed": "KSN already used",
     "parcel_unknown": "No such parcel",
     "locker_unknown": "No such locker",
     "parcel_currency_mismatch": "Currency differs from the locker's storage fees",
@@ -107,7 +102,7 @@ class Problem(BaseModel):
                 "type": "/problems/idempotency_key_reused",
                 "title": "Idempotency key reused",
                 "status": 409,
-                "detail": "this idempotency key was already used by this terminal for a different request",
+                "detail": KEY_REUSED_MESSAGE,
                 "code": "idempotency_key_reused",
             }
         }
@@ -147,36 +142,34 @@ def problem_response(
     )
 
 
-def _status_of(error: AcquirerError) -> int:
-    if isinstance(error, TerminalForbiddenError):
-        return HTTPStatus.FORBIDDEN
-    if isinstance(error, AuthenticationError):
-        return HTTPStatus.UNAUTHORIZED
-    if isinstance(error, IdempotencyKeyReusedError | IdempotencyKeyInFlightError):
-        return HTTPStatus.CONFLICT
-    if isinstance(
-        error,
-        PaymentNotFoundError
-        | BatchNotFoundError
-        | RentalNotFoundError
-        | DebtNotFoundError
-        | ParcelNotFoundError
-        | LockerNotFoundError,
-    ):
-        return HTTPStatus.NOT_FOUND
-    if isinstance(
-        error, RentalStateError | DebtStateError | TariffMissingError | ParcelConflictError
-    ):
-        return HTTPStatus.CONFLICT
-    if isinstance(error, AmountExceededError):
-        return HTTPStatus.UNPROCESSABLE_ENTITY
-    if isinstance(error, PaymentStateError):
-        return HTTPStatus.CONFLICT
-    if isinstance(error, RequestError):
-        return HTTPStatus.UNPROCESSABLE_ENTITY
-    if isinstance(error, StoreError | ConfigurationError):
-        return HTTPStatus.SERVICE_UNAVAILABLE
-    return HTTPStatus.UNPROCESSABLE_ENTITY
+#: The core's errors and their statuses; each domain adds its own table
+#: (:attr:`acquirer.domain.Domain.statuses`). An error takes the status of the nearest class
+#: in its hierarchy that a table names; one no table names is a 422.
+CORE_STATUSES: StatusTable = {
+    TerminalForbiddenError: HTTPStatus.FORBIDDEN,
+    AuthenticationError: HTTPStatus.UNAUTHORIZED,
+    IdempotencyKeyReusedError: HTTPStatus.CONFLICT,
+    IdempotencyKeyInFlightError: HTTPStatus.CONFLICT,
+    RequestError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    StoreError: HTTPStatus.SERVICE_UNAVAILABLE,
+    ConfigurationError: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def status_of(error: AcquirerError, statuses: StatusTable) -> int:
+    """The HTTP status of ``error``: its nearest class in ``statuses``, else 422.
+
+    >>> from acquirer.errors import FundingPanError, TerminalForbiddenError
+    >>> status_of(TerminalForbiddenError("x"), CORE_STATUSES)
+    403
+    >>> status_of(FundingPanError("x"), CORE_STATUSES)
+    422
+    """
+    for cls in type(error).__mro__:
+        status = statuses.get(cls)
+        if status is not None:
+            return int(status)
+    return int(HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 def _field_problems(exc: RequestValidationError) -> list[FieldProblem]:
@@ -252,7 +245,7 @@ async def _http_handler(request: Request, exc: Exception) -> Response:
 
 async def _acquirer_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AcquirerError)
-    status = _status_of(exc)
+    status = status_of(exc, request.app.state.problem_statuses)
     if status >= 500:
         log.error("%s: %s", exc.__class__.__name__, exc)
         return problem_response(status, exc.code, "the acquirer cannot process requests now")
@@ -278,7 +271,7 @@ async def _last_resort_handler(request: Request, exc: Exception) -> Response:
 async def known_error_response(request: Request, exc: AcquirerError | EmvError) -> Response:
     """The answer the installed handlers give to ``exc``, for routes served outside FastAPI.
 
-    :class:`~acquirer.fastpath.AuthorizationFastPath` answers through this, so its problem
+    :class:`~acquirer.payments.api.fastpath.AuthorizationFastPath` answers through this, so its problem
     responses are the very ones the FastAPI route produces.
     """
     if isinstance(exc, AcquirerError):
@@ -286,8 +279,15 @@ async def known_error_response(request: Request, exc: AcquirerError | EmvError) 
     return await _emv_handler(request, exc)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem details response."""
+def install_problem_handlers(app: FastAPI, domain_statuses: Iterable[StatusTable] = ()) -> None:
+    """Register the handlers that turn every error into a problem details response.
+
+    ``domain_statuses`` are the domains' error-to-status tables, merged over the core's.
+    """
+    statuses: dict[type[AcquirerError], int] = dict(CORE_STATUSES)
+    for table in domain_statuses:
+        statuses.update(table)
+    app.state.problem_statuses = statuses
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(AcquirerError, _acquirer_handler)

@@ -5,6 +5,7 @@ Everything the acquirer keeps sits in one data directory, made by ``tap-acquirer
     DATA_DIR/
       issuer-keys.json   issuer master keys per token BIN range (emvcore.keyfile format)
       vault-key.json     the token vault's master key (acquirer.vault format)
+      keyring.json       named keys: TR-31 key-encryption keys, the DUKPT BDK (acquirer.keystore)
       ca-cert.pem        the terminal CA (ca-key.pem: its key), made by ``terminals add``
       server-cert.pem    the TLS server certificate (server-key.pem), made by ``serve --tls``
       acquirer.db        SQLite database: tokens, authorizations, ATC claims
@@ -26,6 +27,8 @@ from acquirer.errors import ConfigurationError
 HOME_ENV = "TAP_ACQUIRER_HOME"
 #: Environment variable naming a PostgreSQL database (libpq URI) to use instead of SQLite.
 DATABASE_URL_ENV = "TAP_ACQUIRER_DATABASE_URL"
+#: Environment variable that, set to 1, runs the acquirer in production mode.
+PRODUCTION_ENV = "TAP_ACQUIRER_PRODUCTION"
 #: Environment variable that, set to 1, makes the app require terminals' client certificates.
 REQUIRE_CLIENT_CERTIFICATES_ENV = "TAP_ACQUIRER_REQUIRE_CLIENT_CERTIFICATES"
 
@@ -49,14 +52,21 @@ class Settings:
     ``atc_window``: an ATC more than this far below the highest ATC already accepted for a
     token is declined as stale (the card's counter only grows, EMV Book 2 section 8.1;
     a small window tolerates authorizations that arrive out of order).
-    ``production``: refuse key files marked as test keys.
+    ``production``: refuse key files marked as test keys, key files in clear, and the
+    clear sensitive-data format (``TAP_ACQUIRER_PRODUCTION=1``; a data directory made by
+    ``init --production`` is production whatever this says).
     ``require_client_certificates``: every request must come over mutual TLS from a
     registered, active terminal (``tap-acquirer serve --tls`` sets it).
     ``velocity_limit`` approvals per PAR within ``velocity_window_seconds`` (0: no limit).
     ``fee_bps``: the merchant service charge, in basis points of each captured amount.
+    ``tvr_exempt_bins``: token BIN prefixes whose issuer profile accepts a failed offline
+    data authentication or an expired application in the TVR (tag 95); every other issuer
+    declines them (``oda_failed``, ``card_expired``).
     ``database_url``: a PostgreSQL URI (``postgresql://...``) to keep the tokens and the
     payments in, for several acquirer processes on one database; ``None`` keeps them in
     the SQLite file ``data_dir/acquirer.db``.
+    ``tap_base_url``: the base of the Tap! tag links (:mod:`emvcore.tapmode.link`), the
+    wallets' trust anchor; ``checkout_session_seconds``: how long a checkout session is payable.
 
     >>> s = Settings(Path("/srv/acq"))
     >>> s.database, s.atc_window
@@ -72,6 +82,9 @@ class Settings:
     velocity_limit: int = 60
     velocity_window_seconds: int = 600
     require_client_certificates: bool = False
+    tap_base_url: str = "https://tap.localhost/tap"
+    checkout_session_seconds: int = 180
+    tvr_exempt_bins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -85,6 +98,10 @@ class Settings:
             raise ConfigurationError("velocity_limit must be >= 0 and its window > 0 seconds")
         if not 0 <= self.fee_bps <= 10_000:
             raise ConfigurationError("fee_bps must be between 0 and 10000")
+        if not 30 <= self.checkout_session_seconds <= 3600:
+            raise ConfigurationError("checkout_session_seconds must be between 30 and 3600")
+        if not all(b.isdigit() and 1 <= len(b) <= 11 for b in self.tvr_exempt_bins):
+            raise ConfigurationError("tvr_exempt_bins must be BIN prefixes of 1-11 digits")
         url = self.database_url
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             raise ConfigurationError("database_url must be a postgresql:// URI")
@@ -98,6 +115,11 @@ class Settings:
     def vault_key(self) -> Path:
         """Path of the vault key file."""
         return self.data_dir / "vault-key.json"
+
+    @property
+    def keyring(self) -> Path:
+        """Path of the keyring (key-encryption keys, the DUKPT base derivation key)."""
+        return self.data_dir / "keyring.json"
 
     @property
     def ca_cert(self) -> Path:
@@ -131,6 +153,7 @@ def settings_from_environment() -> Settings:
         data_dir=default_data_dir(),
         database_url=os.environ.get(DATABASE_URL_ENV) or None,
         require_client_certificates=os.environ.get(REQUIRE_CLIENT_CERTIFICATES_ENV) == "1",
+        production=os.environ.get(PRODUCTION_ENV) == "1",
     )
 
 

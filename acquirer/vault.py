@@ -33,7 +33,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -42,8 +42,9 @@ from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from acquirer.clock import utc_now
 from acquirer.errors import FundingPanError, KeyMaterialError, ProvisioningError, TokenNotFoundError
-from acquirer.store.base import Store, TokenRow, TokenStatus
+from acquirer.registry import RegistryStore, TokenRow, TokenStatus
 from emvcore.errors import IssuerKeyNotFoundError
 from emvcore.keyfile import IssuerKeySet, write_private_file
 from emvcore.pan import is_luhn_valid, luhn_check_digit, mask_pan
@@ -56,11 +57,6 @@ _NONCE_LENGTH = 12
 _TOKEN_LENGTH = 16
 _PAR_SUFFIX_LENGTH = 25
 _KCV_LENGTH = 5
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +88,23 @@ class VaultKey:
 
     def save(self, path: Path) -> None:
         """Write the key file atomically with mode 0600."""
+        write_private_file(path, self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The key file's bytes (JSON), for :meth:`save` or to encrypt first."""
         document = {
             "format": FORMAT,
             "test_key": self.test_key,
             "key": self.key.hex().upper(),
             "kcv": self.kcv.hex().upper(),
         }
-        write_private_file(path, (json.dumps(document, indent=2) + "\n").encode())
+        return (json.dumps(document, indent=2) + "\n").encode()
 
     @classmethod
     def load(cls, path: Path) -> VaultKey:
         """Read and check a vault key file; :class:`KeyMaterialError` names what is wrong."""
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise KeyMaterialError(
                 f"vault key file {path} not found (make one with `tap-acquirer init`)"
@@ -113,6 +113,13 @@ class VaultKey:
             raise KeyMaterialError(
                 f"vault key file {path} cannot be read: {exc.__class__.__name__}"
             ) from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path) -> VaultKey:
+        """Check and parse a vault key file's text (``path`` names it in errors)."""
+        try:
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise KeyMaterialError(
                 f"vault key file {path} is not JSON (line {exc.lineno})"
@@ -174,7 +181,7 @@ class TokenVault:
 
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         issuer_keys: IssuerKeySet,
         key: VaultKey,
         *,

@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from card_emulation.image import CardImage, Fault
 from card_emulation.profiles import Profile, profile
-from card_emulation.records import afl, build_records
+from card_emulation.records import afl, application_fci, build_records, ppse_fci
+from card_emulation.scripts import ScriptState, process_script_command
 from emvcore import tlv
 from emvcore.apdu import CDA_REQUESTED, PPSE_NAME, SW, CommandApdu, CryptogramType, Ins
 from emvcore.contactless import (
@@ -56,6 +57,7 @@ from emvcore.contactless import (
 from emvcore.crypto.cvn import CryptogramVersion, cryptogram_version
 from emvcore.dol import DolEntry, dol_data_length, parse_dol, split_dol_data
 from emvcore.errors import EmvError
+from emvcore.issuer_scripts import ScriptIns
 from emvcore.oda.dynamic import (
     cda_icc_dynamic_data,
     cda_transaction_data_hash,
@@ -98,9 +100,9 @@ class State(Enum):
     FINISHED = auto()
 
 
-#: The class bytes this card answers to (interindustry 00, proprietary 80; no secure
-#: messaging, no logical channels): any other is ``6E00`` whatever the instruction.
-_CLASSES = frozenset({0x00, 0x80})
+#: The class bytes this card answers to (interindustry 00, proprietary 80, and with secure
+#: messaging 04/84 for issuer script commands; no logical channels): any other is ``6E00``.
+_CLASSES = frozenset({0x00, 0x80, 0x04, 0x84})
 #: What a command may change of the transaction, restored when it is refused with ``6Cxx``.
 _TRANSACTION_FIELDS = (
     "state", "_terminal_data", "_pdol_data", "_ac_data", "_arqc", "holder_verified",
@@ -135,8 +137,8 @@ class EmvApplet:
         self._pdol: tuple[DolEntry, ...] = parse_dol(self.profile.pdol)
         self._cdol1: tuple[DolEntry, ...] = parse_dol(self.profile.cdol1)
         self._records = build_records(card, self.profile)
-        self._ppse_fci_data = self._ppse_fci()
-        self._application_fci_data = self._application_fci()
+        self._ppse_fci_data = ppse_fci(self.profile)
+        self._application_fci_data = application_fci(self.profile)
         self._afl = afl(self.profile)
         self._icc_key: rsa.RSAPrivateKey | None = None
         self.state = State.IDLE
@@ -148,6 +150,8 @@ class EmvApplet:
         self.holder_verified = False
         #: Response data waiting for GET RESPONSE after a ``61xx``.
         self._pending = b""
+        #: What issuer script commands changed (:mod:`card_emulation.scripts`).
+        self.scripts = ScriptState()
 
     # -- the one entry point -------------------------------------------------------------
 
@@ -241,14 +245,18 @@ class EmvApplet:
         aid = self.profile.aid
         # Partial name matching (ISO/IEC 7816-4 5.3.1.1): a 5..16-byte prefix selects.
         if command.p2 == 0x00 and 5 <= len(name) <= len(aid) and aid.startswith(name):
+            if self.scripts.card_blocked:
+                return _sw(SW.FUNCTION_NOT_SUPPORTED)  # card blocked (Book 1 12.3.2)
             self.reset()
             self.state = State.APP_SELECTED
-            return _sw(SW.OK, self._application_fci_data)
+            # An application blocked by script: selected with 6283 (Book 1 12.3.2).
+            sw = SW.WARNING_SELECTED_FILE_INVALIDATED if self.scripts.application_blocked else SW.OK
+            return _sw(sw, self._application_fci_data)
         return _sw(SW.FILE_NOT_FOUND)
 
     def _get_processing_options(self, command: CommandApdu) -> bytes:
         """GET PROCESSING OPTIONS (Book 3 6.5.8): PDOL data in, AIP and AFL out."""
-        if self.state is not State.APP_SELECTED:
+        if self.state is not State.APP_SELECTED or self.scripts.application_blocked:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         if command.p1 != 0 or command.p2 != 0:
             return _sw(SW.INCORRECT_P1P2)
@@ -350,8 +358,11 @@ class EmvApplet:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         if command.data:
             return _sw(SW.WRONG_LENGTH)  # a case 2 command: no data field
-        if (command.p1 << 8) | command.p2 == Tag.ATC:
+        tag = (command.p1 << 8) | command.p2
+        if tag == Tag.ATC:
             return _sw(SW.OK, tlv.encode(Tag.ATC, self.card.atc.to_bytes(2, "big")))
+        if tag in self.scripts.issuer_data:  # written by an issuer script's PUT DATA
+            return _sw(SW.OK, tlv.encode(tag, self.scripts.issuer_data[tag]))
         return _sw(SW.REFERENCED_DATA_NOT_FOUND)
 
     def _external_authenticate(self, command: CommandApdu) -> bytes:
@@ -368,6 +379,11 @@ class EmvApplet:
         )
         return _sw(SW.OK if good else SW.VERIFICATION_FAILED)
 
+    def _script_command(self, command: CommandApdu) -> bytes:
+        """An issuer script command under secure messaging (:mod:`card_emulation.scripts`)."""
+        return process_script_command(self.scripts, command, icc_mk_smi=self.card.icc_mk_smi,
+                                      atc=self.card.atc, arqc=self._arqc)  # fmt: skip
+
     _handlers: ClassVar[dict[int, tuple[int, Callable[[EmvApplet, CommandApdu], bytes]]]] = {
         Ins.SELECT: (0x00, _select),
         Ins.GET_PROCESSING_OPTIONS: (0x80, _get_processing_options),
@@ -375,6 +391,11 @@ class EmvApplet:
         Ins.GENERATE_AC: (0x80, _generate_ac),
         Ins.GET_DATA: (0x80, _get_data),
         Ins.EXTERNAL_AUTHENTICATE: (0x00, _external_authenticate),
+        ScriptIns.APPLICATION_BLOCK: (0x84, _script_command),
+        ScriptIns.APPLICATION_UNBLOCK: (0x84, _script_command),
+        ScriptIns.CARD_BLOCK: (0x84, _script_command),
+        ScriptIns.PIN_CHANGE_UNBLOCK: (0x84, _script_command),
+        ScriptIns.PUT_DATA: (0x04, _script_command),
     }
 
     # -- cryptograms ---------------------------------------------------------------------
@@ -420,34 +441,6 @@ class EmvApplet:
             (Tag.APPLICATION_CRYPTOGRAM, ac),
             (Tag.IAD, iad),
         ]
-
-    # -- static data ---------------------------------------------------------------------
-
-    def _ppse_fci(self) -> bytes:
-        """FCI of the PPSE with one directory entry (Book B 3.3.2)."""
-        entry = tlv.encode_many(
-            [
-                (Tag.AID, self.profile.aid),
-                (Tag.APPLICATION_LABEL, self.profile.label.encode("ascii")),
-                (Tag.APPLICATION_PRIORITY, bytes([self.profile.priority])),
-                (Tag.KERNEL_IDENTIFIER, bytes([self.profile.kernel_id])),
-            ]
-        )
-        discretionary = tlv.encode(0xBF0C, tlv.encode(0x61, entry))
-        return tlv.encode(0x6F, tlv.encode(0x84, PPSE_NAME) + tlv.encode(0xA5, discretionary))
-
-    def _application_fci(self) -> bytes:
-        """FCI of the application (Book 1 11.3.4) with the PDOL when the card has one."""
-        proprietary = [
-            (Tag.APPLICATION_LABEL, self.profile.label.encode("ascii")),
-            (Tag.APPLICATION_PRIORITY, bytes([self.profile.priority])),
-        ]
-        if self.profile.pdol:
-            proprietary.append((Tag.PDOL, self.profile.pdol))
-        return tlv.encode(
-            0x6F,
-            tlv.encode(0x84, self.profile.aid) + tlv.encode(0xA5, tlv.encode_many(proprietary)),
-        )
 
     # -- offline data authentication ----------------------------------------------------
 

@@ -8,7 +8,8 @@
      ├── TagError              a Type 4 Tag's NDEF content or capability container is unusable
      │    └── CapabilityError      a capability container that is not mapping 2.0 as we need
      └── WalletError           a phone wallet cannot read a tag or pay its session
-          └── TagReadError         a tag that does not answer as a Type 4 Tag (``sw`` when it said why)
+          ├── TagReadError         a tag that does not answer as a Type 4 Tag (``sw`` when it said why)
+          └── CheckoutError        the acquirer refused a checkout call or could not be reached (``code``)
 
 APDU-level problems are never exceptions: the applet answers them with the status word
 ISO/IEC 7816-4 and the EMV books prescribe, as a real card would.
@@ -55,3 +56,15 @@ class TagReadError(WalletError):
     def __init__(self, message: str, *, sw: int | None = None) -> None:
         super().__init__(f"{message} (SW {sw:04X})" if sw is not None else message)
         self.sw = sw
+
+
+class CheckoutError(WalletError):
+    """The acquirer refused a checkout call (``code``: its problem code) or was unreachable.
+
+    ``reason`` is the refusal's stable reason when the problem carried one (a forged link).
+    """
+
+    def __init__(self, message: str, *, code: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

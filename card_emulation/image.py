@@ -1,7 +1,8 @@
 """A personalized card: the per-card data and keys an applet runs on.
 
 A :class:`CardImage` holds the token (DPAN), its expiry, PSN and PAR, the ICC master key
-for application cryptograms, the ATC, the ODA keys and certificates, and any deliberate
+for application cryptograms, the ATC, the ODA keys and certificates, the secure messaging key for issuer scripts, and
+any deliberate
 faults. The card never holds the funding PAN. :mod:`.personalization` makes images.
 """
 
@@ -57,6 +58,9 @@ class CardImage:
     faults: frozenset[Fault] = frozenset()
     test: bool = True
     oda: OdaKeys | None = None
+    #: MK_SMI, the secure messaging integrity master key that issuer script MACs come
+    #: under (EMV Book 2 9.2, A1.3); None: the card refuses script commands (6985).
+    icc_mk_smi: bytes | None = field(default=None, repr=False)
 
     def with_atc(self, atc: int) -> CardImage:
         """A copy with a new ATC (the only field that changes in a card's life here)."""

@@ -20,6 +20,7 @@ from card_emulation.errors import PersonalizationError
 from card_emulation.image import CardImage, Fault
 from card_emulation.profiles import Profile
 from emvcore import tlv
+from emvcore.apdu import PPSE_NAME
 from emvcore.numeric import encode_cn, encode_n
 from emvcore.pan import encode_track2
 from emvcore.tags import Tag
@@ -147,3 +148,30 @@ def oda_records(card: CardImage, prof: Profile) -> list[tuple[int, bytes]]:
         sfi, first, count = entries[i] >> 3, entries[i + 1], entries[i + 3]
         found += [(sfi, records[(sfi, n)]) for n in range(first, first + count)]
     return found
+
+
+def ppse_fci(profile: Profile) -> bytes:
+    """FCI of the PPSE with the profile's one directory entry (Book B 3.3.2)."""
+    entry = tlv.encode_many(
+        [
+            (Tag.AID, profile.aid),
+            (Tag.APPLICATION_LABEL, profile.label.encode("ascii")),
+            (Tag.APPLICATION_PRIORITY, bytes([profile.priority])),
+            (Tag.KERNEL_IDENTIFIER, bytes([profile.kernel_id])),
+        ]
+    )
+    discretionary = tlv.encode(0xBF0C, tlv.encode(0x61, entry))
+    return tlv.encode(0x6F, tlv.encode(0x84, PPSE_NAME) + tlv.encode(0xA5, discretionary))
+
+
+def application_fci(profile: Profile) -> bytes:
+    """FCI of the application (Book 1 11.3.4) with the PDOL when the card has one."""
+    proprietary = [
+        (Tag.APPLICATION_LABEL, profile.label.encode("ascii")),
+        (Tag.APPLICATION_PRIORITY, bytes([profile.priority])),
+    ]
+    if profile.pdol:
+        proprietary.append((Tag.PDOL, profile.pdol))
+    return tlv.encode(
+        0x6F, tlv.encode(0x84, profile.aid) + tlv.encode(0xA5, tlv.encode_many(proprietary))
+    )

@@ -63,6 +63,8 @@ class CardStore:
             "test": card.test,
             "oda": _oda_document(card.oda),
         }
+        if card.icc_mk_smi is not None:
+            document["icc_mk_smi"] = card.icc_mk_smi.hex().upper()
         write_private_file(self.path(card.name), (json.dumps(document, indent=2) + "\n").encode())
 
     def load(self, name: str) -> CardImage:
@@ -85,6 +87,15 @@ class CardStore:
         if not self.root.is_dir():
             return []
         return sorted(p.stem for p in self.root.glob("*.json") if not p.name.startswith("."))
+
+
+def _optional_key(path: Path, value: Any) -> bytes | None:
+    if value is None:
+        return None
+    key = bytes.fromhex(value)
+    if len(key) != 16:
+        raise CardStoreError(f"card file {path}: icc_mk_smi must be 16 bytes")
+    return key
 
 
 def _parse(path: Path, text: str) -> CardImage:
@@ -119,6 +130,7 @@ def _parse(path: Path, text: str) -> CardImage:
             faults=frozenset(Fault(f) for f in doc.get("faults", [])),
             test=bool(doc.get("test", True)),
             oda=_oda_keys(doc.get("oda")),
+            icc_mk_smi=_optional_key(path, doc.get("icc_mk_smi")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CardStoreError(

@@ -77,6 +77,7 @@ class SW(IntEnum):
     REFERENCED_DATA_INVALIDATED = 0x6984
     CONDITIONS_NOT_SATISFIED = 0x6985
     COMMAND_NOT_ALLOWED = 0x6986
+    SM_DATA_INCORRECT = 0x6988
     WRONG_DATA = 0x6A80
     FUNCTION_NOT_SUPPORTED = 0x6A81
     FILE_NOT_FOUND = 0x6A82
@@ -99,6 +100,7 @@ _SW_TEXT: dict[int, str] = {
     SW.REFERENCED_DATA_INVALIDATED: "referenced data invalidated",
     SW.CONDITIONS_NOT_SATISFIED: "conditions of use not satisfied",
     SW.COMMAND_NOT_ALLOWED: "command not allowed (no current EF)",
+    SW.SM_DATA_INCORRECT: "incorrect secure messaging data objects",
     SW.WRONG_DATA: "incorrect parameters in the data field",
     SW.FUNCTION_NOT_SUPPORTED: "function not supported",
     SW.FILE_NOT_FOUND: "file or application not found",

@@ -130,6 +130,11 @@ def write_private_file(path: str | os.PathLike[str], data: bytes) -> None:
 
 def save_issuer_keys(keyset: IssuerKeySet, path: str | os.PathLike[str]) -> None:
     """Write a key file (mode 0600, atomically)."""
+    write_private_file(path, encode_issuer_keys(keyset))
+
+
+def encode_issuer_keys(keyset: IssuerKeySet) -> bytes:
+    """The key file's bytes (JSON), for :func:`save_issuer_keys` or to encrypt first."""
     document = {
         "format": FORMAT,
         "test_keys": keyset.test_keys,
@@ -147,14 +152,14 @@ def save_issuer_keys(keyset: IssuerKeySet, path: str | os.PathLike[str]) -> None
             for key in keyset.keys
         ],
     }
-    write_private_file(path, (json.dumps(document, indent=2) + "\n").encode())
+    return (json.dumps(document, indent=2) + "\n").encode()
 
 
 def load_issuer_keys(path: str | os.PathLike[str]) -> IssuerKeySet:
     """Read and check a key file: format, fields, key lengths, KCVs, non-overlapping ranges."""
     source = Path(path)
     try:
-        document = json.loads(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise KeyFileError(
             f"issuer key file {source} not found (make one with `tap-acquirer init`)"
@@ -163,6 +168,14 @@ def load_issuer_keys(path: str | os.PathLike[str]) -> IssuerKeySet:
         raise KeyFileError(
             f"issuer key file {source} cannot be read: {exc.__class__.__name__}"
         ) from None
+    return parse_issuer_keys(text, source)
+
+
+def parse_issuer_keys(text: str, source: str | os.PathLike[str]) -> IssuerKeySet:
+    """Check and parse a key file's text (``source`` names it in errors)."""
+    source = Path(source)
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise KeyFileError(f"issuer key file {source} is not JSON (line {exc.lineno})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:

@@ -10,7 +10,9 @@ It plays every role with the project's own command-line programs, as a new user 
 5. ``tap-terminal pay 12.50 --reader emulated:NAME`` for each card;
 
 then a bike ride and a parcel pickup (:mod:`demo_modes`: the dock and locker modes of
-``tap-terminal`` with simulated actuators, the courier's ``POST /v1/parcels``), prints the
+``tap-terminal`` with simulated actuators, the courier's ``POST /v1/parcels``), a coffee paid
+at a kiosk driven only through the terminal daemon's local API (:mod:`demo_kiosk`:
+``tap-terminal run``, ``POST /v1/actions``, the event stream, the receipt), prints the
 outcomes and stops the acquirer. Everything lives in ``.demo/`` (made anew
 on each run). The exit status is 0 only when the outcomes are the expected ones.
 """
@@ -33,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import demo_kiosk
 import demo_modes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +124,7 @@ def main() -> int:
                  "--issuer-keys", str(data / "issuer-keys.json"), "--home", str(cards),
                  *(["--tamper"] if tamper else [])])  # fmt: skip
         demo_modes.setup(data, work, tokens, cards, run)
+        demo_kiosk.setup(data, tokens, cards, run)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -130,6 +134,7 @@ def main() -> int:
     )  # fmt: skip
     results = []
     modes: list[dict[str, object]] = []
+    kiosk: dict[str, object] = {"ok": False, "detail": "not run"}
     try:
         with console.status(f"Starting the acquirer on {url} ..."):
             wait_healthy(url, server)
@@ -144,6 +149,9 @@ def main() -> int:
                 return 1
         with console.status("A bike ride and a parcel pickup ..."):
             modes = demo_modes.play(url, work, tokens, env, run)
+        with console.status("A kiosk's coffee through the daemon's local API ..."):
+            kiosk = demo_kiosk.play(url, work, {"TAP_CARD_HOME": str(cards)},
+                                    str(BIN / "tap-terminal"))  # fmt: skip
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -189,12 +197,24 @@ def main() -> int:
         rides.add_row(str(row["step"]), str(row["who"]), f"[{style}]{row['outcome']}[/]",
                       str(row["detail"]))  # fmt: skip
     console.print(rides)
+    api = Table(title="A kiosk's payment through the daemon's local API", box=box.SIMPLE_HEAD)
+    for column in ("step", "action", "state", "outcome", "detail"):
+        api.add_column(column, no_wrap=True)
+    ok &= bool(kiosk["ok"])
+    style = "green" if kiosk["ok"] else "red"
+    api.add_row("POST /v1/actions 4.50 EUR", str(kiosk.get("action", "-")),
+                str(kiosk.get("state", "-")), f"[{style}]{kiosk.get('outcome', '-')}[/]",
+                str(kiosk["detail"]))  # fmt: skip
+    console.print(api)
+    if kiosk.get("receipt"):
+        console.print(str(kiosk["receipt"]), markup=False, highlight=False)
     if not ok:
         console.print("[bold red]Unexpected outcomes: see the table above.[/]")
         return 1
     console.print(
         "[bold green]Two approvals with verified ARQC and ARPC, one decline for the tampered cryptogram;"
-        " a ride unlocked, returned and paid; two parcels opened with one tap.[/]"
+        " a ride unlocked, returned and paid; two parcels opened with one tap;"
+        " a kiosk's coffee paid through the local API.[/]"
     )
     return 0
 

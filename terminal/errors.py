@@ -2,6 +2,14 @@
 
     TerminalError
      ├── SettingsError                 the settings file is unreadable or a value is invalid
+     ├── DaemonError                   the daemon refused a request of its local API
+     │    ├── ActionBusyError              another action is running on the reader
+     │    ├── ActionConflictError          not possible in the action's (or the terminal's) state
+     │    ├── ActionKeyReusedError         the same Idempotency-Key came with a different request
+     │    ├── UnknownActionError           no action with that id
+     │    ├── ActionRefusedError           a well-formed request this terminal will not run
+     │    └── ReaderAbsentError            the terminal's reader is not there
+     ├── PrinterError                  a receipt printer is missing or failed
      ├── JournalError                  the journal or the outbox cannot do what was asked
      │    ├── JournalUnavailableError      a journal or outbox file cannot be opened, read or written
      │    ├── IllegalTransitionError       a state change the journal's state machine does not allow
@@ -18,7 +26,11 @@
      │    └── CardWaitCancelledError       Reader.cancel() ended a wait or an exchange
      ├── OnlineError                   a request to the acquirer could not be completed
      │    ├── AcquirerUnavailableError     no connection, or no answer in time
+     │    │    └── CancelledBeforeSendingError  the daemon's cancel stopped it before it left
      │    └── AcquirerRejectedError        the acquirer refused the request (4xx/5xx problem)
+     ├── ConsoleError                  the console's request to the terminal daemon failed
+     │    ├── DaemonUnreachableError       no connection to the daemon's local API, or no answer
+     │    └── DaemonRefusedError           the daemon answered a 4xx/5xx problem
      └── ActuatorError                 a dock lock or locker door controller failed
           ├── ActuatorUnavailableError     backend library missing, bad spec, device silent or disconnected
           ├── UnknownUnitError             no such dock or compartment on this controller
@@ -47,6 +59,58 @@ class TerminalError(Exception):
 
 class SettingsError(TerminalError):
     """The settings file cannot be read or holds an invalid value."""
+
+
+class DaemonError(TerminalError):
+    """The daemon refused a request of its local API (the API answers a 4xx/5xx problem)."""
+
+    code = "daemon_error"
+
+
+class ActionBusyError(DaemonError):
+    """Another action is running on the reader (one at a time); ``running`` is its id."""
+
+    code = "action_in_progress"
+
+    def __init__(self, message: str, running: str) -> None:
+        super().__init__(message)
+        self.running = running
+
+
+class ActionConflictError(DaemonError):
+    """Not possible in the action's state (or the terminal's: a display while busy)."""
+
+    code = "action_state_conflict"
+
+
+class ActionKeyReusedError(DaemonError):
+    """The same Idempotency-Key came with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class UnknownActionError(DaemonError):
+    """No action with that id."""
+
+    code = "action_unknown"
+
+
+class ActionRefusedError(DaemonError):
+    """A well-formed request this terminal will not run (``code`` says why)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ReaderAbsentError(DaemonError):
+    """The terminal's reader is not there (unplugged, or not yet found)."""
+
+    code = "reader_absent"
+
+
+class PrinterError(TerminalError):
+    """A receipt printer is missing (or its library is) or failed while printing."""
 
 
 class JournalError(TerminalError):
@@ -126,6 +190,13 @@ class AcquirerUnavailableError(OnlineError):
         self.maybe_delivered = maybe_delivered
 
 
+class CancelledBeforeSendingError(AcquirerUnavailableError):
+    """The action was cancelled at the gate: the authorization never left (nothing to undo)."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled before the authorization was sent", maybe_delivered=False)
+
+
 class AcquirerRejectedError(OnlineError):
     """The acquirer answered with a problem (HTTP 4xx/5xx) instead of a decision."""
 
@@ -133,6 +204,24 @@ class AcquirerRejectedError(OnlineError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class ConsoleError(TerminalError):
+    """A request of the shopkeeper's console to the terminal daemon's local API failed."""
+
+
+class DaemonUnreachableError(ConsoleError):
+    """No connection to the daemon's local API, or no answer in time."""
+
+
+class DaemonRefusedError(ConsoleError):
+    """The daemon answered with a problem (RFC 9457): its status, ``code`` and ``detail``."""
+
+    def __init__(self, status: int, code: str | None, detail: str,
+                 problem: dict[str, object] | None = None) -> None:  # fmt: skip
+        super().__init__(f"{detail} ({status}{', ' + code if code else ''})")
+        self.status, self.code, self.detail = status, code, detail
+        self.problem = problem or {}
 
 
 class ActuatorError(TerminalError):

@@ -29,6 +29,12 @@ on loopback next to a development acquirer). Example::
     [kernel]
     ca_keys = "/etc/tap/capk.json"   # CA public keys for ODA (default: the shipped test keys)
     production = false               # true refuses test CA keys
+    # Terminal Action Codes (EMV Book 3 10.7), 5 bytes hex each; the shipped defaults and
+    # why are in terminal/kernel/config.py. An acquirer that wants every ODA failure sent
+    # online for the issuer to judge sets tac_denial = "0000000000".
+    tac_denial = "4C00000000"
+    tac_online = "F45084800C"
+    tac_default = "F45084800C"
 
     # One table per supported combination (EMV Contactless Book B 3.1.1); amounts in minor
     # units of the terminal currency; leave a limit out to not set it.
@@ -104,9 +110,13 @@ from urllib.parse import urlparse
 
 from emvcore.currency import currency
 from emvcore.errors import EmvError, EncodingError
+from terminal.daemon.settings import DaemonSettings, daemon_settings
 from terminal.errors import SettingsError
 from terminal.kernel.config import (
     DEFAULT_COMBINATIONS,
+    DEFAULT_TAC_DEFAULT,
+    DEFAULT_TAC_DENIAL,
+    DEFAULT_TAC_ONLINE,
     TEST_CAPK_FILE,
     Combination,
     KernelConfig,
@@ -150,12 +160,17 @@ class TerminalSettings:
     production: bool = False
     terminal_floor_limit: int | None = None
     sequence_counter: Path | None = None
+    #: Terminal Action Codes (Book 3 10.7); defaults in :mod:`terminal.kernel.config`.
+    tac_denial: bytes = DEFAULT_TAC_DENIAL
+    tac_online: bytes = DEFAULT_TAC_ONLINE
+    tac_default: bytes = DEFAULT_TAC_DEFAULT
     mode: str = "pay"
     journal: Path = field(default_factory=lambda: state_dir() / "journal.sqlite3")
     outbox: Path = field(default_factory=lambda: state_dir() / "outbox.sqlite3")
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
     offline: OfflineSettings = field(default_factory=OfflineSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     source: str = "embedded defaults"
 
     @property
@@ -242,9 +257,15 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
         if section == "offline":
             fields["offline"] = offline_settings(table, f"in {path}")
             continue
+        if section == "daemon":
+            fields["daemon"] = daemon_settings(table, path.parent, f"in {path}")
+            continue
         for key, value in table.items():
             if (section, key) == ("kernel", "combination"):
                 fields["combinations"] = _combinations(value, path)
+                continue
+            if section == "kernel" and key in _TAC_KEYS:
+                fields[key] = _tac(key, value, path)
                 continue
             file_setting = _FILE_SETTINGS.get((section, key))
             if file_setting is not None:
@@ -272,6 +293,7 @@ _FILE_SETTINGS = {
     ("acquirer", "certificate"): "acquirer_certificate",
     ("acquirer", "key"): "acquirer_key",
 }
+_TAC_KEYS = ("tac_denial", "tac_online", "tac_default")
 _LIMIT_KEYS = ("transaction_limit", "floor_limit", "cvm_required_limit")
 _COMBINATION_KEYS = {
     "aid",
@@ -283,6 +305,17 @@ _COMBINATION_KEYS = {
     "extended_selection",
     *_LIMIT_KEYS,
 }
+
+
+def _tac(key: str, value: Any, path: Path) -> bytes:
+    """A Terminal Action Code: 10 hex digits, TVR-shaped (Book 3 10.7, Book 4 Annex A)."""
+    try:
+        tac = bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        tac = b""
+    if len(tac) != 5:
+        raise SettingsError(f"kernel.{key} must be 5 bytes in hexadecimal (10 digits) in {path}")
+    return tac
 
 
 def _kernel_id(value: Any, where: str) -> int:
@@ -370,5 +403,8 @@ def kernel_config(settings: TerminalSettings) -> KernelConfig:
         country_code=settings.country_code,
         ca_keys=ca_keys,
         terminal_floor_limit=settings.terminal_floor_limit,
+        tac_denial=settings.tac_denial,
+        tac_online=settings.tac_online,
+        tac_default=settings.tac_default,
         sequence_counter=FileCounter(counter) if counter is not None else MemoryCounter(),
     )

@@ -29,7 +29,10 @@ same three steps with a different request to the acquirer:
    come from the issuer as far as the card can tell: it is declined and reversed.
 
 4. :func:`remove_card`: after the outcome, "Remove card" while the card is in the field,
-   and wait for the field to be seen empty (Book A 5; Book D 9.5 "Removal").
+   and wait for the field to be seen empty (Book A 5; Book D 9.5 "Removal"), as long as
+   the outcome's Removal Timeout says (Book A 6.2) when it has one. A Field Off Request in
+   an outcome has the reader deactivate the card for the time asked before the next
+   presentation (:meth:`Reader.field_off <terminal.readers.base.Reader.field_off>`).
 
 Both steps return a value for everything a card or the acquirer does. Only
 :meth:`Reader.cancel <terminal.readers.base.Reader.cancel>` ends them otherwise: a
@@ -80,6 +83,7 @@ __all__ = [
     "Unanswered",
     "go_online",
     "read_card",
+    "removal_wait",
     "remove_card",
     "watching_sends",
 ]
@@ -269,7 +273,7 @@ def read_card(
         if reader.cancelled:  # the kernel saw it as a reader error: it is the operator's stop
             raise CardWaitCancelledError("cancelled while the card was read")
         if read.field_off_request_ms is not None:  # Book A 6.2: the outcome asks for it
-            reader.field_off(read.field_off_request_ms)
+            _field_off(reader, read.field_off_request_ms)
         if not read.restart:
             return read
         restarted = True
@@ -378,18 +382,53 @@ def _settled(settled: Unanswered, key: str) -> Online[D]:
                   authorization_id=settled.authorization_id)  # fmt: skip
 
 
-def remove_card(reader: Reader, *, timeout: float | None, show: Show) -> bool:
+def _field_off(reader: Reader, hold_ms: int) -> None:
+    """The Field Off Request: the reader deactivates the card for ``hold_ms`` (Book A 6.2).
+
+    A reader that fails here is not an outcome of its own: the next poll reports its state.
+    """
+    try:
+        reader.field_off(hold_ms)
+    except CardWaitCancelledError:
+        raise
+    except ReaderError:
+        pass
+
+
+def removal_wait(read: KernelResult | None, default: float | None) -> float | None:
+    """How long to wait for the card to leave: the outcome's Removal Timeout, if it has one.
+
+    Book A 6.2: a non-zero Removal Timeout (in ms) is the kernel's; otherwise the caller's
+    ``default`` (seconds; None waits for ever, 0 only looks).
+
+    >>> read = KernelResult(Outcome.APPROVED, "approved", WELCOME, removal_timeout_ms=1500)
+    >>> removal_wait(read, 0.0)
+    1.5
+    >>> removal_wait(None, 3.0)
+    3.0
+    """
+    if read is not None and read.removal_timeout_ms > 0:
+        return read.removal_timeout_ms / 1000
+    return default
+
+
+def remove_card(
+    reader: Reader, *, timeout: float | None, show: Show, read: KernelResult | None = None
+) -> bool:
     """After the outcome: "Remove card" while one is in the field, wait for it to leave.
 
     EMV Contactless Book A 5 and Book D 9.5: the transaction on the card is over, and the
-    next one starts only after the field was seen empty. True when it was (or the card had
-    gone already); False when the card stayed ``timeout`` seconds, the reader was cancelled
-    or failed: then the next :func:`read_card` on this reader waits for the removal first.
+    next one starts only after the field was seen empty. The wait is ``read``'s Removal
+    Timeout when the outcome carries one (Book A 6.2), else ``timeout`` seconds
+    (:func:`removal_wait`). True when the field was seen empty (or the card had gone
+    already); False when the card was not removed in time, the reader was cancelled or
+    failed: then "Remove card" stays on the display, and the next :func:`read_card` on this
+    reader waits for the removal first and reports ``card_not_removed`` if it stays.
     """
     try:
         if reader.wait_for_removal(0):
             return True
         show(REMOVE_CARD)
-        return reader.wait_for_removal(timeout)
+        return reader.wait_for_removal(removal_wait(read, timeout))
     except ReaderError:
         return False

@@ -46,6 +46,10 @@ KEY_FILE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "tap-vault-key": (("vault key", "key"),),
     "tap-card": (("ICC master key", "icc_mk"),),
     "tap-test-ca": (),
+    "tap-keyring": (("keyring key", "keys.[].key"),),
+    "tap-sealed-key-file": (),
+    "tap-dukpt-initial-key": (("DUKPT initial key", "initial_key"),),
+    "tap-dukpt-device": (("DUKPT future key", "registers.[]"),),
 }
 _PAN_LITERAL = re.compile(rb"""["']([2-6][0-9]{12,18})["']""")
 _CHUNK = 64 << 20

@@ -1,52 +1,47 @@
-"""Storage for the acquirer: one :class:`Store` interface, one module per backend.
+"""Storage for the acquirer: the transaction, two engines, and the migration runner.
 
-:func:`open_store` picks the backend from the settings: SQLite in the data directory by
+:func:`open_engine` picks the engine from the settings: SQLite in the data directory by
 default, PostgreSQL when ``database_url`` is set (psycopg is imported only then, so an
-installation without the ``postgres`` extra still runs on SQLite).
+installation without the ``postgres`` extra still runs on SQLite). The stores of the core
+(:mod:`acquirer.registry`) and of each domain are built over the one engine; this package
+imports no domain (an import-linter contract checks it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from acquirer.errors import ConfigurationError
-from acquirer.store.base import (
-    AtcClaim,
-    AuthorizationRow,
-    RecordResult,
-    RecordStatus,
-    Store,
-    TokenRow,
-    TokenStatus,
-)
-from acquirer.store.sqlite import SqliteStore
+from acquirer.store.migrations import Migration
+from acquirer.store.sqlite import SqliteEngine
+from acquirer.store.tx import Abort, Engine, Row, SqlPart, Tx
 
 if TYPE_CHECKING:
     from acquirer.settings import Settings
 
 
-def open_store(settings: Settings) -> Store:
-    """The store ``settings`` name, opened (not yet migrated)."""
+def open_engine(settings: Settings, migrations: Sequence[Migration]) -> Engine:
+    """The engine ``settings`` name, opened (not yet migrated) with the domains' steps."""
     if settings.database_url is None:
-        return SqliteStore(settings.database)
+        return SqliteEngine(settings.database, migrations)
     try:
-        from acquirer.store.postgres import PostgresStore
+        from acquirer.store.postgres import PostgresEngine
     except ImportError as exc:
         raise ConfigurationError(
             "database_url names PostgreSQL, but psycopg is not installed "
             "(pip install 'tap-stack[postgres]')"
         ) from exc
-    return PostgresStore(settings.database_url)
+    return PostgresEngine(settings.database_url, migrations)
 
 
 __all__ = [
-    "AtcClaim",
-    "AuthorizationRow",
-    "RecordResult",
-    "RecordStatus",
-    "SqliteStore",
-    "Store",
-    "TokenRow",
-    "TokenStatus",
-    "open_store",
+    "Abort",
+    "Engine",
+    "Migration",
+    "Row",
+    "SqlPart",
+    "SqliteEngine",
+    "Tx",
+    "open_engine",
 ]

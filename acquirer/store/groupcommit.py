@@ -10,7 +10,7 @@ IMS/VS Fast Path", 1985; PostgreSQL's ``commit_delay``).
 :class:`GroupCommitWriter` owns the only write connection. Request threads hand it a unit
 of work and wait; the writer takes every unit waiting in its queue (up to ``max_batch``),
 runs them in one ``BEGIN IMMEDIATE`` transaction, each inside its own savepoint so one
-unit's failure or :class:`~acquirer.store.sqlbase.Abort` undoes only that unit, commits once,
+unit's failure or :class:`~acquirer.store.tx.Abort` undoes only that unit, commits once,
 and only then wakes the waiting threads. A thread therefore learns its result only after the
 commit that contains it is durable, and an idle writer commits a lone request at once: batching
 adds no delay, it only shares the fsync among the requests that arrived during the previous one.
@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from acquirer.errors import StoreError
-from acquirer.store.sqlbase import Abort
+from acquirer.store.tx import Abort
 
 T = TypeVar("T")
 

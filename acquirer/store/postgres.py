@@ -1,6 +1,6 @@
-"""The PostgreSQL implementation of :class:`~acquirer.store.base.Store`, through psycopg 3.
+"""The PostgreSQL engine (:class:`~acquirer.store.tx.Engine`), through psycopg 3.
 
-This is the store for deployments with several acquirer processes on one database. Each
+This is the engine for deployments with several acquirer processes on one database. Each
 process keeps a small pool of connections (psycopg_pool); every write is one transaction at
 PostgreSQL's default ``READ COMMITTED`` isolation, and safety across processes rests on the
 database's constraints and row locks, never on Python-side checks:
@@ -15,9 +15,9 @@ database's constraints and row locks, never on Python-side checks:
 A commit returns once its WAL record is flushed (``synchronous_commit = on``, the default),
 so a write is durable when the store call returns.
 
-The schema is versioned like the SQLite one
-(:data:`~acquirer.store.postgres_migrations.MIGRATIONS`, one list of statements per version);
-:meth:`PostgresStore.migrate` holds a transaction-scoped advisory lock, so processes starting
+The schema is versioned like the SQLite one (the domains' steps of
+:mod:`acquirer.store.migrations`, one list of statements per version);
+:meth:`PostgresEngine.migrate` holds a transaction-scoped advisory lock, so processes starting
 together migrate once. psycopg errors are mapped to
 :class:`~acquirer.errors.StoreError` here; messages never include the connection string,
 which may carry a password.
@@ -33,10 +33,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from acquirer.errors import SchemaVersionError, StoreError
-from acquirer.store.postgres_migrations import MIGRATIONS
-from acquirer.store.sql import SqlStore
-from acquirer.store.sqlbase import Abort, Row, Tx
+from acquirer.errors import StoreError
+from acquirer.store.migrations import Migration, ordered, run_pending
+from acquirer.store.tx import Abort, Engine, Row, Tx
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ def _store_error(exc: psycopg.Error) -> StoreError:
 
 
 class PostgresTx:
-    """A :class:`~acquirer.store.sqlbase.Tx` over one psycopg connection."""
+    """A :class:`~acquirer.store.tx.Tx` over one psycopg connection."""
 
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
@@ -85,14 +84,23 @@ class PostgresTx:
         return self._execute(sql, params).rowcount
 
 
-class PostgresStore(SqlStore):
-    """A :class:`~acquirer.store.base.Store` on a PostgreSQL database.
+class PostgresEngine(Engine):
+    """An :class:`~acquirer.store.tx.Engine` on a PostgreSQL database.
 
     ``url`` is a libpq connection string or URI (``postgresql://user@host:port/db``);
-    ``pool_size`` bounds the connections this process opens.
+    ``migrations`` the domains' schema steps; ``pool_size`` bounds the connections this
+    process opens.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 16, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        migrations: Sequence[Migration],
+        *,
+        pool_size: int = 16,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self._migrations = ordered(migrations)
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
             min_size=1,
@@ -109,17 +117,18 @@ class PostgresStore(SqlStore):
 
     # -- primitives ----------------------------------------------------------------------
 
-    lock_payment_sql = "SELECT * FROM payments WHERE id = ? FOR UPDATE"
     row_lock = " FOR UPDATE"
 
-    def _read(self, work: Callable[[Tx], T]) -> T:
+    def read(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` on a pooled connection in autocommit mode."""
         try:
             with self._pool.connection() as conn:
                 return work(PostgresTx(conn))
         except (PoolTimeout, psycopg.Error) as exc:
             raise StoreError(f"database unavailable: {exc.__class__.__name__}") from exc
 
-    def _transact(self, work: Callable[[Tx], T]) -> T:
+    def transact(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` in one transaction on a pooled connection; committed when it returns."""
         try:
             with self._pool.connection() as conn, conn.transaction():
                 return work(PostgresTx(conn))
@@ -133,26 +142,16 @@ class PostgresStore(SqlStore):
 
     def migrate(self) -> int:
         """Apply the migrations the database has not seen; return the schema version."""
-        return self._transact(self._migrate)
+        return self.transact(self._migrate)
 
     def _migrate(self, tx: Tx) -> int:
         tx.one("SELECT pg_advisory_xact_lock(?)", [_MIGRATION_LOCK])
-        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-        row = tx.one("SELECT version FROM schema_version")
-        current = 0 if row is None else int(row["version"])
-        if current > len(MIGRATIONS):
-            raise SchemaVersionError(
-                f"database schema version {current} is newer than this software "
-                f"(knows up to {len(MIGRATIONS)}); upgrade tap-acquirer"
-            )
-        for step in MIGRATIONS[current:]:
-            for statement in step:
+
+        def apply(step: Migration) -> None:
+            for statement in step.postgres:
                 tx.run(statement)
-        if row is None:
-            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
-        else:
-            tx.run("UPDATE schema_version SET version = ?", [len(MIGRATIONS)])
-        return len(MIGRATIONS)
+
+        return run_pending(tx, self._migrations, apply)
 
     def close(self) -> None:
         """Close the pool and its connections."""

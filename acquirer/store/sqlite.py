@@ -1,4 +1,4 @@
-"""The SQLite implementation of :class:`~acquirer.store.base.Store`, through sqlite-utils.
+"""The SQLite engine (:class:`~acquirer.store.tx.Engine`), through sqlite-utils.
 
 Durability and concurrency choices:
 
@@ -12,18 +12,24 @@ Durability and concurrency choices:
   processes on one file; ``busy_timeout`` makes another process's writer wait, not fail.
 - The WAL is checkpointed by the writer between batches, once the waiting requests of the
   batch before have their answers (:class:`~acquirer.store.groupcommit.GroupCommitWriter`).
+- The database, its WAL and its shm are readable by their owner only (mode 0600, whatever
+  the umask or the directory's mode; a wider existing file is narrowed): they hold tokens,
+  PARs, encrypted PANs and every transaction. SQLite creates the WAL and shm with the mode
+  of the database file (sqlite.org, "Temporary Files Used By SQLite"), so the file is
+  created 0600 before SQLite opens it.
 - Reads run on one connection per thread (WAL readers never block the writer nor each
   other), in autocommit mode, so each read sees the latest committed state.
 
-The schema is versioned: ``schema_version`` holds one row, and
-:data:`~acquirer.store.sqlite_migrations.MIGRATIONS` is the ordered list of steps
-(:mod:`acquirer.store.sqlite_migrations`); migration *n* brings the schema from version *n - 1*
-to *n*.
+The schema is versioned: ``schema_version`` holds one row, and the engine runs the steps the
+domains contribute (:mod:`acquirer.store.migrations`); migration *n* brings the schema from
+version *n - 1* to *n*.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -32,16 +38,15 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from acquirer.errors import SchemaVersionError, StoreError
-from acquirer.ledger import Journal
-from acquirer.store.base import AtcClaim, AuthorizationRow, PaymentRow, RecordResult
+from acquirer.errors import StoreError
 from acquirer.store.groupcommit import CHECKPOINT_INTERVAL, GroupCommitWriter
-from acquirer.store.sql import SqlStore
-from acquirer.store.sql_authorizations import record_authorization_in
-from acquirer.store.sqlbase import Row, Tx
-from acquirer.store.sqlite_migrations import MIGRATIONS
+from acquirer.store.migrations import Migration, ordered, run_pending
+from acquirer.store.tx import Engine, Row, Tx
 
 T = TypeVar("T")
+
+#: The mode of the database file and of the WAL and shm SQLite creates beside it.
+FILE_MODE = 0o600
 
 #: Milliseconds a writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 5_000
@@ -57,7 +62,7 @@ def _param(value: Any) -> Any:
 
 
 class SqliteTx:
-    """A :class:`~acquirer.store.sqlbase.Tx` over one ``sqlite3`` connection."""
+    """A :class:`~acquirer.store.tx.Tx` over one ``sqlite3`` connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -97,24 +102,42 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SqliteStore(SqlStore):
-    """A :class:`~acquirer.store.base.Store` on one SQLite file.
+def _owner_only(path: Path) -> None:
+    """Create ``path`` (and narrow it and its WAL and shm) to :data:`FILE_MODE`."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        try:
+            if stat.S_IMODE(companion.stat().st_mode) != FILE_MODE:
+                os.chmod(companion, FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
+class SqliteEngine(Engine):
+    """An :class:`~acquirer.store.tx.Engine` on one SQLite file, migrated by ``migrations``.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     store = SqliteStore(pathlib.Path(tmp) / "a.db")
-    ...     store.migrate(), store.count_authorizations()
-    ...     store.close()
-    (6, 0)
+    ...     engine = SqliteEngine(pathlib.Path(tmp) / "a.db", ())
+    ...     engine.migrate(), engine.read(lambda tx: tx.one("SELECT 1 AS one"))
+    ...     engine.close()
+    (0, {'one': 1})
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, migrations: Sequence[Migration]) -> None:
         self._path = path
+        self._migrations = ordered(migrations)
         self._readers: list[sqlite3.Connection] = []
         self._local = threading.local()
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _owner_only(path)
             conn = _connect(path)
             self._db = sqlite_utils.Database(conn, execute_plugins=False)
             self._db.enable_wal()
@@ -130,7 +153,8 @@ class SqliteStore(SqlStore):
 
     # -- primitives ----------------------------------------------------------------------
 
-    def _read(self, work: Callable[[Tx], T]) -> T:
+    def read(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` on this thread's read connection (autocommit: the latest commit)."""
         tx: SqliteTx | None = getattr(self._local, "tx", None)
         if tx is None:
             try:
@@ -142,20 +166,13 @@ class SqliteStore(SqlStore):
             tx = self._local.tx = SqliteTx(conn)
         return work(tx)
 
-    def _transact(self, work: Callable[[Tx], T]) -> T:
+    def transact(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` in the writer thread's next group commit; durable when this returns."""
         return self._writer.submit(lambda: work(self._tx))
 
-    async def record_authorization_async(
-        self,
-        row: AuthorizationRow,
-        claim: AtcClaim | None,
-        payment: PaymentRow | None = None,
-        journals: Sequence[Journal] = (),
-    ) -> RecordResult:
-        """Queue the write for the next group commit; resume when that commit is durable."""
-        return await self._writer.submit_async(
-            lambda: record_authorization_in(self._tx, row, claim, payment, journals)
-        )
+    async def transact_async(self, work: Callable[[Tx], T]) -> T:
+        """Queue ``work`` for the next group commit; resume when that commit is durable."""
+        return await self._writer.submit_async(lambda: work(self._tx))
 
     @property
     def reads_are_local(self) -> bool:
@@ -169,25 +186,15 @@ class SqliteStore(SqlStore):
         return self._writer.submit(self._migrate)
 
     def _migrate(self) -> int:
-        db, tx = self._db, self._tx
-        tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = tx.one("SELECT version FROM schema_version")
-        current = 0 if row is None else int(row["version"])
-        if current > len(MIGRATIONS):
-            raise SchemaVersionError(
-                f"database schema version {current} is newer than this software "
-                f"(knows up to {len(MIGRATIONS)}); upgrade tap-acquirer"
-            )
+        db = self._db
+
+        def apply(step: Migration) -> None:
+            step.sqlite(db)
+
         try:
-            for step in MIGRATIONS[current:]:
-                step(db)
+            return run_pending(self._tx, self._migrations, apply)
         except sqlite3.Error as exc:
             raise StoreError(f"migration failed: {exc.__class__.__name__}: {exc}") from exc
-        if row is None:
-            tx.run("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
-        else:
-            tx.run("UPDATE schema_version SET version = ?", [len(MIGRATIONS)])
-        return len(MIGRATIONS)
 
     def close(self) -> None:
         """Finish pending writes and close every connection."""

@@ -5,6 +5,7 @@
 - :mod:`.tag_reader`  the Type 4 Tag NDEF detection and read procedures
 - :mod:`.checkout`    the :class:`CheckoutClient` protocol the acquirer round implements
 - :mod:`.wallet`      the :class:`Wallet`, honest or misbehaving (:class:`Conduct`)
+- :mod:`.http`        :class:`HttpCheckoutClient`, the protocol over the acquirer's HTTP API
 """
 
 from card_emulation.wallet.checkout import (
@@ -14,6 +15,7 @@ from card_emulation.wallet.checkout import (
     SessionPayment,
     SessionState,
 )
+from card_emulation.wallet.http import HttpCheckoutClient
 from card_emulation.wallet.readers import Transceive, nfcpy_transceive, pyscard_transceive
 from card_emulation.wallet.tag_reader import read_capability, read_ndef
 from card_emulation.wallet.wallet import Conduct, Shown, Wallet, WalletRun
@@ -22,6 +24,7 @@ __all__ = [
     "CheckoutClient",
     "CheckoutSession",
     "Conduct",
+    "HttpCheckoutClient",
     "PaymentResult",
     "SessionPayment",
     "SessionState",

@@ -12,6 +12,7 @@ Modules, from the bottom up:
 - :mod:`~emvcore.crypto.session`     AC session keys: EMV common (A1.3) and Mastercard
 - :mod:`~emvcore.crypto.cryptogram`  ARQC/TC/AAC generation and verification (8.1)
 - :mod:`~emvcore.crypto.arpc`        ARPC methods 1 and 2 (8.2)
+- :mod:`~emvcore.crypto.sm`          secure messaging MACs of issuer script commands (9.2)
 - :mod:`~emvcore.crypto.cvn`         one :class:`CryptogramVersion` per CVN tying them together
 - :mod:`~emvcore.crypto.aes`         AES ECB/CBC/CMAC, for DUKPT and AES key check values
 - :mod:`~emvcore.crypto.dukpt`       DUKPT: AES (ANSI X9.24-3-2017) and TDES (X9.24-1-2009)
@@ -35,6 +36,7 @@ from emvcore.crypto.cvn import (
 from emvcore.crypto.kd import derive_icc_mk, derive_icc_mk_a, derive_icc_mk_b
 from emvcore.crypto.mac import Padding, mac_iso9797_alg3, pad
 from emvcore.crypto.session import derive_common_sk, derive_mastercard_sk
+from emvcore.crypto.sm import derive_smi_session_key, secure_command, verify_command_mac
 from emvcore.crypto.tdes import kcv
 
 __all__ = [
@@ -51,9 +53,12 @@ __all__ = [
     "derive_icc_mk_a",
     "derive_icc_mk_b",
     "derive_mastercard_sk",
+    "derive_smi_session_key",
     "generate_ac",
     "kcv",
     "mac_iso9797_alg3",
     "pad",
+    "secure_command",
     "verify_ac",
+    "verify_command_mac",
 ]

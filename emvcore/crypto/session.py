@@ -24,7 +24,7 @@ from __future__ import annotations
 from emvcore.crypto.tdes import adjust_parity, tdes_ecb_encrypt
 from emvcore.errors import CryptoError
 
-__all__ = ["derive_common_sk", "derive_mastercard_sk"]
+__all__ = ["derive_ac_diversified_sk", "derive_common_sk", "derive_mastercard_sk"]
 
 
 def _check_master_key(icc_mk: bytes) -> None:
@@ -75,3 +75,20 @@ def derive_mastercard_sk(icc_mk: bytes, atc: bytes, un: bytes) -> bytes:
     if len(un) != 4:
         raise CryptoError(f"the unpredictable number (9F37) must be 4 bytes long, not {len(un)}")
     return _session_key(icc_mk, atc + b"\x00\x00" + un)
+
+
+def derive_ac_diversified_sk(icc_mk: bytes, r: bytes) -> bytes:
+    """The A1.3.1 construction for any 8-byte ``R``: the secure messaging session keys.
+
+    Book 2 A1.3: SK_SMI and SK_SMC are derived from MK_SMI / MK_SMC with ``R`` = the
+    Application Cryptogram of the transaction (:mod:`emvcore.crypto.sm`).
+
+    >>> mk = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
+    >>> derive_ac_diversified_sk(mk, bytes.fromhex("0001") + bytes(6)) == (
+    ...     derive_common_sk(mk, bytes.fromhex("0001")))
+    True
+    """
+    _check_master_key(icc_mk)
+    if len(r) != 8:
+        raise CryptoError(f"the diversification value R must be 8 bytes long, not {len(r)}")
+    return _session_key(icc_mk, r)

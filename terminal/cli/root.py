@@ -1,8 +1,9 @@
 """``tap-terminal``: the shopkeeper's command line.
 
-The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``doctor``, and the ``bike``
-and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`),
-``journal`` (:mod:`terminal.journal.cli`) and ``outbox`` (:mod:`terminal.outbox.cli`).
+The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``run`` (the daemon,
+:mod:`terminal.daemon.cli`), ``doctor``, the ``bike`` and ``locker`` sub-commands
+(:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`), ``journal``
+(:mod:`terminal.journal.cli`) and ``outbox`` (:mod:`terminal.outbox.cli`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from terminal.console.cli import console_command
+from terminal.daemon.cli import run_command
 from terminal.journal.cli import journal_app
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
@@ -32,6 +35,8 @@ def _root() -> None:
 
 
 app.command("pay")(pay_command)
+app.command("console")(console_command)
+app.command("run")(run_command)
 
 
 @app.command("doctor")

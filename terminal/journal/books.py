@@ -125,6 +125,12 @@ class JournalRecord:
             return Unanswered(False, "online_unavailable", "not_delivered")
         self.entry = journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")
         _stop_at("answer_unknown")
+        if not self.confirm_late:  # no late completion: undo by key (a no-op if nothing held)
+            done = queue_reversal(journal, self.books.outbox, self.id,
+                                  reason="acquirer_unavailable", resolution="not_looked_up")  # fmt: skip
+            self.entry = done.entry
+            seq = done.reversal.seq if done.reversal is not None else None
+            return Unanswered(False, "acquirer_unavailable", "not_looked_up", "queued", seq)
         for pause in (*IN_PROGRESS_PAUSES, None):
             done = resolve(journal, self.books.outbox, self.id, self.books.lookup,
                            accept=accept if self.confirm_late else None)  # fmt: skip

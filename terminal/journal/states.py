@@ -49,6 +49,8 @@ class TxKind(StrEnum):
     BIKE_UNLOCK = "bike_unlock"
     BIKE_RETURN = "bike_return"
     PARCEL_PICKUP = "parcel_pickup"
+    #: A Tap! payment: the terminal is the tag, a wallet pays its checkout session.
+    TAG_PAYMENT = "tag_payment"
 
 
 class TxState(StrEnum):
@@ -98,6 +100,7 @@ STATUS_KINDS: dict[TxKind, str] = {
     TxKind.BIKE_UNLOCK: "rentals",
     TxKind.BIKE_RETURN: "rentals",
     TxKind.PARCEL_PICKUP: "parcels",
+    TxKind.TAG_PAYMENT: "checkout",
 }
 
 #: What the customer was told once a transaction reaches a state (None: nothing final yet).

@@ -6,7 +6,10 @@ shopkeeper's console): signature and "no CVM" are its cardholder verification me
 CDCVM is accepted from phones, DDA/fDDA and CDA are supported.
 
 Terminal Action Codes shipped (TVR-shaped, Book 3 Annex C5 bit names; used by the C-2 path,
-whose terminal action analysis is Book 3 10.7; the C-3 path decides from the CTQ instead):
+whose terminal action analysis is Book 3 10.7; the C-3 path decides from the CTQ instead).
+The settings file replaces any of them (``[kernel] tac_denial / tac_online / tac_default``,
+10 hex digits each, :mod:`terminal.settings`); an acquirer profile that wants ODA failures
+judged by the issuer sets ``tac_denial = "0000000000"``:
 
 ============  ==============  ==============================================================
 code          value           bits set, and why
@@ -95,6 +98,12 @@ class Combination:
         return self.transaction_types is None or transaction_type in self.transaction_types
 
 
+#: The shipped Terminal Action Codes (the table in the module docstring says why); the
+#: settings file's ``[kernel] tac_denial / tac_online / tac_default`` replace them.
+DEFAULT_TAC_DENIAL = bytes.fromhex("4C00000000")
+DEFAULT_TAC_ONLINE = bytes.fromhex("F45084800C")
+DEFAULT_TAC_DEFAULT = bytes.fromhex("F45084800C")
+
 #: Visa (A0000000031010) on kernel 3 (C-3), Mastercard (A0000000041010) on kernel 2 (C-2).
 DEFAULT_COMBINATIONS: tuple[Combination, ...] = (
     Combination(bytes.fromhex("A0000000031010"), 3),
@@ -128,9 +137,9 @@ class KernelConfig:
     cda_supported: bool = True
     #: Terminal Action Codes (Book 3 10.7), TVR-shaped: denial, online, default (see the
     #: table in the module docstring for what they hold and why).
-    tac_denial: bytes = bytes.fromhex("4C00000000")
-    tac_online: bytes = bytes.fromhex("F45084800C")
-    tac_default: bytes = bytes.fromhex("F45084800C")
+    tac_denial: bytes = DEFAULT_TAC_DENIAL
+    tac_online: bytes = DEFAULT_TAC_ONLINE
+    tac_default: bytes = DEFAULT_TAC_DEFAULT
     #: Interface Device Serial Number 9F1E (an 8).
     ifd_serial: str = "TAP00001"
     #: CA public keys for offline data authentication, by RID and index.

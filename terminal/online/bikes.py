@@ -1,4 +1,4 @@
-"""The acquirer's bike endpoints, as the dock terminal calls them (see ``acquirer.api_rentals``).
+"""The acquirer's bike endpoints, as the dock terminal calls them (see ``acquirer.rentals.api``).
 
 - ``POST /v1/rentals``: a tap-on; the deposit's pre-authorization and the rental, or a
   refusal (``par_denied`` with the amount owed, ``rental_active``, any decline reason).

@@ -67,10 +67,12 @@ class AcquirerClient:
         emv_data: bytes,
         idempotency_key: str,
         reference: str | None = None,
+        intent: str = "sale",
     ) -> AuthorizationResponse:
         """Ask for an authorization of ``amount`` minor units with the card's data record.
 
-        ``reference``: the merchant's order id, stored by the acquirer with the payment.
+        ``reference``: the merchant's order id, stored by the acquirer with the payment;
+        ``intent``: ``sale``, or ``preauthorization`` for a hold completed later.
         """
         body: dict[str, Any] = {
             "terminal_id": terminal_id,
@@ -80,6 +82,8 @@ class AcquirerClient:
         }
         if reference is not None:
             body["reference"] = reference
+        if intent != "sale":
+            body["intent"] = intent
         headers = {"Idempotency-Key": idempotency_key}
         response = self._post("/v1/authorizations", body, headers)
         if response.status_code >= 400:

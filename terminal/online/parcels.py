@@ -1,4 +1,4 @@
-"""The acquirer's parcel endpoints, as the locker terminal calls them (``acquirer.api_parcels``).
+"""The acquirer's parcel endpoints, as the locker terminal calls them (``acquirer.parcels.api``).
 
 - ``POST /v1/parcels/pickups``: a verified tap (account verification, amount 0) or a pickup
   code -> ``open`` (the compartments to open), ``pay`` (a sale for ``amount_due`` first) or

@@ -10,7 +10,13 @@ Two families, two command sets (ACS application programming interface documents)
   buzzer for dd x 10 ms, ``E0 00 00 29 01 ss`` sets the LEDs (bit 0 red, bit 1 green).
   Answered ``E1 00 00 00 01 xx``.
 
-Both go to the reader, not the card, with ``SCardControl`` and the CCID escape control
+The ACR122U also switches its antenna (ACR122U API, "Direct Transmit" of the PN532 command
+RFConfiguration, CfgItem 01 "RF field"): ``FF 00 00 00 04 D4 32 01 00`` off,
+``... D4 32 01 01`` on, answered ``D5 33 90 00``; the Field Off Request of Book A 6.2 uses
+it (:class:`AcsAntenna`). The ACR1252U's escape set has no documented antenna switch here:
+that reader only unpowers the card (:mod:`terminal.readers.pcsc`).
+
+All go to the reader, not the card, with ``SCardControl`` and the CCID escape control
 code (``SCARD_CTL_CODE(1)`` for pcsc-lite's CCID driver, which must have escape commands
 enabled: ``ifdDriverOptions`` 0x0001 in its Info.plist). Whether a reader answers is
 *detected*: the first command it refuses switches feedback off for that reader, so a
@@ -101,6 +107,51 @@ class AcsFeedback:
                 self.refusals.append(f"{command.hex().upper()}: {reason}")
                 return False
         return True
+
+
+def acr122u_rf_field(on: bool) -> bytes:
+    """The ACR122U antenna switch: Direct Transmit of PN532 RFConfiguration, RF field item.
+
+    >>> acr122u_rf_field(False).hex().upper()
+    'FF00000004D4320100'
+    """
+    return bytes([0xFF, 0x00, 0x00, 0x00, 0x04, 0xD4, 0x32, 0x01, int(on)])
+
+
+@dataclass
+class AcsAntenna:
+    """The RF field switch of a reader that has one (ACR122U); off for good on a refusal."""
+
+    enabled: bool = True
+    refusals: list[str] = field(default_factory=list)
+
+    def switch(self, reader: Controllable, on: bool) -> bool:
+        """Switch the field on or off; False (and never again) when the reader refuses."""
+        if not self.enabled:
+            return False
+        command = acr122u_rf_field(on)
+        try:
+            response = reader.control(IOCTL_CCID_ESCAPE, command)
+        except ReaderError as exc:
+            response, reason = b"", str(exc)
+        else:
+            reason = f"answered {response.hex().upper() or 'nothing'}"
+        if response[-4:] != b"\xd5\x33\x90\x00":
+            self.enabled = False
+            self.refusals.append(f"{command.hex().upper()}: {reason}")
+            return False
+        return True
+
+
+def antenna_for(reader_name: str) -> AcsAntenna | None:
+    """The antenna switch of a reader by its PC/SC name, None for readers without one.
+
+    >>> antenna_for("ACS ACR122U PICC Interface 00 00") is not None
+    True
+    >>> antenna_for("ACS ACR1252 1S CL Reader [ACR1252 Reader PICC] 00 00") is None
+    True
+    """
+    return AcsAntenna() if "ACR122" in reader_name.upper() else None
 
 
 def _accepted(model: str, response: bytes) -> bool:

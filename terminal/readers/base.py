@@ -205,11 +205,34 @@ class Reader(ABC):
         return False
 
     def field_off(self, hold_ms: int) -> bool:
-        """Switch the RF field off for ``hold_ms`` (Book A 6.2 "Field Off Request").
+        """Act on an outcome's Field Off Request (Book A 6.2): deactivate the card ``hold_ms``.
 
-        Returns whether the reader did; the default reader cannot switch its field.
+        The card in the field is powered down (the RF field switched off where the backend
+        can, the card reset where it can only do that), the hold is observed (a
+        :meth:`cancel` ends it with ``CardWaitCancelledError``), and the next
+        :meth:`wait_for_card` activates the card afresh, within the same transaction.
+        Returns whether the backend deactivated the card; what each backend really does is
+        in its :meth:`_field_off`. A negative ``hold_ms`` is a ``ValueError``.
+        """
+        if hold_ms < 0:
+            raise ValueError(f"a field off hold is 0 ms or more, not {hold_ms}")
+        self._check_cancelled()
+        with self._wait_scope():
+            done = self._field_off(hold_ms / 1000)
+        self._check_cancelled()
+        return done
+
+    def _field_off(self, hold: float) -> bool:
+        """Backend primitive: deactivate the card for ``hold`` seconds (use :meth:`_hold`).
+
+        The default reader can do nothing: False, and no hold.
         """
         return False
+
+    def _hold(self, seconds: float) -> None:
+        """Wait ``seconds`` (a hold the protocol asks for, not a wait for an event); a
+        :meth:`cancel` ends it at once with ``CardWaitCancelledError``."""
+        self._wait_until(lambda: False, seconds)
 
     def transceive(self, apdu: bytes) -> bytes:
         """Send a command APDU, return the complete response (data || SW1 SW2)."""

@@ -5,7 +5,8 @@
 add and remove cards at will. It enforces the card timeout like a real reader: each exchange
 runs on a worker thread, and a card that does not answer within ``card_timeout`` is a
 :class:`CardTimeoutError` (the card is then treated as gone). Two cards in the field are a
-collision. :meth:`Reader.cancel` wakes a wait for a card or for its removal at once (one
+collision. A Field Off Request (:meth:`Reader.field_off`) resets the cards in the field, as
+a real field drop powers a card down. :meth:`Reader.cancel` wakes a wait for a card or for its removal at once (one
 condition carries the field's changes and the cancel).
 
 :class:`EmulatedReader` is the registered ``emulated`` backend: ``emulated:NAME`` puts the
@@ -91,6 +92,9 @@ class LoopbackReader(Reader):
     def __init__(self, card: ApduCard | None = None, *, card_timeout: float = 1.0) -> None:
         super().__init__(card_timeout=card_timeout)
         self._cards: list[ApduCard] = [card] if card is not None else []
+        #: How many times the field was emptied: a wait for removal that began before the
+        #: latest one has seen the field empty, even if a card is back by the time it looks.
+        self._removals = 0
 
     def insert(self, card: ApduCard) -> None:
         """Put a card in the field (replacing whatever was there)."""
@@ -108,6 +112,7 @@ class LoopbackReader(Reader):
         """Take every card out of the field (the reader sees the field empty)."""
         with self._wake:
             self._cards = []
+            self._removals += 1
             self._seen_empty()
             self._wake.notify_all()
 
@@ -119,7 +124,18 @@ class LoopbackReader(Reader):
         return CardInfo(atr=EMULATED_ATR)
 
     def _wait_for_removal(self, timeout: float | None) -> bool:
-        return self._wait_until(lambda: not self._cards, timeout)
+        removals = self._removals
+        return self._wait_until(lambda: not self._cards or self._removals != removals, timeout)
+
+    def _field_off(self, hold: float) -> bool:
+        """The field drops: every card in it resets (power-on state, the ATC kept), and is
+        activated again by the next poll. A card object without ``reset`` keeps its state."""
+        for card in list(self._cards):
+            reset = getattr(card, "reset", None)
+            if callable(reset):
+                reset()
+        self._hold(hold)
+        return True
 
     def _transmit(self, apdu: bytes) -> bytes:
         cards = self._cards

@@ -20,6 +20,9 @@ into :mod:`terminal.errors` here:
 * an exchange longer than ``card_timeout`` (a card stalling with S(WTX), or mute) is
   given up on: :class:`CardTimeoutError`, the card dropped.
 
+A Field Off Request (Book A 6.2) is real here: ``device.mute()`` switches the RF field off
+for the time asked, and the next poll switches it on and activates the card again.
+
 Polling is what nfcpy's ``ContactlessFrontend.connect(terminate=...)`` loop does; here it
 is one :meth:`~nfc.clf.ContactlessFrontend.sense` round at a time, so
 :meth:`~terminal.readers.base.Reader.cancel` ends a wait for a card, or for its removal
@@ -159,6 +162,18 @@ class NfcReader(Reader):
         # the card timeout bounds the whole exchange, and a card given up on is dropped.
         self._busy = True
         return self._abandonable(exchange, abandon=self._drop_tag)
+
+    def _field_off(self, hold: float) -> bool:
+        """The RF field off (``device.mute()``) for ``hold`` seconds: the card powers down.
+
+        nfcpy switches the field on again with the next ``sense``, so the next poll
+        activates the card afresh (ISO/IEC 14443-3 power-on). Over the ``udp`` driver the
+        "field" is the simulated one: its target sees the field drop as a real card does.
+        """
+        self._idle(self.card_timeout)  # not while an abandoned exchange drives the device
+        self._release()
+        self._hold(hold)
+        return True
 
     def close(self) -> None:
         """Stop a pending wait and close the device."""

@@ -20,7 +20,14 @@ into :mod:`terminal.errors` here, at the boundary:
   Again), a reader that goes away or a pcscd that stops is :class:`ReaderUnavailableError`,
 * the UID comes from the PC/SC pseudo-APDU ``FF CA 00 00 00`` (PC/SC Part 3 3.2.2.1.3
   "Get Data"), asked once: a reader that does not answer ``9000`` is not asked again;
-* ACS readers' buzzer and LEDs are driven through :mod:`terminal.readers.acs`.
+* ACS readers' buzzer and LEDs are driven through :mod:`terminal.readers.acs`;
+* a Field Off Request (Book A 6.2): PC/SC has no call that switches a reader's RF field.
+  What is portable and real is ``SCardDisconnect(SCARD_UNPOWER_CARD)``: the IFD handler
+  powers the card down (a contactless driver deactivates it; vpcd sends "power off" to the
+  emulated card, which resets), the hold is observed, and the next poll connects (powers
+  up, activates) it again. Whether the antenna itself goes quiet depends on the reader:
+  an ACR122U is told to switch it off for the hold (:class:`~terminal.readers.acs.AcsAntenna`);
+  on other readers the field stays on and only the card is unpowered.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from terminal.errors import (
     ReaderError,
     ReaderUnavailableError,
 )
-from terminal.readers.acs import AcsFeedback, feedback_for
+from terminal.readers.acs import AcsAntenna, AcsFeedback, antenna_for, feedback_for
 from terminal.readers.base import CardInfo, Reader, deadline_after, remaining
 
 #: PC/SC Part 3 3.2.2.1.3: GET DATA, P1 00 = the card's UID, Le 00 = all of it.
@@ -213,6 +220,7 @@ class PcscReader(Reader):
         self._session: _CardSession | None = None
         self._uid_supported: bool | None = None
         self.feedback: AcsFeedback | None = feedback_for(reader)
+        self.antenna: AcsAntenna | None = antenna_for(reader)
 
     @classmethod
     def from_spec(cls, argument: str, **options: Any) -> PcscReader:
@@ -273,6 +281,24 @@ class PcscReader(Reader):
             raise CardRemovedError("no card connected: call wait_for_card first")
         return self._abandonable(lambda: self._transmit_now(session, apdu),
                                  abandon=self._disconnect)  # fmt: skip
+
+    def _field_off(self, hold: float) -> bool:
+        """Unpower the card (``SCARD_UNPOWER_CARD``), and the antenna where it switches.
+
+        True when there was a card to unpower or an antenna switched off; the next
+        :meth:`wait_for_card` connects (powers up) the card again.
+        """
+        session, self._session = self._session, None
+        if session is not None:
+            session.close(scard.SCARD_UNPOWER_CARD)
+        antenna = self.antenna
+        switched = antenna is not None and antenna.switch(self, on=False)
+        try:
+            self._hold(hold)
+        finally:
+            if switched and antenna is not None:
+                antenna.switch(self, on=True)
+        return session is not None or switched
 
     def close(self) -> None:
         """Cancel a pending wait, disconnect the card and release the PC/SC context."""

@@ -11,9 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
+from acquirer.domains import MIGRATIONS
 from acquirer.keys import KeyMaterial, initialize, load_key_material
-from acquirer.store import Store, open_store
-from acquirer.store.sqlite import SqliteStore
+from acquirer.parcels.sql import SqlParcelStore
+from acquirer.payments.sql import SqlPaymentStore
+from acquirer.rentals.sql import SqlRentalStore
+from acquirer.store import Engine, open_engine
+from acquirer.store.sqlite import SqliteEngine
 from acquirer.vault import TokenVault
 from tests.acquirer.testkit import Api, TestCard
 from tests.services import service_env
@@ -34,15 +38,32 @@ def keys(settings: Settings) -> KeyMaterial:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[SqliteStore]:
-    store = SqliteStore(settings.database)
-    store.migrate()
-    yield store
-    store.close()
+def engine(settings: Settings) -> Iterator[SqliteEngine]:
+    """The data directory's SQLite database, migrated with every domain's steps."""
+    engine = SqliteEngine(settings.database, MIGRATIONS)
+    engine.migrate()
+    yield engine
+    engine.close()
 
 
 @pytest.fixture
-def vault(settings: Settings, keys: KeyMaterial, store: SqliteStore) -> TokenVault:
+def store(engine: SqliteEngine) -> SqlPaymentStore:
+    """The payments store (with the core's registry) on the SQLite database."""
+    return SqlPaymentStore(engine)
+
+
+@pytest.fixture
+def rental_store(engine: SqliteEngine) -> SqlRentalStore:
+    return SqlRentalStore(engine)
+
+
+@pytest.fixture
+def parcel_store(engine: SqliteEngine) -> SqlParcelStore:
+    return SqlParcelStore(engine)
+
+
+@pytest.fixture
+def vault(settings: Settings, keys: KeyMaterial, store: SqlPaymentStore) -> TokenVault:
     return TokenVault(
         store, keys.issuer_keys, keys.vault_key, bin_controller_id=settings.bin_controller_id
     )
@@ -96,16 +117,34 @@ def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Sett
 
 
 @pytest.fixture
-def any_store(backend_settings: Settings) -> Iterator[Store]:
-    """A migrated store of each backend: the contract suite runs once per backend."""
-    store = open_store(backend_settings)
-    store.migrate()
-    yield store
-    store.close()
+def any_engine(backend_settings: Settings) -> Iterator[Engine]:
+    """A migrated engine of each backend: the contract suites run once per backend."""
+    engine = open_engine(backend_settings, MIGRATIONS)
+    engine.migrate()
+    yield engine
+    engine.close()
 
 
 @pytest.fixture
-def any_vault(backend_settings: Settings, keys: KeyMaterial, any_store: Store) -> TokenVault:
+def any_store(any_engine: Engine) -> SqlPaymentStore:
+    """The payments store (with the core's registry) on each backend."""
+    return SqlPaymentStore(any_engine)
+
+
+@pytest.fixture
+def any_rental_store(any_engine: Engine) -> SqlRentalStore:
+    return SqlRentalStore(any_engine)
+
+
+@pytest.fixture
+def any_parcel_store(any_engine: Engine) -> SqlParcelStore:
+    return SqlParcelStore(any_engine)
+
+
+@pytest.fixture
+def any_vault(
+    backend_settings: Settings, keys: KeyMaterial, any_store: SqlPaymentStore
+) -> TokenVault:
     return TokenVault(
         any_store,
         keys.issuer_keys,
@@ -127,7 +166,7 @@ def any_new_card(any_vault: TokenVault, keys: KeyMaterial) -> Callable[..., Test
 
 
 @pytest.fixture
-def any_api(backend_settings: Settings, any_store: Store) -> Iterator[Api]:
+def any_api(backend_settings: Settings, any_store: SqlPaymentStore) -> Iterator[Api]:
     """The real app on the parametrized backend."""
     with TestClient(create_app(backend_settings)) as client:
         yield Api(client)

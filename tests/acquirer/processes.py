@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,17 +33,43 @@ def _wait_until_serving(url: str, deadline: float) -> None:
             time.sleep(0.05)
 
 
+def _open_files_limit(soft: int) -> Callable[[], None]:
+    """A ``preexec_fn`` starting the child with a soft RLIMIT_NOFILE of ``soft`` (a distribution's
+    default of 1,024, whatever the test runner's own limit is)."""
+
+    def limit() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return limit
+
+
 def start_acquirer(
-    data_dir: Path, *, env: dict[str, str] | None = None, args: Sequence[str] = ()
+    data_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    open_files: int | None = None,
+    log: Path | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
-    """Start ``tap-acquirer serve`` on a free loopback port; the process and its base URL."""
+    """Start ``tap-acquirer serve`` on a free loopback port; the process and its base URL.
+
+    ``open_files``: the soft open-file limit the server starts with; ``log``: a file that
+    receives the server's standard error (its log lines), else they are dropped. The server
+    leads a process group of its own (its workers included), so :func:`kill_group` reaches all.
+    """
+    stderr = log.open("ab") if log is not None else None
     process = subprocess.Popen(
         [*tap_acquirer(), "serve", "--data-dir", str(data_dir), "--port", "0", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr if stderr is not None else subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})},
+        preexec_fn=_open_files_limit(open_files) if open_files is not None else None,
+        start_new_session=True,
     )
+    if stderr is not None:
+        stderr.close()
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 30
@@ -67,16 +95,29 @@ def stop(process: subprocess.Popen[str]) -> None:
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        kill_group(process)
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the server and its worker processes (its process group); wait for the server."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 @contextmanager
 def acquirer_process(
-    data_dir: Path, *, env: dict[str, str] | None = None, args: Sequence[str] = ()
+    data_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    open_files: int | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
     """Start ``tap-acquirer serve`` on a free loopback port; yield its base URL; stop it."""
-    process, url = start_acquirer(data_dir, env=env, args=args)
+    process, url = start_acquirer(data_dir, env=env, args=args, open_files=open_files, log=log)
     try:
         yield url
     finally:

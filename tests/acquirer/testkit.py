@@ -79,13 +79,14 @@ class TestCard:
         track2: bool = False,
         cvn: int | None = None,
         omit: Iterable[int] = (),
+        tvr: bytes = bytes(5),
     ) -> Tap:
         """The EMV data record of a GENERATE AC asking for an ARQC."""
         fields: dict[int, bytes] = {
             0x9F02: encode_n(amount, 6),
             0x9F03: bytes(6),
             0x9F1A: encode_n(250, 2),
-            0x95: bytes(5),
+            0x95: tvr,
             0x5F2A: encode_n(currency, 2),
             0x9A: bytes.fromhex("261122"),
             0x9C: b"\x00",

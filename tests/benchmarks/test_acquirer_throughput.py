@@ -47,9 +47,10 @@ from typing import Any
 
 import pytest
 
+from acquirer.domains import open_database
 from acquirer.keys import initialize, load_key_material
+from acquirer.payments.sql import SqlPaymentStore
 from acquirer.settings import Settings
-from acquirer.store import open_store
 from acquirer.vault import TokenVault
 from emvcore.pan import luhn_check_digit
 from tests.acquirer.processes import acquirer_process
@@ -73,8 +74,8 @@ def _prepare(tmp: Path) -> tuple[Settings, Path]:
     settings = Settings(tmp / "acquirer")
     initialize(settings)
     keys = load_key_material(settings)
-    store = open_store(settings)
-    store.migrate()
+    store = SqlPaymentStore(open_database(settings))
+    store.engine.migrate()
     vault = TokenVault(
         store, keys.issuer_keys, keys.vault_key, bin_controller_id=settings.bin_controller_id
     )
@@ -82,7 +83,7 @@ def _prepare(tmp: Path) -> tuple[Settings, Path]:
     for n in range(CARDS):
         record = vault.provision(_funding_pan(n), "visa" if n % 2 else "mastercard")
         cards.append(TestCard(record.token, keys.issuer_keys.for_pan(record.token), record.psn))
-    store.close()
+    store.engine.close()
     lines = []
     for i in range(REQUESTS):
         card = cards[i % CARDS]
@@ -169,12 +170,12 @@ def test_acquirer_authorizations_per_second(tmp_path: Path) -> None:
         probe.join()
         health = _wrk(f"{url}/v1/health", None, None, seconds=5)
     stats = json.loads(result["summary"])
-    store = open_store(settings)
+    store = SqlPaymentStore(open_database(settings))
     try:
         totals = store.ledger_totals()
         recorded = store.count_authorizations()
     finally:
-        store.close()
+        store.engine.close()
     with sqlite3.connect(settings.database) as db:
         first, last = db.execute(
             "SELECT MIN(created_at), MAX(created_at) FROM authorizations"

@@ -1,7 +1,7 @@
 """The phone wallet: reading a Tap! tag, and paying, honestly or not, through a fake acquirer.
 
 The wallet's EMV data is checked with the acquirer's own ARQC verification
-(``acquirer.issuer``), so a wallet payment is proven to verify exactly as a card's does.
+(``acquirer.payments.issuer``), so a wallet payment is proven to verify exactly as a card's does.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from acquirer.issuer import Issuer, parse_emv_data
+from acquirer.payments.issuer import Issuer, parse_emv_data
 from card_emulation import CardImage, EmvApplet
 from card_emulation.errors import TagReadError, WalletError
 from card_emulation.tag import Type4Tag

@@ -63,19 +63,27 @@ def tap(card: PatchedCard) -> tuple[Outcome, str]:
 
 
 @pytest.mark.parametrize(
-    ("profile", "tag", "reason", "corpus"),
+    ("profile", "tag", "dol", "reason", "corpus"),
     [
         # A PDOL asking for 2 x 255 bytes: the GPO data cannot fit a short Lc (255); the
-        # kernel raised ApduError out of Kernel.run (kernel crash-966d2467...).
-        ("visa", 0x9F38, "pdol_malformed", "kernel/966d2467497406642360f1fa5386c0087e22fe6f"),
+        # kernel raised ApduError out of Kernel.run (kernel crash-966d2467...). It keeps the
+        # TTQ (9F66), or the Entry Point drops the kernel 3 candidate before GPO (Book B
+        # 3.3.3.6) and the oversized PDOL is never built.
+        (
+            "visa",
+            0x9F38,
+            "9F66049F02FF9F03FF",
+            "pdol_malformed",
+            "kernel/966d2467497406642360f1fa5386c0087e22fe6f",
+        ),
         # The same for a CDOL1 asking for more than GENERATE AC can carry (C-2).
-        ("mastercard", 0x8C, "cdol1_malformed", None),
+        ("mastercard", 0x8C, "9F02FF9F03FF", "cdol1_malformed", None),
     ],
 )
 def test_a_dol_asking_for_more_than_a_short_command_carries_is_a_card_error(
-    profile: str, tag: int, reason: str, corpus: str | None
+    profile: str, tag: int, dol: str, reason: str, corpus: str | None
 ) -> None:
-    card = card_with(_issuer_keys(), profile, tag, bytes.fromhex("9F02FF9F03FF"))
+    card = card_with(_issuer_keys(), profile, tag, bytes.fromhex(dol))
     assert tap(card) == (Outcome.END_APPLICATION, reason)
     if corpus is not None:
         target, name = corpus.split("/")

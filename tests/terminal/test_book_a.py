@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 import importlib
 import pkgutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,7 +38,7 @@ from terminal.kernel.outcome import (
 from terminal.kernel.ui import MessageId, Status, UiRequest, ValueQualifier
 from terminal.readers.base import CardInfo
 from terminal.readers.emulated import LoopbackReader
-from terminal.tap import go_online, read_card
+from terminal.tap import REMOVE_CARD, go_online, read_card, remove_card
 from tests.card_emulation.support import make_card
 from tests.terminal.entry_rig import (
     TAG_RESTART_FLAG,
@@ -148,6 +150,104 @@ def test_book_a_6_2_field_off_request_is_passed_to_the_reader() -> None:
         result = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=0.1, show=lambda ui: None)
     assert result.outcome is Outcome.APPROVED
     assert reader.field_offs == [(1300, 3)]  # after the first activation, before the second
+
+
+class FramesCard:
+    """A card object for the loopback reader answering scripted frames; counts its resets."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = list(frames)
+        self.resets = 0
+        self.answered_after_reset: list[int] = []
+
+    def process_apdu(self, apdu: bytes) -> bytes:
+        self.answered_after_reset.append(self.resets)
+        return self.frames.pop(0)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+#: Far beyond any bounded wait here; a wait that ignored its bound fails the test instead.
+HANG_GUARD = 20.0
+
+
+def in_thread(call: Callable[[], object]) -> tuple[threading.Thread, dict[str, object]]:
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, box
+
+
+def ended(thread: threading.Thread, box: dict[str, object]) -> object:
+    thread.join(HANG_GUARD)
+    assert not thread.is_alive(), "the call did not return"
+    return box.get("error", box.get("result"))
+
+
+def test_book_a_6_2_field_off_request_resets_the_card_on_the_loopback() -> None:
+    """The loopback's field drop resets the card; the restart's commands come after it."""
+    first = answer(Outcome.TRY_AGAIN, start=Start.B, field_off_ms=10)
+    card = FramesCard(tap(first, answer(Outcome.APPROVED)))
+    reader = LoopbackReader(card)
+    with registered():
+        result = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=1, show=lambda ui: None)
+    assert result.outcome is Outcome.APPROVED
+    assert card.resets == 1
+    assert card.answered_after_reset == [0, 0, 0, 1, 1, 1]  # first activation, then restart
+
+
+def test_book_a_6_2_no_field_off_request_no_reset() -> None:
+    card = FramesCard(tap(answer(Outcome.TRY_AGAIN, start=Start.B), answer(Outcome.APPROVED)))
+    with registered():
+        result = read_card(LoopbackReader(card), txn(), kernel=Kernel(CONFIG), wait=1,
+                           show=lambda ui: None)  # fmt: skip
+    assert (result.outcome, card.resets) == (Outcome.APPROVED, 0)
+
+
+def test_book_a_6_2_removal_timeout_bounds_the_wait_for_removal() -> None:
+    """The outcome's Removal Timeout, not the caller's endless wait, ends "Remove card"."""
+    card = FramesCard(tap(answer(Outcome.APPROVED, removal_ms=50)))
+    reader = LoopbackReader(card)
+    with registered():
+        result = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=1, show=lambda ui: None)
+    assert (result.outcome, result.removal_timeout_ms) == (Outcome.APPROVED, 50)
+    shown: list[UiRequest] = []
+    thread, box = in_thread(
+        lambda: remove_card(reader, timeout=None, show=shown.append, read=result)
+    )
+    assert ended(thread, box) is False  # the card stayed: not removed in time
+    assert shown == [REMOVE_CARD]
+    # The next transaction does not read the card left in the field, and says so.
+    with registered():
+        again = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=0.05, show=shown.append)
+    assert (again.outcome, again.reason) == (Outcome.TRY_AGAIN, "card_not_removed")
+    assert card.frames == []  # nothing was sent to it
+
+
+def test_book_a_6_2_removal_timeout_card_removed_in_time() -> None:
+    card = FramesCard(tap(answer(Outcome.APPROVED, removal_ms=60_000)))
+    reader = LoopbackReader(card)
+    with registered():
+        result = read_card(reader, txn(), kernel=Kernel(CONFIG), wait=1, show=lambda ui: None)
+    asked = threading.Event()
+
+    def show(ui: UiRequest) -> None:
+        if ui == REMOVE_CARD:
+            asked.set()
+
+    thread, box = in_thread(lambda: remove_card(reader, timeout=0.0, show=show, read=result))
+    assert asked.wait(HANG_GUARD)
+    reader.remove()  # the customer takes the card within the outcome's 60 s
+    assert ended(thread, box) is True
+    assert not reader.removal_pending
 
 
 # -- 6.5 / Book B 3.5: restarts ----------------------------------------------------------------

@@ -15,6 +15,7 @@ path (C-3) and the Mastercard-style path (C-2):
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from emvcore.keyfile import IssuerKeySet
 from terminal.kernel import Kernel, KernelConfig, KernelResult, Outcome, Transaction
 from terminal.kernel import config as config_module
 from terminal.kernel.tvr import tvr_names
+from terminal.settings import kernel_config, load_settings
 from tests.card_emulation.support import make_card
 from tests.terminal.support import RecordingReader
 
@@ -88,6 +90,20 @@ def test_with_an_empty_tac_denial_c2_goes_online_without_cda(
     reader, result = tap(keys, "mastercard", fault, transaction, config)
     assert (result.outcome, result.reason) == (Outcome.ONLINE_REQUEST, "online_request")
     assert tvr_names(result.tvr) == ["CDA_FAILED", "FLOOR_LIMIT_EXCEEDED"]
+    assert _generate_ac_p1(reader) == [CryptogramType.ARQC]
+
+
+def test_an_acquirer_profile_with_tac_denial_00_in_the_settings_file_goes_online(
+    keys: IssuerKeySet, transaction: Transaction, tmp_path: Path
+) -> None:
+    """The acquirer's choice, written in the terminal's settings file, reaches the kernel."""
+    path = tmp_path / "terminal.toml"
+    path.write_text('[kernel]\ntac_denial = "0000000000"\n')
+    config = kernel_config(load_settings(path))
+    assert config.tac_denial == bytes(5)
+    reader, result = tap(keys, "mastercard", Fault.UNKNOWN_CA_INDEX, transaction, config)
+    assert (result.outcome, result.reason) == (Outcome.ONLINE_REQUEST, "online_request")
+    assert "CDA_FAILED" in tvr_names(result.tvr)
     assert _generate_ac_p1(reader) == [CryptogramType.ARQC]
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from terminal.errors import SettingsError
-from terminal.settings import TerminalSettings, default_path, load_settings
+from terminal.kernel import KernelConfig
+from terminal.settings import TerminalSettings, default_path, kernel_config, load_settings
 
 VALID = """\
 [terminal]
@@ -124,6 +125,18 @@ def test_lookup_order(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ),
         ("[reader]\nwait = 601\n", "reader.wait must be between 0 and 600 s in {path}"),
         ("[reader]\nwait = nan\n", "reader.wait must be between 0 and 600 s in {path}"),
+        (
+            '[kernel]\ntac_denial = "4C000000"\n',
+            "kernel.tac_denial must be 5 bytes in hexadecimal (10 digits) in {path}",
+        ),
+        (
+            '[kernel]\ntac_online = "F45084800CZZ"\n',
+            "kernel.tac_online must be 5 bytes in hexadecimal (10 digits) in {path}",
+        ),
+        (
+            "[kernel]\ntac_default = 0\n",
+            "kernel.tac_default must be 5 bytes in hexadecimal (10 digits) in {path}",
+        ),
     ],
 )
 def test_invalid_settings_name_the_setting_and_the_file(
@@ -158,3 +171,25 @@ def test_file_problems(tmp_path: Path) -> None:
         load_settings(binary)
     with pytest.raises(SettingsError, match="cannot be read: IsADirectoryError"):
         load_settings(tmp_path)
+
+
+def test_terminal_action_codes_from_the_settings_file(tmp_path: Path) -> None:
+    """``[kernel] tac_*``: 5 bytes each, handed to the kernel (Book 3 10.7)."""
+    text = '[kernel]\ntac_denial = "0000000000"\ntac_online = "fc50bca000"\n'
+    settings = load_settings(write(tmp_path, text))
+    config = kernel_config(settings)
+    assert (config.tac_denial, config.tac_online, config.tac_default) == (
+        bytes(5),
+        bytes.fromhex("FC50BCA000"),
+        KernelConfig().tac_default,  # not given: the shipped default
+    )
+
+
+def test_without_tacs_in_the_file_the_shipped_defaults_apply(tmp_path: Path) -> None:
+    config = kernel_config(load_settings(write(tmp_path, VALID)))
+    shipped = KernelConfig()
+    assert (config.tac_denial, config.tac_online, config.tac_default) == (
+        shipped.tac_denial,
+        shipped.tac_online,
+        shipped.tac_default,
+    )

@@ -152,8 +152,9 @@ def pay(
 
     The final outcome is also signalled on the reader's own buzzer and LEDs where it has
     them (ACS readers). Then "Remove card" while the card is in the field, waiting up to
-    ``removal_wait`` seconds for it to leave (0: only look); a card that stays is not read
-    by the next payment on this reader. :meth:`Reader.cancel` before the authorization was
+    the kernel outcome's Removal Timeout (Book A 6.2) when it has one, else ``removal_wait``
+    seconds, for it to leave (0: only look); a card that stays (``card_removed`` False) is
+    not read by the next payment on this reader. :meth:`Reader.cancel` before the authorization was
     sent ends it ``cancelled``.
 
     ``books``: journal the payment and settle what is owed through the outbox (flushed after
@@ -187,7 +188,8 @@ def pay(
         books.flush()
     if result.kernel is None or result.reason in ("no_card", "card_not_removed"):
         return result
-    removed = remove_card(reader, timeout=removal_wait, show=on_ui or (lambda ui: None))
+    removed = remove_card(reader, timeout=removal_wait, show=on_ui or (lambda ui: None),
+                          read=result.kernel)  # fmt: skip
     return replace(result, card_removed=removed)
 
 

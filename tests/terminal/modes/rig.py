@@ -22,11 +22,14 @@ import httpx
 from fastapi.testclient import TestClient
 
 from acquirer import Settings, create_app
+from acquirer.domains import MIGRATIONS
 from acquirer.keys import KeyMaterial, initialize, load_key_material
-from acquirer.store.base import MerchantRow, TerminalRow, TerminalStatus
-from acquirer.store.parcel_rows import CompartmentSize
-from acquirer.store.sqlite import SqliteStore
-from acquirer.tariff import Tariff
+from acquirer.parcels.rows import CompartmentSize
+from acquirer.parcels.sql import SqlParcelStore
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
+from acquirer.rentals.sql import SqlRentalStore
+from acquirer.rentals.tariff import Tariff
+from acquirer.store.sqlite import SqliteEngine
 from acquirer.vault import TokenVault
 from card_emulation import EmvApplet, personalize
 from terminal.actuators import Actuator, open_actuator
@@ -126,8 +129,10 @@ class Acquirer:
         self.settings = Settings(data_dir=root / "acquirer")
         initialize(self.settings)
         self.keys: KeyMaterial = load_key_material(self.settings)
-        self.store = SqliteStore(self.settings.database)
-        self.store.migrate()
+        self.engine = SqliteEngine(self.settings.database, MIGRATIONS)
+        self.engine.migrate()
+        self.store = SqlRentalStore(self.engine)
+        self.parcel_store = SqlParcelStore(self.engine)
         self.vault = TokenVault(self.store, self.keys.issuer_keys, self.keys.vault_key,
                                 bin_controller_id=self.settings.bin_controller_id)  # fmt: skip
         self.http = TestClient(create_app(self.settings))
@@ -137,7 +142,7 @@ class Acquirer:
 
     def close(self) -> None:
         self.http.__exit__(None, None, None)
-        self.store.close()
+        self.engine.close()
 
     def client(self) -> AcquirerClient:
         return AcquirerClient("http://testserver", transport=self.link, timeout=5)
@@ -164,7 +169,7 @@ class Acquirer:
         self.merchant("LOCKOP", "4215")
         self.terminal("LOCKER1", "LOCKOP", "locker")
         self.terminal("COURIER1", "LOCKOP", "courier")
-        self.store.add_compartments("LOCKER1", CompartmentSize.M, compartments, NOW)
+        self.parcel_store.add_compartments("LOCKER1", CompartmentSize.M, compartments, NOW)
 
     def card(self, profile: str = "visa") -> Card:
         pan = luhn(next(PANS))

@@ -1,0 +1,5 @@
+"""``python -m acquirer.cli``: the ``tap-acquirer`` command."""
+
+from acquirer.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The payments api of the acquirer."""

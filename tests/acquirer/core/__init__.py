@@ -1,0 +1,1 @@
+"""Acquirer tests: core."""
