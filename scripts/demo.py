@@ -111,7 +111,11 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     data, cards, tokens = work / "acquirer", work / "cards", work / "tokens"
     tokens.mkdir(parents=True)
-    env = {**os.environ, "TAP_CARD_HOME": str(cards)}
+    # The shop terminal's journal and outbox live in the demo's folder, not the user's state.
+    shop = work / "terminal.toml"
+    shop.write_text(f'[terminal]\njournal = "{work}/journal.sqlite3"\n'
+                    f'outbox = "{work}/outbox.sqlite3"\n', encoding="utf-8")  # fmt: skip
+    env = {**os.environ, "TAP_CARD_HOME": str(cards), "TAP_TERMINAL_SETTINGS": str(shop)}
 
     with console.status("Setting up the acquirer, tokens and cards ..."):
         run(["tap-acquirer", "init", "--data-dir", str(data)])

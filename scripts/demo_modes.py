@@ -64,13 +64,16 @@ def setup(data: Path, work: Path, tokens: Path, cards: Path, run: Run) -> None:
     state = work / "state"
     for terminal in ("DOCK1", "DOCK2"):
         (work / f"{terminal}.toml").write_text(
-            f'[terminal]\nid = "{terminal}"\nmode = "bike"\n\n[bike]\ndocks = ["D1"]\n'
+            f'[terminal]\nid = "{terminal}"\nmode = "bike"\n'
+            f'journal = "{state}/{terminal}-journal.sqlite3"\noutbox = "{state}/{terminal}-outbox.sqlite3"\n'
+            f'\n[bike]\ndocks = ["D1"]\n'
             f'actuator = "simulated:units=D1"\ndeposit = {DEPOSIT}\n'
             f'deny_list = "{state}/{terminal}-deny.json"\nqueue = "{state}/{terminal}.sqlite3"\n',
             encoding="utf-8",
         )
     (work / "LOCKER1.toml").write_text(
-        '[terminal]\nid = "LOCKER1"\nmode = "locker"\n\n[locker]\n'
+        f'[terminal]\nid = "LOCKER1"\nmode = "locker"\njournal = "{state}/LOCKER1-journal.sqlite3"\n'
+        f'outbox = "{state}/LOCKER1-outbox.sqlite3"\n\n[locker]\n'
         'actuator = "simulated:units=01,02,03,04"\nrelease = "all"\n',
         encoding="utf-8",
     )

@@ -12,8 +12,10 @@ loopback's condition), which ends a wait for a card or its removal at once, and 
 * nothing had been sent: ``cancelled``, nothing charged;
 * the authorization may have left (:func:`terminal.tap.watching_sends` saw it) and no answer
   came: the outcome is **unknown** and the authorization must be reversed.
-  :func:`on_interrupted_after_send` is the one hook for that (the terminal's journal and
-  outbox take it over when they land).
+  :func:`on_interrupted_after_send` is the hook for that without books (it logs the key);
+  :func:`journal_interrupted` is the one with them: it journals the unknown answer and stores
+  the reversal in the outbox before the command exits (:meth:`Books.interrupted_after_send
+  <terminal.journal.books.Books.interrupted_after_send>`).
 
 Exit status: :data:`EXIT_SIGINT` (130) for SIGINT and :data:`EXIT_SIGTERM` (143) for
 SIGTERM, the shells' 128 + signal number.
@@ -25,13 +27,16 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from terminal.errors import CardWaitCancelledError
 from terminal.readers.base import Reader
 from terminal.tap import watching_sends
+
+if TYPE_CHECKING:
+    from terminal.journal.books import Books
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,8 @@ class Interrupted(Generic[R]):
     exit_code: int
     result: R | None = None
     sent_key: str | None = None
+    #: What the after-send hook did (the journal's state, the reversal queued), for the output.
+    settled: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -74,6 +81,7 @@ class Interrupted(Generic[R]):
                 "signal": self.signal_name,
                 "idempotency_key": self.sent_key,
                 "reversal": "needed",
+                **self.settled,
             }
         return {
             "outcome": "cancelled",
@@ -83,21 +91,30 @@ class Interrupted(Generic[R]):
         }
 
 
-def on_interrupted_after_send(reader: Reader, idempotency_key: str) -> None:
-    """The hook for an authorization that may have been acted on when a signal ended the tap.
-
-    Not durable yet: it only logs the key. The terminal's journal and outbox, when wired
-    here, record the unknown answer and queue the reversal under this key.
-    """
+def on_interrupted_after_send(reader: Reader, idempotency_key: str) -> dict[str, Any] | None:
+    """The hook for an authorization that may have been acted on when a signal ended the tap,
+    for a tap run without the terminal's books: it can only log the key."""
     log.warning("interrupted after sending authorization %s on %s: reversal needed",
                 idempotency_key, reader.name)  # fmt: skip
+    return None
+
+
+def journal_interrupted(books: Books, reader: Reader, idempotency_key: str) -> dict[str, Any]:
+    """The hook with the terminal's books: journal the unknown answer, queue the reversal.
+
+    The reversal is durable in the outbox when this returns; the next start (or ``outbox
+    flush``) forwards it. What it did goes into the command's output.
+    """
+    log.warning("interrupted after sending %s on %s: reversal queued", idempotency_key,
+                reader.name)  # fmt: skip
+    return books.interrupted_after_send(idempotency_key)
 
 
 def run_interruptible(
     reader: Reader,
     tap: Callable[[], R],
     *,
-    after_send: Callable[[Reader, str], None] = on_interrupted_after_send,
+    after_send: Callable[[Reader, str], dict[str, Any] | None] = on_interrupted_after_send,
     grace: float = GRACE,
 ) -> R | Interrupted[R]:
     """``tap()``'s result, or :class:`Interrupted` when SIGINT or SIGTERM arrived during it.
@@ -153,5 +170,7 @@ def run_interruptible(
     finished: R | None = box.get("result") if done.is_set() else None
     interrupted = Interrupted(name, code, finished, sent[-1] if sent else None)
     if interrupted.outcome_unknown:
-        after_send(reader, sent[-1])
+        settled = after_send(reader, sent[-1])
+        if settled:
+            interrupted = replace(interrupted, settled=settled)
     return interrupted

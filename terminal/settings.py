@@ -9,6 +9,8 @@ on loopback next to a development acquirer). Example::
     currency = "EUR"         # ISO 4217 alphabetic code
     country_code = 528       # ISO 3166-1 numeric, EMV tag 9F1A
     merchant_name = "Corner Shop"
+    journal = "state/journal.sqlite3"   # every transaction's state (default ~/.local/state/tap/)
+    outbox = "state/outbox.sqlite3"     # what the terminal owes the acquirer
 
     [acquirer]
     url = "http://127.0.0.1:8080"
@@ -57,6 +59,20 @@ on loopback next to a development acquirer). Example::
     ttq = "23004000"                 # kernel 3 only; byte 2 b8/b7 are set per transaction;
                                      # "" configures no TTQ for the combination
 
+Store-and-forward (deferred authorization, :mod:`terminal.modes.pay.offline`): when the
+acquirer cannot be reached, a payment may be approved offline within these limits (amounts
+in minor units of the terminal currency, of the offline approvals not yet forwarded)::
+
+    [offline]
+    enabled = false          # no offline approvals at all unless true
+    max_amount = 2500        # per transaction
+    per_card_count = 1       # per card (by PAR)
+    per_card_amount = 2500
+    total_count = 20         # per terminal
+    total_amount = 25000
+    max_age = 86400.0        # seconds: none while an older one is still not forwarded
+    defer_arqc = false       # also defer a card's online request (ARQC) on the merchant's risk
+
 What a tap does is the terminal's mode (``[terminal] mode``): ``"pay"`` (the default: a
 shop's payment terminal), ``"bike"`` (a bike dock: a tap-on holds the deposit and unlocks,
 a tap-off or a docked bike ends the ride) or ``"locker"`` (a parcel locker: a tap or a
@@ -75,7 +91,8 @@ action (``tap-acquirer terminals add --actions bike``)::
                                           # tap-on; unset: GET /v1/bikes/tariff's, cached
     max_offline_rides = 5                 # unsettled offline unlocks allowed (0: none)
     deny_list = "state/deny-list.json"    # cached GET /v1/deny-list, for offline taps
-    queue = "state/bike-queue.sqlite3"    # offline rides and returns waiting to be sent
+    queue = "state/bike-queue.sqlite3"    # the former ride queue: its entries move into the
+                                          # outbox at start (rides wait in [terminal] outbox)
     tariff = "state/bike-tariff.json"     # cached GET /v1/bikes/tariff, for offline starts
 
     [locker]
@@ -125,9 +142,12 @@ from terminal.modes.settings import (
     MODES,
     BikeSettings,
     LockerSettings,
+    OfflineSettings,
     TagSettings,
     bike_settings,
     locker_settings,
+    offline_settings,
+    state_dir,
     tag_settings,
 )
 
@@ -162,11 +182,20 @@ class TerminalSettings:
     tac_online: bytes = DEFAULT_TAC_ONLINE
     tac_default: bytes = DEFAULT_TAC_DEFAULT
     mode: str = "pay"
+    journal: Path = field(default_factory=lambda: state_dir() / "journal.sqlite3")
+    outbox: Path = field(default_factory=lambda: state_dir() / "outbox.sqlite3")
     bike: BikeSettings = field(default_factory=BikeSettings)
     locker: LockerSettings = field(default_factory=LockerSettings)
     tag: TagSettings = field(default_factory=TagSettings)
+    offline: OfflineSettings = field(default_factory=OfflineSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     source: str = "embedded defaults"
+
+    @property
+    def outbox_lease(self) -> float:
+        """How long an outbox claim lasts: longer than any one request may take (a claim a
+        killed forwarder left is taken over once it expires)."""
+        return max(3 * self.acquirer_timeout, 2.0)
 
     def __post_init__(self) -> None:
         where = f"in {self.source}"
@@ -245,6 +274,8 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             continue
         if section == "tag":
             fields["tag"] = tag_settings(table, f"in {path}")
+        if section == "offline":
+            fields["offline"] = offline_settings(table, f"in {path}")
             continue
         if section == "daemon":
             fields["daemon"] = daemon_settings(table, path.parent, f"in {path}")
@@ -274,6 +305,8 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
 
 #: Settings naming files, relative to the settings file: (section, key) -> field.
 _FILE_SETTINGS = {
+    ("terminal", "journal"): "journal",
+    ("terminal", "outbox"): "outbox",
     ("kernel", "ca_keys"): "ca_keys",
     ("kernel", "sequence_counter"): "sequence_counter",
     ("acquirer", "ca_certificate"): "acquirer_ca",

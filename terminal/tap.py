@@ -16,8 +16,12 @@ same three steps with a different request to the acquirer:
    DESIGN "a card must leave the field before the next transaction"): "Remove card", and
    it is reported (``card_not_removed``), never charged.
 2. :func:`go_online`: send the kernel's data record (Book A 6.2.1) through the action's own
-   ``submit`` function with a fresh idempotency key. When the answer is lost, the action's
-   ``reverse`` undoes whatever the acquirer did under that key.
+   ``submit`` function. With a :class:`TapRecord` (the journal's, :mod:`terminal.journal.books`)
+   the idempotency key is the journal entry's, ``sent`` is durable before the request leaves,
+   the answer is journalled, an answer that did not come is resolved by the acquirer's status
+   lookup (confirmed when approved and the card accepts tag 91, else reversed through the
+   outbox), and "approved" is returned only after ``confirmed`` is durable. Without one (tests,
+   tools), a fresh key and the action's ``reverse`` undoing whatever the acquirer did under it.
 3. Start D (Book A 6.5): the issuer's response data (tag 91, and the Issuer Script
    Templates 71/72 of a decision that carries ``issuer_scripts``) goes back to the kernel;
    C-2 and C-3 have the card verify the ARPC (EXTERNAL AUTHENTICATE, EMV Book 3 6.5.4) and
@@ -74,6 +78,9 @@ __all__ = [
     "PRESENT_CARD",
     "REMOVE_CARD",
     "WELCOME",
+    "Online",
+    "TapRecord",
+    "Unanswered",
     "go_online",
     "read_card",
     "removal_wait",
@@ -142,6 +149,54 @@ D = TypeVar("D", bound=OnlineDecision)
 
 
 @dataclass(frozen=True, slots=True)
+class Unanswered:
+    """How a :class:`TapRecord` settled a request whose answer did not come.
+
+    ``approved``: the status lookup found it approved and the card accepted the issuer's answer
+    (the journal says ``confirmed``); ``reversal``: ``queued`` when a reversal waits in the
+    outbox (item ``reversal_item``), None when nothing is owed; ``resolution``: which path.
+    """
+
+    approved: bool
+    reason: str
+    resolution: str
+    reversal: str | None = None
+    reversal_item: int | None = None
+    authorization_id: str | None = None
+
+
+class TapRecord(Protocol):
+    """The durable record of one online tap (the journal's): each call is written before the
+    step that depends on it, so a kill at any point leaves a state that restart resolves."""
+
+    @property
+    def key(self) -> str:
+        """The idempotency key the request is sent under (the journal entry's)."""
+        ...
+
+    def sending(self) -> None:
+        """The request is about to leave (raises when it must not: the entry moved on)."""
+
+    def answered(self, approved: bool, reason: str, authorization_id: str | None) -> None:
+        """The acquirer's answer arrived; the card has not been told yet."""
+
+    def declined(self, reason: str) -> None:
+        """Declined (by the acquirer, or refused before any money moved)."""
+
+    def unanswered(self, maybe_delivered: bool, accept: Callable[[bytes | None], bool]) -> Unanswered:
+        """No answer: certainly not delivered, or resolved by the status lookup with ``accept``
+        (whether the card, still in the field, accepts the issuer's tag 91)."""
+        ...
+
+    def not_accepted(self) -> Unanswered:
+        """Approved, but the card refused the issuer's answer: queue the reversal."""
+        ...
+
+    def confirmed(self, arpc_verified: bool | None) -> None:
+        """Approved and accepted by the card: durable before the screen says approved."""
+
+
+@dataclass(frozen=True, slots=True)
 class Online(Generic[D]):
     """How the online step ended.
 
@@ -158,6 +213,11 @@ class Online(Generic[D]):
     arpc_verified: bool | None = None
     reversal: str | None = None
     idempotency_key: str | None = None
+    #: With a :class:`TapRecord`: the outbox item of a queued reversal, the resolution path
+    #: of an unanswered request, and the authorization id the status lookup found.
+    reversal_item: int | None = None
+    resolution: str | None = None
+    authorization_id: str | None = None
 
 
 def read_card(
@@ -243,27 +303,41 @@ def go_online(
     submit: Callable[[bytes, str], D],
     reverse: Callable[[str], str] | None,
     show: Show,
+    record: TapRecord | None = None,
 ) -> Online[D]:
     """Send ``read``'s data record with ``submit(data_record, idempotency_key)``.
 
-    ``reverse(original_key)`` undoes what the acquirer did under a key and reports it as
-    :attr:`Online.reversal` does; ``None`` when the request has nothing to undo.
+    With ``record`` every step is journalled (see the module docstring) and ``reverse`` is not
+    used: reversals go through the outbox. Without it, ``reverse(original_key)`` undoes what
+    the acquirer did under a key and reports it as :attr:`Online.reversal` does; ``None`` when
+    the request has nothing to undo.
     """
     if reader.cancelled:
         raise CardWaitCancelledError("cancelled before the authorization was sent")
     show(AUTHORISING)
-    key = str(uuid.uuid4())
-    _about_to_send(reader, key)
+    key = record.key if record is not None else str(uuid.uuid4())
+    _about_to_send(reader, key)  # first: a signal from here on queues the reversal
+    if record is not None:
+        record.sending()
     try:
         decision = submit(read.data_record, key)
     except AcquirerUnavailableError as exc:
+        if record is not None:
+            settled = record.unanswered(exc.maybe_delivered,
+                                        lambda iad: _card_accepts(kernel, reader, read, iad))  # fmt: skip
+            return _settled(settled, key)
         # No answer: the acquirer may have acted; undo whatever it did under this key.
         reversal = reverse(key) if reverse is not None and exc.maybe_delivered else None
         return Online(Outcome.DECLINED, "acquirer_unavailable", reversal=reversal,
                       idempotency_key=key)  # fmt: skip
     except AcquirerRejectedError as exc:
-        return Online(Outcome.DECLINED, f"acquirer_rejected:{exc.code or exc.status}",
-                      idempotency_key=key)  # fmt: skip
+        reason = f"acquirer_rejected:{exc.code or exc.status}"
+        if record is not None:
+            record.declined(reason)
+        return Online(Outcome.DECLINED, reason, idempotency_key=key)
+    if record is not None:
+        record.answered(decision.approved, decision.reason,
+                        getattr(decision, "authorization_id", None))  # fmt: skip
     # Start D: the issuer's response data back to the kernel (EXTERNAL AUTHENTICATE, scripts).
     response = OnlineResponse(
         decision.approved,
@@ -272,13 +346,40 @@ def go_online(
     )
     arpc_verified = kernel.online_response(reader, read, response).issuer_authenticated
     if not decision.approved:
+        if record is not None:
+            record.declined(decision.reason)
         return Online(Outcome.DECLINED, decision.reason, decision, arpc_verified,
                       idempotency_key=key)  # fmt: skip
     if arpc_verified is False:
+        if record is not None:
+            queued = record.not_accepted()
+            return Online(Outcome.DECLINED, "issuer_authentication_failed", decision, False,
+                          queued.reversal, key, queued.reversal_item, queued.resolution)  # fmt: skip
         reversal = reverse(key) if reverse is not None else None
         return Online(Outcome.DECLINED, "issuer_authentication_failed", decision, False,
                       reversal, key)  # fmt: skip
+    if record is not None:
+        record.confirmed(arpc_verified)
     return Online(Outcome.APPROVED, "approved", decision, arpc_verified, idempotency_key=key)
+
+
+def _card_accepts(kernel: Kernel, reader: Reader, read: KernelResult, iad: bytes | None) -> bool:
+    """Whether the card, still in the field, accepts an approval whose answer came late (from
+    the status lookup): Start D with the issuer's tag 91 (EMV Book 3 6.5.4)."""
+    if reader.cancelled:
+        return False
+    try:
+        verified = kernel.online_response(reader, read, OnlineResponse(True, iad, ()))
+    except ReaderError:
+        return False
+    return verified.issuer_authenticated is not False and verified.outcome is Outcome.APPROVED
+
+
+def _settled(settled: Unanswered, key: str) -> Online[D]:
+    outcome = Outcome.APPROVED if settled.approved else Outcome.DECLINED
+    return Online(outcome, settled.reason, reversal=settled.reversal, idempotency_key=key,
+                  reversal_item=settled.reversal_item, resolution=settled.resolution,
+                  authorization_id=settled.authorization_id)  # fmt: skip
 
 
 def _field_off(reader: Reader, hold_ms: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,16 @@ def scan_roots(config: pytest.Config) -> list[Path]:
     if services:
         roots.append(Path(services))
     return roots
+
+
+@pytest.fixture(scope="session", autouse=True)
+def terminal_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The terminal's default state folder (journal, outbox: ``$STATE_DIRECTORY``) under the
+    run's basetemp, so a test's ``tap-terminal`` never writes the user's ~/.local/state and
+    the secret scan reads what it wrote."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("terminal-state")))
+        yield
 
 
 @pytest.hookimpl(tryfirst=True)  # before the tmp_path plugin may remove what passed

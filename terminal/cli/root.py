@@ -1,9 +1,10 @@
 """``tap-terminal``: the shopkeeper's command line.
 
 The root application: ``pay`` (:mod:`terminal.modes.pay.cli`), ``run`` (the daemon,
-:mod:`terminal.daemon.cli`), ``doctor``, and the ``bike``
-and ``locker`` sub-commands (:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`),
-and ``tag`` (Tap! mode, :mod:`terminal.modes.tag.cli`).
+:mod:`terminal.daemon.cli`), ``doctor``, the ``bike`` and ``locker`` sub-commands
+(:mod:`terminal.modes.bike.cli`, :mod:`terminal.modes.locker.cli`), ``tag`` (Tap! mode,
+:mod:`terminal.modes.tag.cli`), ``journal`` (:mod:`terminal.journal.cli`) and ``outbox``
+(:mod:`terminal.outbox.cli`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from rich.console import Console
 
 from terminal.console.cli import console_command
 from terminal.daemon.cli import run_command
+from terminal.journal.cli import journal_app
 from terminal.modes.bike.cli import bike_app
 from terminal.modes.locker.cli import locker_app
 from terminal.modes.pay.cli import pay_command
 from terminal.modes.tag.cli import tag_app
+from terminal.outbox.cli import outbox_app
 
 app = typer.Typer(
     help="Tap terminal: take contactless payments with a USB NFC reader or an emulated card.",
@@ -59,3 +62,5 @@ def doctor_command(
 app.add_typer(bike_app, name="bike")
 app.add_typer(locker_app, name="locker")
 app.add_typer(tag_app, name="tag")
+app.add_typer(journal_app, name="journal")
+app.add_typer(outbox_app, name="outbox")

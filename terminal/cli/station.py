@@ -27,8 +27,9 @@ from rich.console import Console
 from terminal.actuators import Actuator, open_actuator
 from terminal.cli.common import acquirer_client, err, exit_interrupted, fail
 from terminal.cli.display import show_pickup, show_ride
-from terminal.errors import ActuatorError, ReaderError, SettingsError
+from terminal.errors import ActuatorError, JournalError, ReaderError, SettingsError
 from terminal.interrupt import Interrupted
+from terminal.journal.books import Books
 from terminal.kernel import Kernel
 from terminal.modes.bike.dock import RideResult
 from terminal.modes.locker.locker import PickupResult
@@ -61,12 +62,15 @@ class Station:
     kernel: Kernel
     client: AcquirerClient
     actuator: Actuator
+    #: The terminal's journal and outbox, recovered and flushed when the station opened.
+    books: Books
 
 
 @contextmanager
 def station(mode: str, settings_file: Path | None, reader: str | None,
             url: str | None) -> Iterator[Station]:  # fmt: skip
-    """Open the reader, the acquirer client and the actuator of a ``mode`` terminal."""
+    """Open the reader, the acquirer client, the actuator and the books (journal and outbox,
+    recovered and flushed) of a ``mode`` terminal."""
     try:
         settings = load_settings(settings_file)
         if settings.mode != mode:
@@ -83,8 +87,13 @@ def station(mode: str, settings_file: Path | None, reader: str | None,
             client = acquirer_client(settings, url)
             stack.callback(client.close)
             actuator = stack.enter_context(open_actuator(spec))
-            yield Station(settings, card_reader, kernel, client, actuator)
-    except (SettingsError, ReaderError, ActuatorError) as exc:
+            books = stack.enter_context(Books.open(settings.journal, settings.outbox, client,
+                                                   settings.terminal_id,
+                                                   lease=settings.outbox_lease))  # fmt: skip
+            books.start()  # what a kill left unfinished, then what is owed
+            yield Station(settings, card_reader, kernel, client, actuator, books)
+            books.flush()  # after the command's transactions
+    except (SettingsError, ReaderError, ActuatorError, JournalError) as exc:
         raise fail(str(exc), 2) from None
 
 
@@ -120,8 +129,10 @@ def serve(
     as_json: bool,
     taps: int,
     between: Callable[[], object] | None = None,
+    after: Callable[[], object] | None = None,
 ) -> None:
-    """Serve taps with ``one()`` until interrupted (or ``taps`` served); no card: wait again."""
+    """Serve taps with ``one()`` until interrupted (or ``taps`` served); no card: wait again.
+    ``after`` runs after each served tap (the outbox's flush)."""
     served = 0
     try:
         while taps == 0 or served < taps:
@@ -132,5 +143,7 @@ def serve(
                 continue
             served += 1
             print_result(result, as_json)
+            if after is not None:
+                after()
     except KeyboardInterrupt:
         err.print("stopped")

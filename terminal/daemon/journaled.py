@@ -63,7 +63,7 @@ class JournaledClient(AcquirerClient):
 
     def authorize(
         self, *, terminal_id: str, amount: int, currency: str, emv_data: bytes,
-        idempotency_key: str, intent: str = "sale",
+        idempotency_key: str, reference: str | None = None, intent: str = "sale",
     ) -> AuthorizationResponse:  # fmt: skip
         entry = self.journal.card_read(self.id, token_masked=None)
         self.on_card_read()
@@ -76,7 +76,7 @@ class JournaledClient(AcquirerClient):
             answer = self.inner.authorize(terminal_id=terminal_id, amount=amount,
                                           currency=currency, emv_data=emv_data,
                                           idempotency_key=entry.idempotency_key,
-                                          intent=self.intent)  # fmt: skip
+                                          reference=reference, intent=self.intent)  # fmt: skip
         except AcquirerUnavailableError as exc:
             if exc.maybe_delivered:
                 self.journal.advance(self.id, TxState.ANSWER_UNKNOWN, reason="answer_unknown")

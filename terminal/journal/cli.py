@@ -36,8 +36,15 @@ _STYLE = {"approved": "green", "declined": "red", "cancelled": "yellow"}
 
 
 def default_journal_path() -> Path:
-    """Where the terminal keeps its journal unless told otherwise."""
-    return Path.home() / ".local" / "state" / "tap" / "journal.sqlite3"
+    """Where the terminal keeps its journal unless told otherwise: the settings' (``[terminal]
+    journal``, see :mod:`terminal.settings`), else ``~/.local/state/tap/journal.sqlite3``."""
+    from terminal.errors import SettingsError
+    from terminal.settings import TerminalSettings, load_settings
+
+    try:
+        return load_settings().journal
+    except SettingsError:
+        return TerminalSettings().journal
 
 
 def _open(path: Path | None) -> Journal:

@@ -171,6 +171,9 @@ def resolve(
     authorization_id = answer.get("authorization_id")
     journal.note(id, "status lookup: processed", authorization_id=authorization_id,
                  approved=answer.get("approved") is True)  # fmt: skip
+    if "approved" not in answer:  # an answer this lookup cannot read: undo by key to be sure
+        return queue_reversal(journal, outbox, id, reason="answer_unreadable",
+                              resolution=Resolution.UNREACHABLE)  # fmt: skip
     if answer.get("approved") is not True:  # only a JSON true approves
         return Resolved(journal.advance(id, TxState.DECLINED, reason=str(answer.get("reason")),
                                         resolution=Resolution.DECLINED), Resolution.DECLINED)  # fmt: skip

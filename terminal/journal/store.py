@@ -84,7 +84,7 @@ _COLUMNS = (
 #: The columns a state change may set (besides state and outcome).
 _FIELDS = ("reason", "authorization_id", "approved", "token_masked", "par", "arpc_verified", "receipt",
            "resolution", "undo")  # fmt: skip
-_DIGIT_RUN = re.compile(r"\d{13,19}")
+_DIGIT_RUN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")  # a whole run: 22 digits is no PAN
 
 
 def utc_now() -> datetime:
@@ -96,6 +96,7 @@ def refuse_card_numbers(value: object, what: str) -> None:
     holds a run of 13 to 19 digits that passes the Luhn check: what a full PAN looks like.
 
     >>> refuse_card_numbers({"token": "476173******0010", "ref": "order-1234"}, "receipt")
+    >>> refuse_card_numbers("auth_01JD0000000000000000000001", "id")  # 22 digits: no PAN
     >>> refuse_card_numbers(["4761739001010010"], "receipt")
     Traceback (most recent call last):
     ...

@@ -1,4 +1,5 @@
-"""The ``[bike]``, ``[locker]`` and ``[tag]`` tables of the terminal settings (see :mod:`terminal.settings`).
+"""The ``[bike]``, ``[locker]``, ``[tag]`` and ``[offline]`` tables of the terminal settings (see
+:mod:`terminal.settings`).
 
 Each table is validated here, with errors naming the key and the file; paths are relative to
 the settings file. The defaults make a working simulated dock or locker on one machine.
@@ -6,6 +7,7 @@ the settings file. The defaults make a working simulated dock or locker on one m
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,14 @@ _PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
 STATE_DIR = Path.home() / ".local" / "state" / "tap"
 
 
+def state_dir() -> Path:
+    """Where the terminal keeps its state (journal, outbox) unless the settings say:
+    ``$STATE_DIRECTORY`` (systemd's ``StateDirectory=``, the first one when it lists several),
+    else ``~/.local/state/tap`` of the home directory as it is now."""
+    given = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(given) if given else Path.home() / ".local" / "state" / "tap"
+
+
 @dataclass(frozen=True, slots=True)
 class BikeSettings:
     """A bike dock terminal: its docks, their lock controller, the deposit, offline rules."""
@@ -36,6 +46,7 @@ class BikeSettings:
     #: Unsettled offline unlocks the dock allows in total (0: never unlock offline).
     max_offline_rides: int = 5
     deny_list: Path = STATE_DIR / "deny-list.json"
+    #: The former queue of offline rides: moved into the terminal's outbox at start.
     queue: Path = STATE_DIR / "bike-queue.sqlite3"
     tariff: Path = STATE_DIR / "bike-tariff.json"
 
@@ -65,6 +76,59 @@ class LockerSettings:
                 raise SettingsError(f"locker.{name} must be between 0 and 3600 s {where}")
         if self.release not in RELEASES:
             raise SettingsError(f"locker.release must be one of {', '.join(RELEASES)} {where}")
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineSettings:
+    """Store-and-forward: when a payment may be approved without the acquirer (deferred
+    authorization), and how much the merchant puts at risk that way.
+
+    Amounts are minor units of the terminal currency; counts and amounts are of the offline
+    approvals not yet forwarded (what the outbox still holds). ``max_age``: no new offline
+    approval while the oldest one not forwarded is older than this many seconds.
+    ``defer_arqc``: also approve, on the merchant's risk, a card that asked to go online (its
+    ARQC verified late by the acquirer); without it only a card's own offline approval (TC).
+    """
+
+    enabled: bool = False
+    max_amount: int = 2500
+    per_card_count: int = 1
+    per_card_amount: int = 2500
+    total_count: int = 20
+    total_amount: int = 25000
+    max_age: float = 86400.0
+    defer_arqc: bool = False
+
+    def check(self, where: str) -> None:
+        for name in ("max_amount", "per_card_count", "per_card_amount", "total_count",
+                     "total_amount"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise SettingsError(f"offline.{name} must be 0 or more {where}")
+        if self.per_card_amount > self.total_amount or self.per_card_count > self.total_count:
+            raise SettingsError(f"offline.per_card_* must not exceed offline.total_* {where}")
+        if not 0 < self.max_age <= 30 * 86400:
+            raise SettingsError(f"offline.max_age must be between 0 and 30 days (s) {where}")
+
+
+def offline_settings(table: dict[str, Any], where: str) -> OfflineSettings:
+    """``[offline]``: enabled, max_amount, per_card_count, per_card_amount, total_count,
+    total_amount, max_age, defer_arqc."""
+    fields: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("enabled", "defer_arqc"):
+            if not isinstance(value, bool):
+                raise SettingsError(f"offline.{key} must be true or false {where}")
+            fields[key] = value
+        elif key == "max_age":
+            fields[key] = float(_typed(table, key, (int, float), f"(offline) {where}"))
+        elif key in ("max_amount", "per_card_count", "per_card_amount", "total_count",
+                     "total_amount"):  # fmt: skip
+            fields[key] = _typed(table, key, int, f"(offline) {where}")
+        else:
+            raise SettingsError(f"unknown setting offline.{key} {where}")
+    settings = OfflineSettings(**fields)
+    settings.check(where)
+    return settings
 
 
 def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

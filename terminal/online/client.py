@@ -69,22 +69,27 @@ class AcquirerClient:
         currency: str,
         emv_data: bytes,
         idempotency_key: str,
+        reference: str | None = None,
         intent: str = "sale",
     ) -> AuthorizationResponse:
-        """Ask for an authorization of ``amount`` minor units with the card's data record
-        (``intent``: ``sale``, or ``preauthorization`` for a hold completed later).
+        """Ask for an authorization of ``amount`` minor units with the card's data record.
+
+        ``reference``: the merchant's order id, stored by the acquirer with the payment;
+        ``intent``: ``sale``, or ``preauthorization`` for a hold completed later.
 
         With a DUKPT device, tags 57, 5A and 5F24 leave sealed under the next transaction's
         key (:mod:`terminal.online.dukpt`); a retry below reuses the same sealed body.
         """
         if self._dukpt is not None:
             emv_data = self._dukpt.seal(emv_data)
-        body = {
+        body: dict[str, Any] = {
             "terminal_id": terminal_id,
             "amount": amount,
             "currency": currency,
             "emv_data": emv_data.hex().upper(),
         }
+        if reference is not None:
+            body["reference"] = reference
         if intent != "sale":
             body["intent"] = intent
         headers = {"Idempotency-Key": idempotency_key}
@@ -157,6 +162,20 @@ class AcquirerClient:
                 maybe_delivered=False,
             ) from None
         return _document(response)
+
+    def status(self, kind: str, idempotency_key: str, *, terminal_id: str) -> dict[str, Any]:
+        """What became of the request of ``kind`` this terminal sent under ``idempotency_key``.
+
+        ``GET /v1/status/{kind}/{key}?terminal_id=T``: ``status`` is ``processed`` (with the
+        first ``answer``), ``in_progress`` or ``not_found`` (the contract of
+        :mod:`terminal.journal.resolve`). Raises like :meth:`get_json`.
+        """
+        return self.get_json(f"/v1/status/{kind}/{idempotency_key}", {"terminal_id": terminal_id})
+
+    @property
+    def http(self) -> httpx.Client:
+        """The HTTP client (base URL, TLS, timeouts) for senders of stored requests (the outbox)."""
+        return self._http
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -2,17 +2,18 @@
 
 ``outbox [--json]`` shows what is pending per kind, the money at risk per currency, and the
 items parked because the acquirer refused them (they need the operator); ``outbox flush``
-forwards what is due now. Exit status: 0 nothing left owed (flush: everything due was
+forwards what is due now (``--recover``: after the journal's recovery, for a terminal that is
+not running). Exit status: 0 nothing left owed (flush: everything due was
 delivered), 1 items still pending or parked, 2 the outbox or the settings cannot be used.
 
-``flush`` does not run journal recovery: that belongs to the terminal's own start, since a
-running terminal's transactions in progress are not interrupted ones.
+``flush`` runs journal recovery only with ``--recover``: it belongs to the terminal's own
+start, since a running terminal's transactions in progress are not interrupted ones.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -22,14 +23,13 @@ from rich.console import Console
 from rich.table import Table
 
 from emvcore.currency import format_minor_units
-from terminal.cli.common import err, fail
+from terminal.cli.common import acquirer_client, err, fail
 from terminal.errors import JournalError, SettingsError
-from terminal.online import tls_context
 from terminal.outbox.followups import cancel_abandoned_rental
-from terminal.outbox.forwarder import Forwarder, OnDone, http_sender
+from terminal.outbox.forwarder import FlushReport, Forwarder, OnDone, http_sender
 from terminal.outbox.items import ItemState
 from terminal.outbox.store import Backlog, Outbox
-from terminal.settings import load_settings
+from terminal.settings import TerminalSettings, load_settings
 
 __all__ = ["default_outbox_path", "outbox_app"]
 
@@ -43,8 +43,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON")]
 
 
 def default_outbox_path() -> Path:
-    """Where the terminal keeps its outbox unless told otherwise."""
-    return Path.home() / ".local" / "state" / "tap" / "outbox.sqlite3"
+    """Where the terminal keeps its outbox unless told otherwise: the settings' (``[terminal]
+    outbox``, see :mod:`terminal.settings`), else ``~/.local/state/tap/outbox.sqlite3``."""
+    try:
+        return load_settings().outbox
+    except SettingsError:
+        return TerminalSettings().outbox
 
 
 def _open(path: Path | None) -> Outbox:
@@ -67,6 +71,8 @@ def render(console: Console, backlog: Backlog, outbox: Outbox) -> None:
     for kind, n in sorted(backlog.by_kind.items()):
         grid.add_row(f"  {kind}", str(n))
     grid.add_row("At risk", _money(backlog.at_risk))
+    count, amounts, _ = outbox.deferred_owed()
+    grid.add_row("  approved offline", f"{count}: {_money(amounts)}" if count else "none")
     grid.add_row("Refused (parked)", str(backlog.failed))
     if backlog.failed:
         grid.add_row("Refused at risk", _money(backlog.failed_at_risk))
@@ -88,23 +94,30 @@ def _outbox(ctx: typer.Context, outbox: OutboxOption = None, as_json: JsonOption
         return
     with _open(outbox) as box:
         backlog = box.pending()
+        count, amounts, _ = box.deferred_owed()
         if as_json:
-            typer.echo(json.dumps(backlog.to_dict()))
+            typer.echo(json.dumps({**backlog.to_dict(),
+                                   "offline": {"count": count, "at_risk": amounts}}))  # fmt: skip
         else:
             render(Console(), backlog, box)
     raise typer.Exit(0 if backlog.count == 0 and backlog.failed == 0 else 1)
 
 
-def flush(box: Outbox, http: httpx.Client, on_done: OnDone | None = None) -> int:
-    """Forward what is due over ``http``; the exit status (0: nothing left owed)."""
-    report = Forwarder(box, http_sender(http), on_done=on_done,
-                       follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
+def report(box: Outbox, done: FlushReport) -> int:
+    """Print what a flush did and what is still owed; the exit status (0: nothing owed)."""
     backlog = box.pending()
-    err.print(f"{report.delivered} delivered, {report.deferred} to retry, {report.failed} refused; "
+    err.print(f"{done.delivered} delivered, {done.deferred} to retry, {done.failed} refused; "
               f"{backlog.count} pending, at risk {_money(backlog.at_risk)}")  # fmt: skip
-    for line in report.errors:
+    for line in done.errors:
         err.print(f"  {line}")
     return 0 if backlog.count == 0 and backlog.failed == 0 else 1
+
+
+def flush(box: Outbox, http: httpx.Client, on_done: OnDone | None = None) -> int:
+    """Forward what is due over ``http``; the exit status (0: nothing left owed)."""
+    done = Forwarder(box, http_sender(http), on_done=on_done,
+                     follow_ups={"abandon": cancel_abandoned_rental}).flush()  # fmt: skip
+    return report(box, done)
 
 
 @outbox_app.command("flush")
@@ -116,18 +129,32 @@ def flush_command(
     acquirer_url: Annotated[
         str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
     ] = None,
+    recover: Annotated[
+        bool,
+        typer.Option("--recover", help="First resolve what the journal shows unfinished (only "
+                     "while the terminal is not running: what a kill or a power cut left)"),
+    ] = False,
 ) -> None:
-    """Forward everything due now, in order per kind."""
+    """Forward everything due now, in order per kind (the journal kept up with what lands)."""
+    from terminal.journal.books import Books
+
     try:
         settings = load_settings(settings_file)
-        url = (acquirer_url or settings.acquirer_url).rstrip("/")
-        verify: ssl.SSLContext | bool = True
-        if url.startswith("https:"):
-            verify = tls_context(settings.acquirer_ca, settings.acquirer_certificate,
-                                 settings.acquirer_key)  # fmt: skip
+        client = acquirer_client(settings, acquirer_url)
     except SettingsError as exc:
         raise fail(str(exc), 2) from None
-    with _open(outbox) as box, httpx.Client(base_url=url, verify=verify,
-                                           timeout=settings.acquirer_timeout) as http:  # fmt: skip
-        status = flush(box, http)
+    try:
+        books = Books.open(settings.journal, outbox or settings.outbox, client,
+                           settings.terminal_id, lease=settings.outbox_lease)  # fmt: skip
+    except JournalError as exc:
+        client.close()
+        raise fail(str(exc), 2) from None
+    with closing(client), books:
+        if recover:
+            started = books.start()
+            err.print(f"{len(started.recovered)} unfinished transactions resolved")
+            done = started.flushed
+        else:
+            done = books.flush()
+        status = report(books.outbox, done)
     raise typer.Exit(status)

@@ -187,6 +187,13 @@ class Outbox:
                               "journal_id = ? AND state = 'held'",
                               (self.clock(), journal_id)).rowcount  # fmt: skip
 
+    def due_now(self, kind: str) -> int:
+        """Make the waiting items of ``kind`` due now (a caller that knows the link is back);
+        how many. Items in flight keep their lease."""
+        with write(self._db) as db:
+            return db.execute("UPDATE items SET next_attempt_at = ? WHERE kind = ? AND "
+                              "state = 'pending'", (self.clock(), kind)).rowcount  # fmt: skip
+
     def retry(self, seq: int) -> OutboxItem:
         """Put a parked (failed) item back in its queue, due now (the operator's decision)."""
         with write(self._db) as db:
@@ -238,6 +245,24 @@ class Outbox:
                 args.append(value)
         found: int = self._db.execute(sql, args).fetchone()[0]
         return found
+
+    def deferred_owed(self, account: str | None = None) -> tuple[int, dict[str, int], float | None]:
+        """Deferred (offline-approved) payments not yet forwarded, of ``account`` (a PAR) or
+        all: their count, their amount per currency, and when the oldest was stored."""
+        sql = ("SELECT COUNT(*), currency, SUM(amount), MIN(created_at) FROM items WHERE "
+               "deferred = 1 AND state IN ('held', 'pending', 'in_flight')")  # fmt: skip
+        args: tuple[str, ...] = ()
+        if account is not None:
+            sql += " AND account = ?"
+            args = (account,)
+        count, oldest = 0, None
+        amounts: dict[str, int] = {}
+        for n, currency, amount, first in self._db.execute(sql + " GROUP BY currency", args):
+            count += n
+            if currency:
+                amounts[currency] = amounts.get(currency, 0) + (amount or 0)
+            oldest = first if oldest is None else min(oldest, first)
+        return count, amounts, oldest
 
     def pending(self) -> Backlog:
         """The count and the money at risk per currency of what is still owed."""

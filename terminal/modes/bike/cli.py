@@ -30,16 +30,20 @@ from terminal.cli.station import (
 from terminal.errors import SettingsError
 from terminal.interrupt import run_interruptible
 from terminal.modes.bike.dock import BikeDock
-from terminal.modes.bike.queue import DenyCache, RideQueue, TariffCache
+from terminal.modes.bike.queue import DenyCache, RideQueue, TariffCache, migrate_legacy_queue
 from terminal.online.bikes import BikeApi
 
 bike_app = typer.Typer(help="Bike dock: rent and return bikes with a tap.", no_args_is_help=True)
 
 
 def _dock(st: Station, json_out: bool) -> BikeDock:
+    """The dock of the settings; its rides in the terminal's one outbox (``[terminal] outbox``),
+    with whatever the former ``bike.queue`` file still held moved there first."""
     bike = st.settings.bike
+    queue = RideQueue(st.books.outbox)
+    migrate_legacy_queue(bike.queue, queue)
     return BikeDock(BikeApi(st.client, st.settings.terminal_id), st.actuator, bike,
-                    currency=st.settings.currency, queue=RideQueue(bike.queue),
+                    currency=st.settings.currency, queue=queue,
                     deny=DenyCache(bike.deny_list), tariff=TariffCache(bike.tariff),
                     kernel=st.kernel,
                     show=None if json_out else partial(show_ui, err))  # fmt: skip
@@ -118,7 +122,8 @@ def bike_run(
                                    daemon=True)  # fmt: skip
         watcher.start()
         try:
-            serve(lambda: dock.tap(st.reader, wait=st.settings.wait), as_json, taps, dock.sync)
+            serve(lambda: dock.tap(st.reader, wait=st.settings.wait), as_json, taps, dock.sync,
+                  after=st.books.flush)
         finally:
             stop.set()
             watcher.join(timeout=2)

@@ -11,14 +11,19 @@ here; back online, it sends ``POST /v1/rentals`` with ``started_at`` (the acquir
 the ARQC late and, if that declines, turns the fare into a debt) and the returns with
 ``ended_at``.
 
-**The queue** (:class:`RideQueue`) is one SQLite file (mode 0600, ``synchronous=FULL``: a
-committed entry is on disk, fsync'd, before the dock acts on it). Each entry is one POST:
-its path, JSON body and idempotency key, sent in the order stored, each until it is
-delivered; a replay under its key is harmless, so a crash between sending and deleting
-loses nothing and doubles nothing. Bodies hold the card's data record as the kernel built
-it, which carries the token (DPAN) the card was issued, never the funding PAN. An answer
-that refuses an entry for good (a 4xx problem other than a conflict in flight) moves it
-aside (``rejected``), kept for the operator, so it does not block the rest.
+**The queue** (:class:`RideQueue`) is the ``ride`` lane of the terminal's one outbox
+(:mod:`terminal.outbox`): each entry is one POST (its path, JSON body and idempotency key, the
+entry's kind as the item's action), durable (fsync'd) before the dock acts on it, sent in the
+order stored, each until it is delivered; a replay under its key is harmless, so a crash
+between sending and recording loses nothing and doubles nothing. Bodies hold the card's data
+record as the kernel built it, which carries the token (DPAN) the card was issued, never the
+funding PAN. An answer that refuses an entry for good (a 4xx problem other than a conflict in
+flight) parks it (``failed``), kept for the operator, so it does not block the rest. Rides
+therefore show in ``tap-terminal outbox`` and are forwarded by every mode's flush.
+
+A dock that still has the file of the queue this replaced (``bike.queue``, a table
+``entries``) has its entries moved into the outbox at start, in order and under their own
+keys, by :func:`migrate_legacy_queue`; the old file is then renamed ``*.migrated``.
 
 **The tariff** (:class:`TariffCache`) is the last ``GET /v1/bikes/tariff`` answer, so a dock
 restarted while the acquirer is out of reach still knows the deposit to ask the card for.
@@ -35,40 +40,35 @@ import json
 import logging
 import os
 import sqlite3
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from terminal.errors import AcquirerRejectedError, AcquirerUnavailableError, SettingsError
+from terminal.errors import JournalError, SettingsError
 from terminal.online.bikes import BikeApi, BikeTariff
+from terminal.outbox import (
+    Forwarder,
+    ItemKind,
+    ItemState,
+    NewItem,
+    Outbox,
+    OutboxItem,
+    Request,
+    cancel_abandoned_rental,
+    http_sender,
+)
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,               -- rental | start | cancel | return | abandon
-    path TEXT NOT NULL,
-    body TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    par TEXT,                         -- the rider's PAR, for the one-offline-ride rule
-    created_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'pending',   -- pending | rejected
-    last_error TEXT
-)
-"""
-#: Problems worth trying again: the same key still in flight, the acquirer overloaded.
-_TRANSIENT = {409, 425, 429}
+#: The outbox lane of the dock's requests (their order holds across kinds of request).
+LANE = ItemKind.RIDE
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One request waiting to be delivered."""
+    """One request waiting to be delivered (``kind``: rental, start, cancel, return, abandon)."""
 
     seq: int
     kind: str
@@ -99,114 +99,80 @@ def private_file(path: Path) -> None:
         raise SettingsError(f"cannot create {path}: {exc.strerror}") from None
 
 
-class RideQueue:
-    """The dock's durable, ordered queue of requests for the acquirer."""
+def _entry(item: OutboxItem) -> Entry:
+    return Entry(item.seq, item.action, item.path, item.body, item.idempotency_key, item.account)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        private_file(path)
+
+class RideQueue:
+    """The dock's durable, ordered queue of requests: the ``ride`` lane of ``outbox`` (an
+    :class:`~terminal.outbox.Outbox`, or the path of one, which this queue then owns)."""
+
+    def __init__(self, outbox: Outbox | Path) -> None:
+        self._owned = not isinstance(outbox, Outbox)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=DELETE")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise SettingsError(f"bike.queue {path} is not usable: {exc}") from None
+            self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox)
+        except JournalError as exc:
+            raise SettingsError(f"the outbox {outbox} is not usable: {exc}") from None
 
     def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        if self._owned:
+            self.outbox.close()
 
     def add(
         self, kind: str, path: str, body: dict[str, Any], key: str, par: str | None = None
     ) -> None:
         """Store one request durably (committed and fsync'd when this returns)."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO entries (kind, path, body, idempotency_key, par, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (kind, path, json.dumps(body), key, par, datetime.now(UTC).isoformat()),
-            )
+        self.outbox.add(NewItem(Request(LANE, "POST", path, body, kind), key, account=par))
 
     def pending(self) -> list[Entry]:
-        """The entries still to send, oldest first."""
-        rows = self._db.execute(
-            "SELECT seq, kind, path, body, idempotency_key, par FROM entries "
-            "WHERE status = 'pending' ORDER BY seq"
-        ).fetchall()
-        return [Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+        """The entries still to send, in order."""
+        owed = (ItemState.HELD, ItemState.PENDING, ItemState.IN_FLIGHT)
+        return [_entry(i) for i in self.outbox.items(owed) if i.kind == LANE]
 
     def rejected(self) -> list[tuple[Entry, str]]:
         """Entries the acquirer refused for good, with its reason (for the operator)."""
-        rows = self._db.execute(
-            "SELECT seq, kind, path, body, idempotency_key, par, last_error FROM entries "
-            "WHERE status = 'rejected' ORDER BY seq"
-        ).fetchall()
-        return [(Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]), r[6]) for r in rows]
+        return [(_entry(i), i.last_error or "") for i in self.outbox.items([ItemState.FAILED])
+                if i.kind == LANE]  # fmt: skip
 
     def offline_rides(self, par: str | None = None) -> int:
         """Offline unlocks not yet settled (of ``par``, or in total)."""
-        sql = "SELECT COUNT(*) FROM entries WHERE kind = 'rental' AND status = 'pending'"
-        args: tuple[str, ...] = ()
-        if par is not None:
-            sql += " AND par = ?"
-            args = (par,)
-        count: int = self._db.execute(sql, args).fetchone()[0]
-        return count
+        return self.outbox.count(kind=LANE, action="rental", account=par)
 
     def forward(self, api: BikeApi) -> Forwarded:
-        """Send the pending entries in order; stop at the first that cannot be delivered."""
-        delivered = rejected = 0
-        for entry in self.pending():
-            try:
-                self._send(api, entry)
-            except AcquirerUnavailableError as exc:
-                self._failed(entry, str(exc), give_up=False)
-                return Forwarded(delivered, rejected, len(self.pending()), str(exc))
-            except AcquirerRejectedError as exc:
-                transient = exc.status in _TRANSIENT or exc.status >= 500
-                self._failed(entry, f"{exc.code or exc.status}: {exc}", give_up=not transient)
-                if transient:
-                    return Forwarded(delivered, rejected, len(self.pending()), str(exc))
-                log.warning("bike queue: %s %s refused for good: %s", entry.kind, entry.seq,
-                            exc.code)  # fmt: skip
-                rejected += 1
-                continue
-            with self._tx() as db:
-                db.execute("DELETE FROM entries WHERE seq = ?", (entry.seq,))
-            delivered += 1
-        return Forwarded(delivered, rejected, 0)
+        """Send the pending entries in order now (a dock's own attempt does not wait out the
+        outbox's backoff); stop at the first that cannot be delivered."""
+        self.outbox.due_now(LANE)
+        send = http_sender(api.client.http)
+        done = Forwarder(self.outbox, send, follow_ups={"abandon": cancel_abandoned_rental})
+        report = done.flush()
+        left = len(self.pending())
+        waiting = [e for e in report.errors if e.startswith(f"{LANE} ")]
+        return Forwarded(report.delivered, report.failed, left,
+                         waiting[0] if waiting and left else None)  # fmt: skip
 
-    @staticmethod
-    def _send(api: BikeApi, entry: Entry) -> None:
-        doc = api.client.post_json(entry.path, entry.body, entry.idempotency_key)
-        if entry.kind != "abandon":
-            return
-        rental_id, state = doc.get("rental_id"), doc.get("state")
-        if rental_id and state == "unlocking":
-            cancel_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancel:{entry.idempotency_key}"))
-            try:
-                api.cancel(str(rental_id), "answer_lost", cancel_key)
-            except AcquirerRejectedError as exc:
-                if exc.code != "rental_state_conflict":  # already ended or cancelled
-                    raise
 
-    def _failed(self, entry: Entry, error: str, *, give_up: bool) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE entries SET attempts = attempts + 1, last_error = ?, status = ? "
-                "WHERE seq = ?",
-                (error[:300], "rejected" if give_up else "pending", entry.seq),
-            )
+def migrate_legacy_queue(path: Path, queue: RideQueue) -> int:
+    """Move the entries of the dock's former queue file ``path`` into ``queue``; how many.
+
+    The former file had one table ``entries`` (kind, path, body, idempotency key, PAR,
+    status ``pending`` or ``rejected``). Each entry goes into the outbox under its own key, in
+    its order (a rejected one too: the acquirer refuses it again and it is parked); the file
+    is then renamed ``*.migrated``, so it is read once. A file that is no such queue (the
+    outbox itself, nothing at all) is left alone.
+    """
+    if not path.is_file() or path.resolve() == queue.outbox.path.resolve():
+        return 0
+    try:
+        with closing(sqlite3.connect(path)) as db:
+            rows = db.execute("SELECT kind, path, body, idempotency_key, par FROM entries "
+                              "ORDER BY seq").fetchall()  # fmt: skip
+    except sqlite3.Error:
+        return 0
+    for kind, target, body, key, par in rows:
+        queue.add(kind, target, json.loads(body), key, par)
+    path.rename(path.with_name(path.name + ".migrated"))
+    log.info("bike queue %s: %d entries moved into the outbox", path, len(rows))
+    return len(rows)
 
 
 class DenyCache:

@@ -27,7 +27,7 @@ from terminal.cli.station import (
     serve,
     station,
 )
-from terminal.interrupt import run_interruptible
+from terminal.interrupt import journal_interrupted, run_interruptible
 from terminal.modes.locker.locker import Locker
 from terminal.online.parcels import ParcelApi
 
@@ -38,7 +38,7 @@ locker_app = typer.Typer(help="Parcel locker: collect parcels with a tap or a co
 def _locker(st: Station, json_out: bool) -> Locker:
     return Locker(ParcelApi(st.client, st.settings.terminal_id), st.actuator,
                   st.settings.locker, currency=st.settings.currency, kernel=st.kernel,
-                  show=None if json_out else partial(show_ui, err))  # fmt: skip
+                  show=None if json_out else partial(show_ui, err), books=st.books)  # fmt: skip
 
 
 @locker_app.command("pickup")
@@ -67,10 +67,12 @@ def locker_pickup(
         locker = _locker(st, as_json)
         if pickup_code is not None:
             ended = run_interruptible(st.reader, lambda: locker.pickup_by_code(
-                pickup_code, st.reader, wait=st.settings.wait))  # fmt: skip
+                pickup_code, st.reader, wait=st.settings.wait),
+                after_send=partial(journal_interrupted, st.books))  # fmt: skip
         else:
             ended = run_interruptible(st.reader, lambda: locker.pickup_by_card(
-                st.reader, wait=st.settings.wait))  # fmt: skip
+                st.reader, wait=st.settings.wait),
+                after_send=partial(journal_interrupted, st.books))  # fmt: skip
         result = finished(ended, as_json)
         print_result(result, as_json)
         follow = st.settings.locker.left_open_after if watch is None else watch
@@ -94,7 +96,8 @@ def locker_run(
         watcher = threading.Thread(target=locker.watch, args=(stop,), daemon=True)
         watcher.start()
         try:
-            serve(lambda: locker.pickup_by_card(st.reader, wait=st.settings.wait), as_json, taps)
+            serve(lambda: locker.pickup_by_card(st.reader, wait=st.settings.wait), as_json, taps,
+                  after=st.books.flush)
         finally:
             stop.set()
             watcher.join(timeout=2)

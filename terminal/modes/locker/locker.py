@@ -47,9 +47,12 @@ from terminal.errors import (
     ActuatorTimeoutError,
     OnlineError,
 )
+from terminal.journal.books import Books
+from terminal.journal.states import TxKind
 from terminal.kernel import Kernel, KernelResult, Outcome, Transaction
 from terminal.modes.settings import LockerSettings
 from terminal.online.parcels import Opened, ParcelApi, PickupAnswer
+from terminal.outbox import ItemKind, NewItem, Request
 from terminal.readers.base import Reader
 from terminal.tap import Show, go_online, read_card
 
@@ -133,8 +136,12 @@ class Locker:
         currency: str,
         kernel: Kernel | None = None,
         show: Show | None = None,
+        books: Books | None = None,
     ) -> None:
         self.api, self.actuator, self.settings = api, actuator, settings
+        #: The terminal's journal and outbox: the cash-on-delivery payment is journalled, its
+        #: reversal and any door event that cannot be delivered now wait in the outbox.
+        self.books = books
         self.currency = currency
         self.kernel = kernel or Kernel()
         self.show: Show = show or (lambda ui: None)
@@ -305,9 +312,24 @@ class Locker:
         if read.outcome is not Outcome.ONLINE_REQUEST:
             return replace(result, outcome="declined", reason=f"payment_{read.reason}",
                            message="Payment not completed: tap again", kernel=read), None  # fmt: skip
+        record = None
+        if self.books is not None:
+            record = self.books.begin(TxKind.PARCEL_PICKUP, amount, currency,
+                                      undo=lambda key: _payment_undo(self.api.terminal_id, parcel,
+                                                                     key))  # fmt: skip
+            record.card_read(read.masked_pan, read.par)
+            # A late approval found by the status lookup has no "open" answer with it: the
+            # door stays shut, so the payment is reversed, never kept.
+            record.confirm_late = False
         online = go_online(reader, read, kernel=self.kernel, show=self.show,
                            submit=lambda rec, key: self.api.pay(parcel, amount, currency, rec, key),
-                           reverse=lambda original: self._reverse(parcel, original))  # fmt: skip
+                           reverse=lambda original: self._reverse(parcel, original),
+                           record=record)  # fmt: skip
+        if self.books is not None:
+            self.books.flush()
+            if online.reversal_item is not None and self.books.outbox.item(
+                    online.reversal_item).state.value == "done":  # fmt: skip
+                online = replace(online, reversal="reversed")
         decision = online.decision
         base = replace(result, kernel=read, arpc_verified=online.arpc_verified, currency=currency,
                        reversal=online.reversal)  # fmt: skip
@@ -360,12 +382,26 @@ class Locker:
 
     def _report(self, watch: _Watch, event: str, at: datetime) -> None:
         watch.reported.append(event)
+        key = str(uuid.uuid4())
         try:
-            state = self.api.door_event(watch.parcel_id, event, at, str(uuid.uuid4()))
+            state = self.api.door_event(watch.parcel_id, event, at, key)
         except OnlineError as exc:
             log.warning("door event %s of %s not delivered: %s", event, watch.parcel_id, exc)
             state = f"undelivered:{_acquirer_reason(exc)}"
+            if self.books is not None and isinstance(exc, AcquirerUnavailableError):
+                body = {"terminal_id": self.api.terminal_id, "event": event, "at": at.isoformat()}
+                self.books.outbox.add(NewItem(Request(
+                    ItemKind.DOOR_EVENT, "POST", f"/v1/parcels/{watch.parcel_id}/door-events",
+                    body, event), key))  # fmt: skip
+                state = "queued"
         self.reported.append((watch.parcel_id, event, state))
+
+
+def _payment_undo(terminal_id: str, parcel_id: str, original_key: str) -> Request:
+    """The reversal of a parcel's payment by its key, for the journal's ``sent``."""
+    body = {"terminal_id": terminal_id, "original_idempotency_key": original_key}
+    return Request(ItemKind.REVERSAL, "POST", f"/v1/parcels/{parcel_id}/payments/reversals",
+                   body, "reversal")  # fmt: skip
 
 
 def _door_outcome(result: PickupResult) -> PickupResult:

@@ -16,8 +16,9 @@ from emvcore.errors import EncodingError
 from terminal.cli.common import acquirer_client, err, exit_interrupted
 from terminal.cli.common import fail as _fail
 from terminal.cli.display import show_payment, show_ui
-from terminal.errors import ReaderError, SettingsError
-from terminal.interrupt import Interrupted, run_interruptible
+from terminal.errors import JournalError, ReaderError, SettingsError
+from terminal.interrupt import Interrupted, journal_interrupted, run_interruptible
+from terminal.journal.books import Books
 from terminal.kernel import Kernel, Outcome, Transaction
 from terminal.modes.pay.payment import pay
 from terminal.readers import open_reader
@@ -43,18 +44,28 @@ def pay_command(
         str | None, typer.Option("--acquirer-url", help="Acquirer base URL (overrides settings)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="The merchant's order id, sent with the authorization"),
+    ] = None,
 ) -> None:
     """Take one payment: wait for a tap, read the card, authorize online, show the outcome.
 
+    The payment is journalled (``tap-terminal journal``); what the terminal owes the acquirer
+    waits in the outbox (``tap-terminal outbox``), which is flushed before and after the
+    payment, after the journal's recovery of whatever a previous run left unfinished.
+
     Exit status: 0 approved, 1 declined or not completed, 2 usage or setup error, 130
     (SIGINT, Ctrl-C) or 143 (SIGTERM) interrupted: cancelled, or, when the authorization may
-    already have been sent, outcome unknown and a reversal needed (JSON ``"outcome":
-    "unknown"`` with the idempotency key).
+    already have been sent, outcome unknown and its reversal queued in the outbox (JSON
+    ``"outcome": "unknown"`` with the idempotency key and ``"reversal": "queued"``).
     """
     try:
         settings = load_settings(settings_file)
         cur = (currency or settings.currency).upper()
         minor = to_minor_units(amount, cur)
+        if reference is not None and not 0 < len(reference) <= 64:
+            raise SettingsError("--reference must be 1 to 64 characters")
     except (SettingsError, EncodingError) as exc:
         raise _fail(str(exc), 2) from None
     try:
@@ -67,7 +78,15 @@ def pay_command(
     except SettingsError as exc:
         card_reader.close()
         raise _fail(str(exc), 2) from None
-    with card_reader, closing(client):
+    try:
+        books = Books.open(settings.journal, settings.outbox, client, settings.terminal_id,
+                           lease=settings.outbox_lease)  # fmt: skip
+    except JournalError as exc:
+        card_reader.close()
+        client.close()
+        raise _fail(str(exc), 2) from None
+    with card_reader, closing(client), books:
+        books.start()
         if not as_json:
             err.print(
                 f"Present card for [bold]{format_minor_units(minor, cur)}[/] on {card_reader.name} ..."
@@ -80,7 +99,10 @@ def pay_command(
             kernel=kernel,
             wait=settings.wait,
             on_ui=None if as_json else partial(show_ui, err),
-        ))  # fmt: skip
+            books=books,
+            reference=reference,
+            offline=settings.offline,
+        ), after_send=partial(journal_interrupted, books))  # fmt: skip
     if isinstance(outcome, Interrupted):
         result = outcome.result
         if result is None or result.outcome is TerminalOutcome.CANCELLED:

@@ -14,6 +14,7 @@ from card_emulation.faults import HostileCard, Rule, status
 from terminal.actuators import Actuator
 from terminal.actuators.device import Fault, SimulatedDevice
 from terminal.actuators.simulated import SimulatedActuator
+from terminal.journal.books import Books
 from terminal.modes.locker.locker import Locker
 from terminal.modes.settings import LockerSettings
 from terminal.online.parcels import ParcelApi
@@ -271,3 +272,38 @@ def test_nothing_waiting_is_refused_with_the_message(acq: Acquirer) -> None:
         result = locker.pickup_by_card(acq.card().reader(), wait=1)
     assert (result.outcome, result.reason) == ("refused", "no_parcel_waiting")
     assert result.message == "There is no parcel for you at this locker."
+
+
+def test_with_the_books_a_lost_payment_is_journalled_and_reversed_through_the_outbox(
+    acq: Acquirer, tmp_path: Path
+) -> None:
+    recipient = acq.card()
+    parcel = acq.parcel(recipient, cod=800)
+    client = acq.client()
+    with SimulatedActuator(UNITS) as actuator, Books.open(
+        tmp_path / "journal.sqlite3", tmp_path / "outbox.sqlite3", client, "LOCKER1"
+    ) as books:  # fmt: skip
+        settings = LockerSettings(door_timeout=0.5, left_open_after=30.0)
+        locker = Locker(ParcelApi(client, "LOCKER1"), actuator, settings, currency="EUR",
+                        books=books)  # fmt: skip
+        acq.link.lose_answer_of = "/payments"  # the sale is approved, its answer never arrives
+        lost = locker.pickup_by_card(recipient.reader(), wait=1)
+        assert (lost.outcome, lost.reason, lost.reversal) == (
+            "error", "acquirer_unavailable", "reversed"), lost  # fmt: skip
+        assert lost.doors == () and actuator.device.log == []
+        [entry] = books.journal.entries()
+        assert (entry.kind.value, entry.amount, entry.state.value) == (
+            "parcel_pickup", 800, "reversed")  # fmt: skip
+        assert sales(acq) == (1, 1)  # the sale, and its reversal from the outbox
+        assert parcel_view(acq, parcel["parcel_id"])["state"] == "waiting"
+        # A door event the acquirer cannot take now waits in the outbox.
+        again = locker.pickup_by_card(recipient.reader(), wait=1)
+        assert again.outcome == "opened", again
+        acq.link.down = True
+        collect(locker, actuator.device, again.doors[0].compartment)
+        assert locker.reported[-1][1:] == ("closed", "queued")
+        assert books.outbox.pending().by_kind == {"door_event": 1}
+        acq.link.down = False
+        books.outbox.due_now("door_event")
+        assert books.flush().delivered == 1
+    assert parcel_view(acq, parcel["parcel_id"])["state"] == "collected"
