@@ -59,6 +59,7 @@ from acquirer.idempotency import InFlight
 from acquirer.ids import new_id
 from acquirer.payments import ledger, risk
 from acquirer.payments.rows import (
+    AuthorizationRow,
     IncrementContext,
     Intent,
     OperationKind,
@@ -319,3 +320,30 @@ class PaymentService:
             " (replayed)" if result.replayed else "",
         )
         return OperationOutcome(result.row.id, result.row.response_json, result.replayed)
+
+
+def open_payment(
+    intent: Intent, row: AuthorizationRow, fee_bps: int
+) -> tuple[PaymentRow, tuple[ledger.Journal, ...]]:
+    """The payment an approval opens, and its journal: a sale (captured at once), or a hold."""
+    sale = intent is Intent.SALE
+    payment = PaymentRow(
+        id=row.id,
+        terminal_id=row.terminal_id,
+        intent=intent,
+        currency=row.currency,
+        par=row.par,
+        token_masked=row.token_masked,
+        authorized=row.amount,
+        captured=row.amount if sale else 0,
+        refunded=0,
+        status=PaymentStatus.CAPTURED if sale else PaymentStatus.AUTHORIZED,
+        created_at=row.created_at,
+        updated_at=row.created_at,
+        reference=row.reference,
+    )
+    if sale:
+        journal = ledger.sale(row.terminal_id, row.currency, row.amount, fee_bps)
+    else:
+        journal = ledger.hold(row.terminal_id, row.currency, row.amount)
+    return payment, (journal,)

@@ -63,6 +63,7 @@ from acquirer.payments.issuer import (
     oda_failed,
     parse_emv_data,
 )
+from acquirer.payments.lifecycle import open_payment
 from acquirer.payments.messages import (
     AuthorizationOutcome,
     AuthorizationRequest,
@@ -75,13 +76,13 @@ from acquirer.payments.rows import (
     AuthorizationRow,
     Intent,
     PaymentRow,
-    PaymentStatus,
     RecordResult,
     RecordStatus,
     VelocityCheck,
 )
 from acquirer.payments.store import PaymentStore
-from acquirer.registry import TokenRow, TokenStatus
+from acquirer.payments.tokens import token_refusal
+from acquirer.registry import TokenRow
 from emvcore.currency import currency
 from emvcore.errors import IssuerKeyNotFoundError
 from emvcore.pan import mask_pan
@@ -128,32 +129,6 @@ def _advance(flow: _Flow, recorded: RecordResult | None) -> _Write | Authorizati
     except StopIteration as done:
         outcome: AuthorizationOutcome = done.value
         return outcome
-
-
-def _in_domain(token: TokenRow, mcc: str | None) -> bool:
-    """Whether the token's domain restriction controls allow a merchant of ``mcc``.
-
-    ``mcc`` is ``None`` for an unregistered terminal, which a restricted token refuses.
-    """
-    if token.allowed_mccs is None:
-        return True
-    return mcc is not None and mcc in token.allowed_mccs
-
-
-def _token_refusal(token: TokenRow, mcc: str | None, now: datetime) -> Reason | None:
-    """Why the token cannot pay at a merchant of ``mcc`` now (status, expiry, domain)."""
-    if token.status is not TokenStatus.ACTIVE:
-        return Reason.TOKEN_INACTIVE
-    if _expired(token.expiry, now):
-        return Reason.TOKEN_EXPIRED
-    if not _in_domain(token, mcc):
-        return Reason.TOKEN_DOMAIN_RESTRICTED
-    return None
-
-
-def _expired(expiry: str, now: datetime) -> bool:
-    """A YYMM expiry is valid through the last day of that month."""
-    return f"{now.year % 100:02d}{now.month:02d}" > expiry
 
 
 class AuthorizationService:
@@ -367,7 +342,7 @@ class AuthorizationService:
         if highest is not None and card.atc < highest - self._atc_window:
             return _Decision(Reason.ATC_STALE, token, verified)
         # The cryptogram is genuine and fresh: its ATC is used up whatever the decision.
-        reason = _token_refusal(token, context.mcc, now)
+        reason = token_refusal(token, context.mcc, now)
         if reason is None and card.amount != request.amount:
             reason = Reason.AMOUNT_MISMATCH
         elif reason is None and card.currency_numeric != currency(request.currency).numeric:
@@ -406,7 +381,7 @@ class AuthorizationService:
         if context is None:
             decision = _Decision(Reason.TOKEN_UNKNOWN)
         else:
-            refusal = _token_refusal(context.token, context.mcc, now)
+            refusal = token_refusal(context.token, context.mcc, now)
             decision = _Decision(refusal or self._spending(request, context), context.token)
         write = self._write(request, request_hash, token, None, decision)
         recorded = yield write
@@ -418,32 +393,6 @@ class AuthorizationService:
         if outcome is None:
             raise StoreError("an ATC claim was reported although none was requested")
         return outcome
-
-    def _open_payment(
-        self, request: AuthorizationRequest, row: AuthorizationRow
-    ) -> tuple[PaymentRow, tuple[ledger.Journal, ...]]:
-        """The payment an approval opens, and its journal: a sale, or a hold."""
-        sale = request.intent is Intent.SALE
-        payment = PaymentRow(
-            id=row.id,
-            terminal_id=row.terminal_id,
-            intent=request.intent,
-            currency=row.currency,
-            par=row.par,
-            token_masked=row.token_masked,
-            authorized=row.amount,
-            captured=row.amount if sale else 0,
-            refunded=0,
-            status=PaymentStatus.CAPTURED if sale else PaymentStatus.AUTHORIZED,
-            created_at=row.created_at,
-            updated_at=row.created_at,
-            reference=row.reference,
-        )
-        if sale:
-            journal = ledger.sale(row.terminal_id, row.currency, row.amount, self._fee_bps)
-        else:
-            journal = ledger.hold(row.terminal_id, row.currency, row.amount)
-        return payment, (journal,)
 
     def _write(
         self,
@@ -498,7 +447,9 @@ class AuthorizationService:
         if decision.claim_atc and token is not None and atc is not None:
             claim = AtcClaim(pan, atc)
         opens_payment = approved and request.intent is not Intent.ACCOUNT_VERIFICATION
-        payment, journals = self._open_payment(request, row) if opens_payment else (None, ())
+        payment, journals = (
+            open_payment(request.intent, row, self._fee_bps) if opens_payment else (None, ())
+        )
         velocity = None
         if opens_payment and self._risk.velocity_limit and row.par is not None:
             since = risk.velocity_since(self._risk, now)
