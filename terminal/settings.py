@@ -274,6 +274,7 @@ def load_settings(path: Path | None = None) -> TerminalSettings:
             continue
         if section == "tag":
             fields["tag"] = tag_settings(table, f"in {path}")
+            continue
         if section == "offline":
             fields["offline"] = offline_settings(table, f"in {path}")
             continue

@@ -193,3 +193,18 @@ def test_without_tacs_in_the_file_the_shipped_defaults_apply(tmp_path: Path) -> 
         shipped.tac_online,
         shipped.tac_default,
     )
+
+
+def test_every_mode_table_loads_beside_the_others(tmp_path: Path) -> None:
+    # A merge once dropped the [tag] table's `continue`: its keys then fell through to the
+    # generic loop and `tag.base_url` was an "unknown setting" (make demo caught it).
+    path = tmp_path / "terminal.toml"
+    path.write_text(
+        '[tag]\nbase_url = "https://tap.example/tap"\ntransport = "memory"\n'
+        "[offline]\nenabled = false\n"
+        '[daemon]\nstate_dir = "state"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+    assert settings.tag.base_url == "https://tap.example/tap"
+    assert settings.offline.enabled is False
