@@ -25,12 +25,12 @@ import json
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from acquirer.checkout.schemas import SESSION_ID_PATTERN
 from acquirer.errors import IdempotencyKeyInFlightError, IdempotencyKeyReusedError
-from acquirer.idempotency import parse_idempotency_key
+from acquirer.idempotency import IdempotencyKeyHeader, parse_idempotency_key
 from acquirer.mandates.schemas import (
     MANDATE_ID_PATTERN,
     AgentKeyBody,
@@ -83,11 +83,13 @@ def agent_checkout(
 def agent_payment(
     mandates: Mandates,
     body: AgentPaymentBody,
-    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: IdempotencyKeyHeader,
 ) -> Response:
-    """Pay a checkout session under a mandate (module docstring)."""
-    if key is None:
-        return problem_response(400, "idempotency_key_missing", "Idempotency-Key is required")
+    """Pay a checkout session under a mandate (module docstring).
+
+    A missing or malformed ``Idempotency-Key`` is a 400, answered by the shared header
+    check (:mod:`acquirer.idempotency`), as on every state-changing route.
+    """
     parsed = parse_idempotency_key(key)
     if parsed is None:
         return problem_response(400, "idempotency_key_invalid", "invalid idempotency key")

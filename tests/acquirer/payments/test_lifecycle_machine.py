@@ -26,6 +26,7 @@ import dataclasses
 import os
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from acquirer.keys import initialize as initialize_data_dir
 from acquirer.payments.risk import MAX_AMOUNT
 from acquirer.payments.rows import BatchRow
 from acquirer.payments.sql import SqlPaymentStore
+from acquirer.registry import MerchantRow, TerminalRow, TerminalStatus
 from tests.acquirer.payments.test_lifecycle import TERMINAL, Lifecycle
 from tests.acquirer.testkit import Api, TestCard
 
@@ -400,4 +402,10 @@ def _run(life: Lifecycle, store: SqlPaymentStore) -> None:
 def test_the_lifecycle_keeps_every_invariant(
     any_api: Api, any_new_card: Callable[..., TestCard], any_store: SqlPaymentStore
 ) -> None:
+    # Only a registered terminal has a merchant to settle for (an unknown one is a 404).
+    now = datetime.now(UTC)
+    any_store.put_merchant(MerchantRow("M1", "Shop", "5411", CUR, "acct", now))
+    any_store.put_terminal(
+        TerminalRow(TERMINAL, "M1", ("pay", "bike"), TerminalStatus.ACTIVE, None, now)
+    )
     _run(Lifecycle(any_api, any_new_card("visa")), any_store)
